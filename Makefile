@@ -1,0 +1,45 @@
+# stockd: `make run` serves the app on the embedded default (SQLite, local-memory cache);
+# `make test` runs the whole suite on PostgreSQL and Redis (local ones unless
+# DATABASE_URL/REDIS_URL are set). See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format bench clean
+
+install: $(VENV)/.installed
+
+# pip's extra local indexes print "is ignored" notices on some machines; they are noise.
+$(VENV)/.installed: requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 \
+		| grep -v "is ignored: it is neither a file nor a directory" || true
+	$(BIN)/python -c "import django, rest_framework, psycopg, celery"
+	touch $@
+
+run: install
+	DEBUG=$${DEBUG-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG-1} $(BIN)/python manage.py seed
+	DEBUG=$${DEBUG-1} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Regenerate requirements.lock from pyproject.toml (after changing a dependency).
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,75 @@
+from django.db import models
+from django.db.models import F, Q
+
+from warehouses.models import Warehouse
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self) -> "ProductQuerySet":
+        return self.filter(active=True)
+
+
+class Product(models.Model):
+    """A sellable item; its stock lives in Inventory rows, one per warehouse."""
+
+    sku = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    brand = models.CharField(max_length=120)
+    category = models.CharField(max_length=60, db_index=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, help_text="Rupees.")
+    description = models.TextField(blank=True)
+    image = models.CharField(
+        max_length=200, blank=True, help_text="Path under the static root, served locally."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category", "name", "id"]
+        indexes = [models.Index(fields=["category", "name"], name="product_catalogue_order")]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class Inventory(models.Model):
+    """Stock of one product in one warehouse; available = total_stock - reserved_stock.
+
+    The CHECK constraints make overselling impossible at the database level: a write that
+    would reserve more than the total, or drive a counter below zero, fails.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory")
+    total_stock = models.IntegerField(default=0)
+    reserved_stock = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "inventory"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "warehouse"], name="inventory_one_row_per_product_warehouse"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_stock__gte=0), name="inventory_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_stock__gte=0), name="inventory_reserved_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_stock__lte=F("total_stock")),
+                name="inventory_reserved_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} @ {self.warehouse.code}: {self.available}/{self.total_stock}"
+
+    @property
+    def available(self) -> int:
+        return self.total_stock - self.reserved_stock

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from inventory.api import ProductDetailApi, ProductListApi
+from stockd import health
+from storefront import views as storefront
+from warehouses.api import WarehouseListApi
+
+handler404 = "stockd.errors.handler404"
+handler500 = "stockd.errors.handler500"
+
+api_patterns = [
+    path("api/warehouses", WarehouseListApi.as_view(), name="api-warehouses"),
+    path("api/products", ProductListApi.as_view(), name="api-products"),
+    path("api/products/<str:product_id>", ProductDetailApi.as_view(), name="api-product"),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    *api_patterns,
+    path("", storefront.catalogue, name="catalogue"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("django-admin/", admin.site.urls),
+]

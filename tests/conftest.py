@@ -1,0 +1,52 @@
+"""Test configuration: the suite runs on real PostgreSQL and real Redis.
+
+tests/settings.py points it at the local PostgreSQL and Redis unless DATABASE_URL and
+REDIS_URL say otherwise. When either does not answer, the run
+stops at once with a message saying what to start: no test is skipped for a missing service.
+"""
+
+import os
+from io import StringIO
+
+import psycopg
+import pytest
+import redis
+from django.core.management import call_command
+
+_START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+_START_REDIS = (
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+)
+
+
+def _require_services() -> None:
+    database_url = os.environ["DATABASE_URL"]
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        pytest.exit(f"The suite needs PostgreSQL; DATABASE_URL is {database_url!r}.", returncode=3)
+    try:
+        # Connect to the maintenance database: the test database does not exist yet.
+        psycopg.connect(database_url, dbname="postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        pytest.exit(
+            f"PostgreSQL is not answering at {database_url} ({error}).\n"
+            f"Start it with: {_START_POSTGRES}",
+            returncode=3,
+        )
+    redis_url = os.environ["REDIS_URL"]
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        pytest.exit(
+            f"Redis is not answering at {redis_url} ({error}).\nStart it with: {_START_REDIS}",
+            returncode=3,
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _require_services()
+
+
+@pytest.fixture
+def seeded(db) -> None:
+    """Load the original catalogue: 5 warehouses, 53 products, 265 rows of 10 units."""
+    call_command("seed", stdout=StringIO())

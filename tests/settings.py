@@ -1,0 +1,15 @@
+"""Settings for the test suite: stockd's own settings, with test defaults for the environment.
+
+The suite runs on the local PostgreSQL and Redis unless DATABASE_URL and REDIS_URL say
+otherwise; tests/conftest.py stops the run with a clear message when either does not answer.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stockd")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("SECRET_KEY", "stockd-test-secret-key")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("HTTPS_ONLY", "0")
+
+from stockd.settings import *  # noqa: E402, F403

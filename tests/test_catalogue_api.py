@@ -1,0 +1,240 @@
+"""The catalogue API keeps the original stockd's JSON shapes, filters and error answers."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from inventory.models import Inventory, Product
+from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
+from warehouses.models import Warehouse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def test_warehouses_list_has_the_original_fields(api, seeded):
+    response = api.get("/api/warehouses")
+    assert response.status_code == 200
+    body = response.json()
+    assert isinstance(body, list) and len(body) == 5
+    mumbai = next(w for w in body if w["code"] == "BOM")
+    assert mumbai == {
+        "id": Warehouse.objects.get(code="BOM").id,
+        "code": "BOM",
+        "name": "Mumbai Warehouse",
+        "location": "Mumbai, Maharashtra",
+        "city": "Mumbai",
+        "lat": 19.076,
+        "lng": 72.8777,
+    }
+
+
+def test_inactive_warehouses_are_not_listed(api):
+    WarehouseFactory(code="OLD", active=False)
+    WarehouseFactory(code="NEW")
+    assert [w["code"] for w in api.get("/api/warehouses").json()] == ["NEW"]
+
+
+def test_products_list_is_a_bare_array_with_stock_per_warehouse(api, seeded):
+    row = Inventory.objects.select_related("product", "warehouse").get(
+        product__sku="HLT-OMRON-BP-MONITOR", warehouse__code="CHN"
+    )
+    Inventory.objects.filter(pk=row.pk).update(reserved_stock=3)
+
+    response = api.get("/api/products")
+
+    assert response.status_code == 200
+    assert response["X-Total-Count"] == "53"
+    body = response.json()
+    assert isinstance(body, list) and len(body) == 53
+    monitor = next(p for p in body if p["sku"] == "HLT-OMRON-BP-MONITOR")
+    assert set(monitor) == {
+        "id",
+        "sku",
+        "name",
+        "brand",
+        "category",
+        "price",
+        "description",
+        "image",
+        "inventory",
+        "totalAvailable",
+    }
+    assert monitor["price"] == 1899 and isinstance(monitor["price"], (int, float))
+    assert monitor["image"] == "/static/img/categories/healthcare.svg"
+    assert len(monitor["inventory"]) == 5
+    chennai = next(i for i in monitor["inventory"] if i["warehouseId"] == row.warehouse_id)
+    assert chennai == {
+        "warehouseId": row.warehouse_id,
+        "warehouseName": "Chennai Warehouse",
+        "city": "Chennai",
+        "totalStock": 10,
+        "reservedStock": 3,
+        "available": 7,
+    }
+    assert monitor["totalAvailable"] == 47
+
+
+def test_products_are_ordered_by_category_then_name(api, seeded):
+    body = api.get("/api/products").json()
+    keys = [(p["category"], p["name"]) for p in body]
+    assert keys == sorted(keys)
+    assert body[0]["category"] == "Electronics"
+
+
+def test_category_filter(api, seeded):
+    response = api.get("/api/products", {"category": "Fitness"})
+    body = response.json()
+    assert len(body) == 11 and {p["category"] for p in body} == {"Fitness"}
+    assert response["X-Total-Count"] == "11"
+
+
+def test_category_filter_ignores_case(api, seeded):
+    assert len(api.get("/api/products", {"category": "fitness"}).json()) == 11
+
+
+def test_search_matches_name_and_brand(api, seeded):
+    names = {p["name"] for p in api.get("/api/products", {"q": "monitor"}).json()}
+    assert {"BP Monitor", "Glucose Monitor"} <= names
+    brands = {p["brand"] for p in api.get("/api/products", {"q": "omron"}).json()}
+    assert brands == {"Omron"}
+
+
+def test_search_and_category_combine(api, seeded):
+    body = api.get("/api/products", {"q": "monitor", "category": "Fitness"}).json()
+    assert all(p["category"] == "Fitness" for p in body)
+
+
+def test_unknown_category_gives_an_empty_array(api, seeded):
+    response = api.get("/api/products", {"category": "Groceries"})
+    assert response.status_code == 200 and response.json() == []
+    assert response["X-Total-Count"] == "0"
+
+
+def test_limit_and_offset_slice_the_list_and_count_all(api, seeded):
+    everything = api.get("/api/products").json()
+    response = api.get("/api/products", {"limit": 10, "offset": 20})
+    assert response.status_code == 200
+    assert response["X-Total-Count"] == "53"
+    assert [p["id"] for p in response.json()] == [p["id"] for p in everything[20:30]]
+
+
+def test_offset_past_the_end_gives_an_empty_page(api, seeded):
+    response = api.get("/api/products", {"limit": 10, "offset": 100})
+    assert response.json() == [] and response["X-Total-Count"] == "53"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 201},
+        {"limit": "ten"},
+        {"limit": -1},
+        {"offset": -5},
+        {"offset": "x"},
+        {"limit": "1e3"},
+    ],
+)
+def test_bad_paging_parameters_get_400(api, seeded, params):
+    response = api.get("/api/products", params)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "VALIDATION_ERROR" and body["detail"]
+
+
+def test_limit_of_200_is_accepted(api, seeded):
+    response = api.get("/api/products", {"limit": 200})
+    assert response.status_code == 200 and len(response.json()) == 53
+
+
+def test_product_detail_has_the_list_shape(api, seeded):
+    listed = next(p for p in api.get("/api/products").json() if p["sku"] == "HLT-OMRON-BP-MONITOR")
+    response = api.get(f"/api/products/{listed['id']}")
+    assert response.status_code == 200
+    assert response.json() == listed
+
+
+def test_unknown_product_gets_404(api, seeded):
+    response = api.get("/api/products/987654")
+    assert response.status_code == 404
+    assert response.json()["error"] == "NOT_FOUND"
+
+
+def test_inactive_product_gets_404(api):
+    product = ProductFactory(active=False)
+    assert api.get(f"/api/products/{product.id}").status_code == 404
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "-1", "0", "1.5", "99999999999999999999999", "%20"])
+def test_malformed_product_id_gets_400(api, bad_id):
+    response = api.get(f"/api/products/{bad_id}")
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_ID"
+
+
+def test_unknown_api_path_answers_json_404(api):
+    response = api.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"] == "NOT_FOUND"
+
+
+def test_products_list_rejects_writes(api):
+    response = api.post("/api/products", {}, format="json")
+    assert response.status_code == 405
+    assert response.json()["error"] == "METHOD_NOT_ALLOWED"
+
+
+def _queries_for_product_list(api) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/products").status_code == 200
+    return len(queries)
+
+
+def test_products_list_runs_the_same_few_queries_for_5_and_53_products(api):
+    warehouses = WarehouseFactory.create_batch(5)
+    for _ in range(5):
+        product = ProductFactory()
+        for warehouse in warehouses:
+            InventoryFactory(product=product, warehouse=warehouse)
+    with_five = _queries_for_product_list(api)
+
+    for _ in range(48):
+        product = ProductFactory()
+        for warehouse in warehouses:
+            InventoryFactory(product=product, warehouse=warehouse)
+    assert Product.objects.count() == 53
+    with_53 = _queries_for_product_list(api)
+
+    assert with_five == with_53
+    assert with_53 <= 3
+
+
+def test_sliced_products_list_stays_within_three_queries(
+    api, seeded, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(3):
+        api.get("/api/products", {"limit": 5, "offset": 5, "category": "Skincare"})
+
+
+def test_openapi_schema_describes_the_catalogue(api):
+    response = api.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/api/products", "/api/products/{product_id}", "/api/warehouses"} <= set(
+        schema["paths"]
+    )
+
+
+def test_api_docs_page_is_served(api):
+    response = api.get("/api/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html and "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/" in html

@@ -1,0 +1,26 @@
+"""Warehouse API."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from warehouses.models import Warehouse
+
+
+class WarehouseListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        code = serializers.CharField()
+        name = serializers.CharField()
+        location = serializers.CharField()
+        city = serializers.CharField()
+        lat = serializers.FloatField()
+        lng = serializers.FloatField()
+
+    @extend_schema(operation_id="warehouses_list", responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """List the active warehouses."""
+        warehouses = Warehouse.objects.active().order_by("id")
+        return Response(self.OutputSerializer(warehouses, many=True).data)
