@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "template_partials",
     "warehouses",
     "inventory",
+    "reservations",
     "storefront",
 ]
 
@@ -128,6 +129,18 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "expire-due-reservations": {
+        "task": "reservations.tasks.expire_due_reservations",
+        "schedule": 60.0,
+    },
+}
+
+# --- Reservations ---------------------------------------------------------------------------
+RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 600, minimum=1)
+MAX_QUANTITY_PER_RESERVATION = env_int("MAX_QUANTITY_PER_RESERVATION", 100, minimum=1)
+# GET /api/cron/expire answers 401 to everyone while CRON_SECRET is empty.
+CRON_SECRET = env_str("CRON_SECRET")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,6 +3,14 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inventory.api import ProductDetailApi, ProductListApi
+from reservations.api import (
+    CronExpireApi,
+    ReservationCollectionApi,
+    ReservationDetailApi,
+    reservation_confirm,
+    reservation_extend,
+    reservation_release,
+)
 from stockd import health
 from storefront import views as storefront
 from warehouses.api import WarehouseListApi
@@ -14,6 +22,16 @@ api_patterns = [
     path("api/warehouses", WarehouseListApi.as_view(), name="api-warehouses"),
     path("api/products", ProductListApi.as_view(), name="api-products"),
     path("api/products/<str:product_id>", ProductDetailApi.as_view(), name="api-product"),
+    path("api/reservations", ReservationCollectionApi.as_view(), name="api-reservations"),
+    path(
+        "api/reservations/<str:reservation_id>",
+        ReservationDetailApi.as_view(),
+        name="api-reservation",
+    ),
+    path("api/reservations/<str:reservation_id>/confirm", reservation_confirm),
+    path("api/reservations/<str:reservation_id>/release", reservation_release),
+    path("api/reservations/<str:reservation_id>/extend", reservation_extend),
+    path("api/cron/expire", CronExpireApi.as_view(), name="api-cron-expire"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

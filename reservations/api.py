@@ -1,0 +1,287 @@
+"""Reservation API: reserve, read, list, confirm, release, extend, and the cron sweep.
+
+The reserve endpoint is the hot path of the product: a plain input serializer, one service
+call (one SQL statement) and an output dict built directly, documented for OpenAPI by the
+output serializer below.
+"""
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reservations import services
+from reservations.models import Reservation
+from stockd.errors import StockdError
+from stockd.ids import parse_uuid
+from stockd.serializers import IdField, StrictFloatField, StrictIntegerField, StrictSerializer
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+
+def reservation_body(reservation: Reservation) -> dict[str, Any]:
+    """Render a hold as the original stockd's JSON, without a serializer (hot path)."""
+    product, warehouse = reservation.product, reservation.warehouse
+    body: dict[str, Any] = {
+        "id": reservation.id,
+        "productId": reservation.product_id,
+        "warehouseId": reservation.warehouse_id,
+        "quantity": reservation.quantity,
+        "status": reservation.status,
+        "releaseReason": reservation.release_reason,
+        "expiresAt": reservation.expires_at,
+        "createdAt": reservation.created_at,
+        "updatedAt": reservation.updated_at,
+        "extended": reservation.extended,
+        "cartId": reservation.cart_id,
+        "product": {
+            "id": product.id,
+            "name": product.name,
+            "price": product.price,
+            "image": f"{settings.STATIC_URL}{product.image}" if product.image else None,
+        },
+        "warehouse": {"id": warehouse.id, "name": warehouse.name, "city": warehouse.city},
+    }
+    if reservation.confirmed_at:
+        body["confirmedAt"] = reservation.confirmed_at
+    if reservation.released_at:
+        body["releasedAt"] = reservation.released_at
+    return body
+
+
+class ReservationOutputSerializer(serializers.Serializer):
+    """The shape reservation_body() returns (for the OpenAPI document)."""
+
+    id = serializers.UUIDField()
+    productId = serializers.IntegerField()
+    warehouseId = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Reservation.Status.choices)
+    releaseReason = serializers.ChoiceField(
+        choices=Reservation.ReleaseReason.choices, allow_null=True
+    )
+    expiresAt = serializers.DateTimeField()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    confirmedAt = serializers.DateTimeField(required=False, help_text="Only once confirmed.")
+    releasedAt = serializers.DateTimeField(required=False, help_text="Only once released.")
+    extended = serializers.BooleanField()
+    cartId = serializers.UUIDField(allow_null=True)
+    product = inline_serializer(
+        "ReservationProduct",
+        {
+            "id": serializers.IntegerField(),
+            "name": serializers.CharField(),
+            "price": serializers.FloatField(),
+            "image": serializers.CharField(allow_null=True),
+        },
+    )
+    warehouse = inline_serializer(
+        "ReservationWarehouse",
+        {
+            "id": serializers.IntegerField(),
+            "name": serializers.CharField(),
+            "city": serializers.CharField(),
+        },
+    )
+
+
+ErrorSerializer = inline_serializer(
+    "Error",
+    {
+        "error": serializers.CharField(),
+        "detail": serializers.CharField(),
+        "available": serializers.IntegerField(required=False),
+    },
+)
+_ID_PARAMETER = OpenApiParameter("reservation_id", str, OpenApiParameter.PATH, description="UUID")
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+class ReservationCollectionApi(APIView):
+    class InputSerializer(StrictSerializer):
+        productId = IdField()
+        warehouseId = IdField(
+            required=False,
+            help_text="Required for now; routing to the nearest warehouse comes later.",
+        )
+        quantity = StrictIntegerField(min_value=1)
+        lat = StrictFloatField(required=False, min_value=-90, max_value=90)
+        lng = StrictFloatField(required=False, min_value=-180, max_value=180)
+        city = serializers.CharField(required=False, max_length=80)
+
+        def validate_quantity(self, value: int) -> int:
+            limit = settings.MAX_QUANTITY_PER_RESERVATION
+            if value > limit:
+                raise serializers.ValidationError(f"Ensure this value is at most {limit}.")
+            return value
+
+        def validate(self, data: dict) -> dict:
+            if "warehouseId" not in data:
+                raise serializers.ValidationError({"warehouseId": ["This field is required."]})
+            return data
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
+        )
+        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "GET" else []
+
+    @extend_schema(
+        operation_id="reservations_create",
+        request=InputSerializer,
+        responses={
+            201: ReservationOutputSerializer,
+            400: _error("Bad input"),
+            404: _error("Unknown product or warehouse"),
+            409: _error("INSUFFICIENT_STOCK, with `available`"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Hold units of a product in a warehouse until they are confirmed, released or expire."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation = services.reserve(
+            product_id=data.validated_data["productId"],
+            warehouse_id=data.validated_data["warehouseId"],
+            quantity=data.validated_data["quantity"],
+            user=request.user,
+        )
+        return Response(reservation_body(reservation), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="reservations_list",
+        parameters=[FilterSerializer],
+        responses={
+            200: OpenApiResponse(
+                ReservationOutputSerializer(many=True),
+                description="Newest first; X-Total-Count holds the number visible in all.",
+            ),
+            403: _error("Not signed in"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """List holds, newest first: a shopper's own, or all for staff. Due holds expire first."""
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page, total = services.list_reservations(user=request.user, **params.validated_data)
+        return Response([reservation_body(r) for r in page], headers={"X-Total-Count": str(total)})
+
+
+class ReservationDetailApi(APIView):
+    @extend_schema(
+        operation_id="reservations_retrieve",
+        parameters=[_ID_PARAMETER],
+        responses={200: ReservationOutputSerializer, 404: _error("No such reservation")},
+    )
+    def get(self, request: Request, reservation_id: str) -> Response:
+        """Return one hold, expiring it first if its time is up."""
+        reservation = services.get_reservation(
+            reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
+        )
+        return Response(reservation_body(reservation))
+
+
+def _transition_view(service, *, operation_id: str, summary: str, errors: dict[int, str]):
+    """Build the POST view of one state transition: parse the id, call the service, render."""
+
+    class TransitionApi(APIView):
+        @extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            request=None,
+            parameters=[_ID_PARAMETER],
+            responses={
+                200: ReservationOutputSerializer,
+                **{c: _error(d) for c, d in errors.items()},
+            },
+        )
+        def post(self, request: Request, reservation_id: str) -> Response:
+            reservation = service(
+                reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
+            )
+            return Response(reservation_body(reservation))
+
+    TransitionApi.__name__ = TransitionApi.__qualname__ = (
+        f"{operation_id.title().replace('_', '')}Api"
+    )
+    return TransitionApi.as_view()
+
+
+reservation_confirm = _transition_view(
+    services.confirm,
+    operation_id="reservations_confirm",
+    summary="Confirm a hold: its units leave stock (200 again if already confirmed).",
+    errors={
+        404: "No such reservation",
+        409: "INVALID_TRANSITION: released (not by expiry)",
+        410: "RESERVATION_EXPIRED",
+    },
+)
+reservation_release = _transition_view(
+    services.release,
+    operation_id="reservations_release",
+    summary="Release a hold: its units go back to stock (200 again if already released).",
+    errors={404: "No such reservation", 409: "INVALID_TRANSITION: already confirmed"},
+)
+reservation_extend = _transition_view(
+    services.extend,
+    operation_id="reservations_extend",
+    summary="Extend a live hold once by RESERVATION_TTL_SECONDS.",
+    errors={
+        404: "No such reservation",
+        409: "EXTENSION_LIMIT, or INVALID_TRANSITION",
+        410: "RESERVATION_EXPIRED",
+    },
+)
+
+
+class CronSecretInvalid(StockdError):
+    code = "UNAUTHORIZED"
+    status = status.HTTP_401_UNAUTHORIZED
+    detail = "The x-cron-secret header is missing or wrong."
+
+
+class CronExpireApi(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="cron_expire",
+        parameters=[OpenApiParameter("x-cron-secret", str, OpenApiParameter.HEADER, required=True)],
+        responses={
+            200: inline_serializer(
+                "CronExpireResult",
+                {
+                    "released": serializers.IntegerField(),
+                    "waitlistPromotions": serializers.IntegerField(),
+                },
+            ),
+            401: _error("Missing or wrong x-cron-secret"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """Release every due hold, for hosts that call a URL on a schedule instead of Celery."""
+        expected = settings.CRON_SECRET.encode()
+        given = request.headers.get("x-cron-secret", "").encode()
+        if not expected or not hmac.compare_digest(given, expected):
+            raise CronSecretInvalid()
+        released = services.expire_due_reservations(actor="system:cron")
+        return Response({"released": released, "waitlistPromotions": 0})

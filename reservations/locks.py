@@ -1,0 +1,218 @@
+"""Every row lock and conditional stock UPDATE of stockd lives here.
+
+Global lock order, kept by every transaction that locks more than one row, so that no two
+transactions can wait on each other in a cycle (no deadlocks):
+
+    1. reservations, by primary key;
+    2. then inventory rows, by primary key.
+
+Reservations come first because the expiry sweep must take due holds with SKIP LOCKED
+before it knows which stock rows to give units back to. A reserve locks only its inventory
+row (the new reservation row it inserts is invisible to everyone else until commit).
+
+All of this runs at READ COMMITTED: a conditional UPDATE that waited for another
+transaction's lock re-checks its WHERE clause against the committed row, so two shoppers
+racing for the last unit cannot both pass `total_stock - reserved_stock >= quantity`.
+"""
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from inventory.models import Inventory, Product
+from reservations.models import Reservation, ReservationEvent
+from warehouses.models import Warehouse
+
+StockKey = tuple[int, int]  # (product_id, warehouse_id)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a successful hold wrote, with the product and warehouse fields the API shows."""
+
+    reservation_id: uuid.UUID
+    product_id: int
+    warehouse_id: int
+    quantity: int
+    created_at: datetime
+    expires_at: datetime
+    user_id: int | None
+    cart_id: uuid.UUID | None
+    product_name: str
+    product_price: Decimal
+    product_image: str
+    warehouse_name: str
+    warehouse_city: str
+
+
+# One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
+# it only until this statement's own commit; the reservation and its RESERVED event are
+# inserted only when the UPDATE matched (all or nothing, invariants 1-3 intact).
+_HOLD_SQL = """
+WITH held AS (
+    UPDATE inventory_inventory AS i
+       SET reserved_stock = i.reserved_stock + %(quantity)s
+      FROM inventory_product AS p, warehouses_warehouse AS w
+     WHERE i.product_id = %(product_id)s
+       AND i.warehouse_id = %(warehouse_id)s
+       AND p.id = i.product_id AND p.active
+       AND w.id = i.warehouse_id AND w.active
+       AND i.total_stock - i.reserved_stock >= %(quantity)s
+ RETURNING p.name, p.price, p.image, w.name, w.city
+), reservation AS (
+    INSERT INTO reservations_reservation
+           (id, product_id, warehouse_id, quantity, status, expires_at, created_at,
+            updated_at, extended, user_id, cart_id)
+    SELECT %(id)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, 'PENDING',
+           %(expires_at)s, %(now)s, %(now)s, false, %(user_id)s, %(cart_id)s
+      FROM held
+ RETURNING id
+), event AS (
+    INSERT INTO reservations_reservationevent
+           (type, product_id, warehouse_id, quantity, reservation_id, actor, payload,
+            created_at)
+    SELECT 'RESERVED', %(product_id)s, %(warehouse_id)s, %(quantity)s, id, %(actor)s,
+           %(payload)s::jsonb, %(now)s
+      FROM reservation
+)
+SELECT * FROM held
+"""
+
+
+def hold_stock(
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    now: datetime,
+    expires_at: datetime,
+    actor: str,
+    user_id: int | None = None,
+    cart_id: uuid.UUID | None = None,
+    payload: dict | None = None,
+) -> Hold | None:
+    """Hold `quantity` units and write the reservation and its RESERVED event.
+
+    Return None, writing nothing, when the row is missing, inactive or short.
+    """
+    params = {
+        "id": uuid.uuid4(),
+        "product_id": product_id,
+        "warehouse_id": warehouse_id,
+        "quantity": quantity,
+        "now": now,
+        "expires_at": expires_at,
+        "user_id": user_id,
+        "cart_id": cart_id,
+        "actor": actor,
+        "payload": json.dumps(payload or {}),
+    }
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_HOLD_SQL, params)
+            row = cursor.fetchone()
+    else:
+        row = _hold_stock_portably(params)
+    if row is None:
+        return None
+    product_name, price, image, warehouse_name, city = row
+    return Hold(
+        reservation_id=params["id"],
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        created_at=now,
+        expires_at=expires_at,
+        user_id=user_id,
+        cart_id=cart_id,
+        product_name=product_name,
+        product_price=Decimal(price),
+        product_image=image,
+        warehouse_name=warehouse_name,
+        warehouse_city=city,
+    )
+
+
+def _hold_stock_portably(params: dict) -> tuple | None:
+    """Do what _HOLD_SQL does with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
+    quantity = params["quantity"]
+    with transaction.atomic():
+        matched = Inventory.objects.filter(
+            product_id=params["product_id"],
+            warehouse_id=params["warehouse_id"],
+            product__active=True,
+            warehouse__active=True,
+            total_stock__gte=F("reserved_stock") + quantity,
+        ).update(reserved_stock=F("reserved_stock") + quantity)
+        if not matched:
+            return None
+        reservation = Reservation.objects.create(
+            id=params["id"],
+            product_id=params["product_id"],
+            warehouse_id=params["warehouse_id"],
+            quantity=quantity,
+            expires_at=params["expires_at"],
+            created_at=params["now"],
+            updated_at=params["now"],
+            user_id=params["user_id"],
+            cart_id=params["cart_id"],
+        )
+        ReservationEvent.objects.create(
+            type=ReservationEvent.Type.RESERVED,
+            product_id=params["product_id"],
+            warehouse_id=params["warehouse_id"],
+            quantity=quantity,
+            reservation=reservation,
+            actor=params["actor"],
+            payload=json.loads(params["payload"]),
+            created_at=params["now"],
+        )
+    product = Product.objects.values_list("name", "price", "image").get(pk=params["product_id"])
+    warehouse = Warehouse.objects.values_list("name", "city").get(pk=params["warehouse_id"])
+    return (*product, *warehouse)
+
+
+def lock_reservation(reservation_id: uuid.UUID) -> Reservation | None:
+    """Lock one reservation row (not its product or warehouse) and return it, or None."""
+    return (
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("product", "warehouse")
+        .filter(pk=reservation_id)
+        .first()
+    )
+
+
+def lock_due_reservations(
+    *,
+    now: datetime,
+    limit: int,
+    stock_key: StockKey | None = None,
+    user_id: int | None = None,
+) -> list[Reservation]:
+    """Lock up to `limit` due PENDING holds in pk order, skipping rows others have locked.
+
+    SKIP LOCKED lets sweeps, lazy expiry, confirm and release run side by side: a hold that
+    another transaction is changing is left to it, never released twice and never waited on.
+    """
+    due = Reservation.objects.due(now)
+    if stock_key is not None:
+        due = due.filter(product_id=stock_key[0], warehouse_id=stock_key[1])
+    if user_id is not None:
+        due = due.filter(user_id=user_id)
+    return list(due.order_by("pk").select_for_update(skip_locked=True)[:limit])
+
+
+def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
+    """Lock the inventory rows of `keys` in primary-key order and return them in that order."""
+    condition = Q()
+    for product_id, warehouse_id in set(keys):
+        condition |= Q(product_id=product_id, warehouse_id=warehouse_id)
+    if not condition:
+        return []
+    return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())

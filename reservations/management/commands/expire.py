@@ -1,0 +1,43 @@
+import signal
+import time
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from reservations.services import expire_due_reservations
+
+
+class Command(BaseCommand):
+    help = "Release every reservation whose time is up, once or every N seconds."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--every",
+            type=int,
+            metavar="N",
+            help="Keep running, sweeping every N seconds (for hosts without Celery beat).",
+        )
+
+    def handle(self, *args, every: int | None = None, **options) -> None:
+        if every is not None and every < 1:
+            self.stderr.write("--every takes a whole number of seconds, at least 1.")
+            raise SystemExit(2)
+        if every is None:
+            self._sweep()
+            return
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        self.stdout.write(f"Sweeping due reservations every {every}s (Ctrl-C to stop).")
+        try:
+            while not stopping:
+                self._sweep()
+                close_old_connections()
+                deadline = time.monotonic() + every
+                while not stopping and time.monotonic() < deadline:
+                    time.sleep(min(1.0, every))
+        except KeyboardInterrupt:
+            pass
+
+    def _sweep(self) -> None:
+        released = expire_due_reservations(actor="system:command")
+        self.stdout.write(f"Released {released} expired reservation(s).")

@@ -1,0 +1,140 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from inventory.models import Product
+from warehouses.models import Warehouse
+
+
+class ReservationQuerySet(models.QuerySet):
+    def pending(self) -> "ReservationQuerySet":
+        return self.filter(status=Reservation.Status.PENDING)
+
+    def due(self, now) -> "ReservationQuerySet":
+        """Pending holds whose time is up (expired but not yet released)."""
+        return self.pending().filter(expires_at__lte=now)
+
+    def visible_to(self, user) -> "ReservationQuerySet":
+        """Staff see every hold; a signed-in shopper their own; anonymous callers none."""
+        if user.is_staff:
+            return self
+        if user.is_authenticated:
+            return self.filter(user=user)
+        return self.none()
+
+
+class Reservation(models.Model):
+    """Units of one product held in one warehouse until confirmed, released or expired.
+
+    While PENDING, its quantity is counted in the inventory row's reserved_stock. It leaves
+    PENDING at most once; CONFIRMED and RELEASED are final.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        CONFIRMED = "CONFIRMED"
+        RELEASED = "RELEASED"
+
+    class ReleaseReason(models.TextChoices):
+        CANCELLED = "CANCELLED"
+        EXPIRED = "EXPIRED"
+        ADMIN = "ADMIN"
+        PAYMENT_FAILED = "PAYMENT_FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # NULL, not "", while not released: the API answers releaseReason: null, and a CHECK
+    # ties it to status.
+    release_reason = models.CharField(  # noqa: DJ001
+        max_length=16, choices=ReleaseReason.choices, null=True, blank=True
+    )
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    extended = models.BooleanField(default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reservations",
+    )
+    cart_id = models.UUIDField(null=True, blank=True, db_index=True)
+
+    objects = ReservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The expiry sweep reads only due PENDING rows.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="PENDING"),
+                name="reservation_pending_expiry",
+            ),
+            models.Index(fields=["product", "warehouse", "status"], name="reservation_row_status"),
+            models.Index(fields=["user", "-created_at"], name="reservation_user_recent"),
+            models.Index(fields=["-created_at"], name="reservation_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="reservation_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="RELEASED", release_reason__isnull=False, released_at__isnull=False)
+                    | (~Q(status="RELEASED") & Q(release_reason__isnull=True))
+                ),
+                name="reservation_release_reason_iff_released",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="CONFIRMED") | Q(confirmed_at__isnull=False),
+                name="reservation_confirmed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status} {self.quantity} x {self.product_id}@{self.warehouse_id}"
+
+    def is_due(self, now) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at <= now
+
+
+class ReservationEvent(models.Model):
+    """Append-only audit log; its monotonic id is also the feed for live updates."""
+
+    class Type(models.TextChoices):
+        RESERVED = "RESERVED"
+        CONFIRMED = "CONFIRMED"
+        RELEASED = "RELEASED"
+        EXPIRED = "EXPIRED"
+        EXTENDED = "EXTENDED"
+        STOCK_REPAIRED = "STOCK_REPAIRED"
+
+    type = models.CharField(max_length=24, choices=Type.choices)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField(null=True, blank=True)
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["type", "created_at"], name="event_type_time"),
+            models.Index(fields=["product", "warehouse", "id"], name="event_row_feed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.type} {self.reservation_id or ''}"

@@ -1,0 +1,81 @@
+"""The reservation state machine as pure functions: given a hold and the time, what to do.
+
+No database access here; services lock the row, ask these functions, then write.
+"""
+
+from datetime import datetime
+from enum import Enum
+
+from reservations.models import Reservation
+
+Status = Reservation.Status
+Reason = Reservation.ReleaseReason
+
+
+class Step(Enum):
+    """What a service does with a locked reservation."""
+
+    CONFIRM = "confirm"
+    RELEASE = "release"
+    EXTEND = "extend"
+    EXPIRE = "expire"  # release it as EXPIRED: its time is up
+    NOTHING = "nothing"  # already in the asked-for state: answer it again
+
+
+class Refusal(Enum):
+    """Why a service refuses, after any step it took (an expiry is committed first)."""
+
+    EXPIRED = "expired"  # 410 RESERVATION_EXPIRED
+    INVALID = "invalid"  # 409 INVALID_TRANSITION
+    EXTENSION_LIMIT = "extension_limit"  # 409 EXTENSION_LIMIT
+
+
+Plan = tuple[Step, Refusal | None]
+
+
+def _released_by_expiry(reservation: Reservation) -> bool:
+    return reservation.status == Status.RELEASED and reservation.release_reason == Reason.EXPIRED
+
+
+def plan_confirm(reservation: Reservation, now: datetime) -> Plan:
+    """Confirm a live hold; a due one expires and is refused as expired."""
+    if reservation.is_due(now):
+        return Step.EXPIRE, Refusal.EXPIRED
+    if reservation.status == Status.PENDING:
+        return Step.CONFIRM, None
+    if reservation.status == Status.CONFIRMED:
+        return Step.NOTHING, None
+    if _released_by_expiry(reservation):
+        return Step.NOTHING, Refusal.EXPIRED
+    return Step.NOTHING, Refusal.INVALID
+
+
+def plan_release(reservation: Reservation, now: datetime) -> Plan:
+    """Release a live hold; a due one is released as EXPIRED; a released one answers again."""
+    if reservation.is_due(now):
+        return Step.EXPIRE, None
+    if reservation.status == Status.PENDING:
+        return Step.RELEASE, None
+    if reservation.status == Status.RELEASED:
+        return Step.NOTHING, None
+    return Step.NOTHING, Refusal.INVALID
+
+
+def plan_extend(reservation: Reservation, now: datetime) -> Plan:
+    """Extend a live hold once; a due one expires and is refused as expired."""
+    if reservation.is_due(now):
+        return Step.EXPIRE, Refusal.EXPIRED
+    if reservation.status == Status.PENDING:
+        if reservation.extended:
+            return Step.NOTHING, Refusal.EXTENSION_LIMIT
+        return Step.EXTEND, None
+    if _released_by_expiry(reservation):
+        return Step.NOTHING, Refusal.EXPIRED
+    return Step.NOTHING, Refusal.INVALID
+
+
+def plan_expiry(reservation: Reservation, now: datetime) -> Plan:
+    """Expire a due hold; leave any other as it is."""
+    if reservation.is_due(now):
+        return Step.EXPIRE, None
+    return Step.NOTHING, None

@@ -1,0 +1,19 @@
+"""Read paths for reservations. They never lock and never write."""
+
+import uuid
+
+from reservations.models import Reservation
+
+
+def reservation_detail(reservation_id: uuid.UUID) -> Reservation | None:
+    """Return one hold with its product and warehouse (one query), or None."""
+    return (
+        Reservation.objects.select_related("product", "warehouse").filter(pk=reservation_id).first()
+    )
+
+
+def reservation_page(*, user, limit: int, offset: int) -> tuple[list[Reservation], int]:
+    """Return a page of the holds `user` may see, newest first, and how many there are."""
+    visible = Reservation.objects.visible_to(user)
+    page = visible.select_related("product", "warehouse").order_by("-created_at", "-pk")
+    return list(page[offset : offset + limit]), visible.count()

@@ -1,0 +1,424 @@
+"""Reservation services: every change of a hold's state goes through these functions.
+
+Each public service is one transaction. Locks are taken only through reservations.locks,
+in its global order; the pure planners in reservations.rules decide what to do with a
+locked hold. Domain errors are raised after the transaction commits, so an expiry found on
+the way (a confirm of a hold whose time is up) is kept even though the caller gets a 410.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from inventory.models import Inventory, Product
+from reservations import locks, selectors
+from reservations.errors import (
+    ExtensionLimit,
+    InsufficientStock,
+    InvalidTransition,
+    ReservationExpired,
+    ReservationNotFound,
+    StockNotFound,
+)
+from reservations.models import Reservation, ReservationEvent
+from reservations.rules import (
+    Plan,
+    Refusal,
+    Step,
+    plan_confirm,
+    plan_expiry,
+    plan_extend,
+    plan_release,
+)
+from stockd.errors import StockdError
+from warehouses.models import Warehouse
+
+Status = Reservation.Status
+Reason = Reservation.ReleaseReason
+EventType = ReservationEvent.Type
+
+SWEEP_BATCH_SIZE = 500
+_REFUSALS: dict[Refusal, type[StockdError]] = {
+    Refusal.EXPIRED: ReservationExpired,
+    Refusal.INVALID: InvalidTransition,
+    Refusal.EXTENSION_LIMIT: ExtensionLimit,
+}
+
+
+class InvalidQuantity(StockdError):
+    code = "VALIDATION_ERROR"
+
+
+def actor_for(user) -> str:
+    """Name who acts, for the audit log: a user, an anonymous shopper, or the system."""
+    if user is None:
+        return "system"
+    if not user.is_authenticated:
+        return "anonymous"
+    return f"user:{user.pk}"
+
+
+def _ttl() -> timedelta:
+    return timedelta(seconds=settings.RESERVATION_TTL_SECONDS)
+
+
+def _check_quantity(quantity: int) -> None:
+    limit = settings.MAX_QUANTITY_PER_RESERVATION
+    if not 1 <= quantity <= limit:
+        raise InvalidQuantity(f"quantity must be between 1 and {limit}.")
+
+
+def _check_access(reservation: Reservation | None, user) -> Reservation:
+    """Return the reservation if `user` may see it; else raise ReservationNotFound.
+
+    Anonymous holds are reachable by anyone holding their UUID; a signed-in shopper's only by
+    that shopper and staff. user=None is the system (jobs, commands), which may act on any.
+    """
+    if reservation is None:
+        raise ReservationNotFound()
+    if user is None or reservation.user_id is None or user.is_staff:
+        return reservation
+    if user.is_authenticated and reservation.user_id == user.pk:
+        return reservation
+    raise ReservationNotFound()
+
+
+# --- reserve -----------------------------------------------------------------------------
+
+
+def _reservation_from_hold(hold: locks.Hold) -> Reservation:
+    return Reservation(
+        id=hold.reservation_id,
+        product=Product(
+            id=hold.product_id,
+            name=hold.product_name,
+            price=hold.product_price,
+            image=hold.product_image,
+        ),
+        warehouse=Warehouse(
+            id=hold.warehouse_id, name=hold.warehouse_name, city=hold.warehouse_city
+        ),
+        quantity=hold.quantity,
+        status=Status.PENDING,
+        expires_at=hold.expires_at,
+        created_at=hold.created_at,
+        updated_at=hold.created_at,
+        extended=False,
+        user_id=hold.user_id,
+        cart_id=hold.cart_id,
+    )
+
+
+def _shortage(product_id: int, warehouse_id: int) -> StockdError:
+    """Explain a failed hold: the stock row is missing or inactive, or it is short."""
+    row = (
+        Inventory.objects.filter(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            product__active=True,
+            warehouse__active=True,
+        )
+        .values("total_stock", "reserved_stock")
+        .first()
+    )
+    if row is None:
+        return StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+    available = row["total_stock"] - row["reserved_stock"]
+    return InsufficientStock(
+        f"Only {available} unit(s) available in warehouse {warehouse_id}.",
+        available=available,
+    )
+
+
+def reserve(
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    user=None,
+    cart_id: uuid.UUID | None = None,
+) -> Reservation:
+    """Hold `quantity` units of a product in a warehouse for RESERVATION_TTL_SECONDS.
+
+    On PostgreSQL the hold is one statement. If the row is short, release its due holds (time
+    up but not yet swept) and try once more. If it is still short, raise InsufficientStock
+    with the units available; if the product or warehouse is unknown or inactive, raise
+    StockNotFound. Nothing is written when it fails.
+    """
+    _check_quantity(quantity)
+
+    def attempt() -> locks.Hold | None:
+        now = timezone.now()
+        return locks.hold_stock(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            quantity=quantity,
+            now=now,
+            expires_at=now + _ttl(),
+            actor=actor_for(user),
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+            cart_id=cart_id,
+        )
+
+    hold = attempt()
+    if hold is None and expire_due_reservations(stock_key=(product_id, warehouse_id)):
+        hold = attempt()
+    if hold is None:
+        raise _shortage(product_id, warehouse_id)
+    return _reservation_from_hold(hold)
+
+
+# --- one hold's transitions ----------------------------------------------------------------
+
+
+def _record(
+    event_type: str, reservation: Reservation, *, now: datetime, actor: str, **payload
+) -> None:
+    ReservationEvent.objects.create(
+        type=event_type,
+        product_id=reservation.product_id,
+        warehouse_id=reservation.warehouse_id,
+        quantity=reservation.quantity,
+        reservation=reservation,
+        actor=actor,
+        payload=payload,
+        created_at=now,
+    )
+
+
+def _stock_row(reservation: Reservation):
+    return Inventory.objects.filter(
+        product_id=reservation.product_id, warehouse_id=reservation.warehouse_id
+    )
+
+
+# Each writer below runs on a locked PENDING hold. It writes the hold and its event first
+# and the inventory row last, so the hot row stays locked only for its UPDATE and the commit.
+
+
+def _write_confirm(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    reservation.status = Status.CONFIRMED
+    reservation.confirmed_at = now
+    reservation.updated_at = now
+    reservation.save(update_fields=["status", "confirmed_at", "updated_at"])
+    _record(EventType.CONFIRMED, reservation, now=now, actor=actor)
+    quantity = reservation.quantity
+    _stock_row(reservation).update(
+        total_stock=F("total_stock") - quantity, reserved_stock=F("reserved_stock") - quantity
+    )
+
+
+def _write_release(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    reservation.status = Status.RELEASED
+    reservation.release_reason = reason
+    reservation.released_at = now
+    reservation.updated_at = now
+    reservation.save(update_fields=["status", "release_reason", "released_at", "updated_at"])
+    event_type = EventType.EXPIRED if reason == Reason.EXPIRED else EventType.RELEASED
+    _record(event_type, reservation, now=now, actor=actor, reason=reason)
+    _stock_row(reservation).update(reserved_stock=F("reserved_stock") - reservation.quantity)
+
+
+def _write_expiry(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    _write_release(reservation, now=now, actor=actor, reason=Reason.EXPIRED)
+
+
+def _write_extension(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    previous = reservation.expires_at
+    reservation.expires_at = now + _ttl()
+    reservation.extended = True
+    reservation.updated_at = now
+    reservation.save(update_fields=["expires_at", "extended", "updated_at"])
+    _record(
+        EventType.EXTENDED,
+        reservation,
+        now=now,
+        actor=actor,
+        previousExpiresAt=previous.isoformat(),
+        expiresAt=reservation.expires_at.isoformat(),
+    )
+
+
+def _write_nothing(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    return None
+
+
+_WRITERS = {
+    Step.CONFIRM: _write_confirm,
+    Step.RELEASE: _write_release,
+    Step.EXPIRE: _write_expiry,
+    Step.EXTEND: _write_extension,
+    Step.NOTHING: _write_nothing,
+}
+
+
+def _act(
+    *,
+    reservation_id: uuid.UUID,
+    user,
+    plan: Callable[[Reservation, datetime], Plan],
+    actor: str | None = None,
+    reason: str = Reason.CANCELLED,
+) -> Reservation:
+    """Lock one hold, let `plan` decide, write the step, commit, then raise any refusal."""
+    now = timezone.now()
+    with transaction.atomic():
+        reservation = _check_access(locks.lock_reservation(reservation_id), user)
+        step, refusal = plan(reservation, now)
+        _WRITERS[step](reservation, now=now, actor=actor or actor_for(user), reason=reason)
+    if refusal is not None:
+        raise _REFUSALS[refusal]()
+    return reservation
+
+
+def confirm(*, reservation_id: uuid.UUID, user=None) -> Reservation:
+    """Confirm a hold: its units leave stock. Confirming a confirmed hold changes nothing.
+
+    Raise ReservationExpired if its time is up (it is released as EXPIRED first, and that is
+    kept) or it was released by expiry; InvalidTransition if it was released otherwise.
+    """
+    return _act(reservation_id=reservation_id, user=user, plan=plan_confirm)
+
+
+def release(*, reservation_id: uuid.UUID, user=None, reason: str = Reason.CANCELLED) -> Reservation:
+    """Release a hold: its units go back to stock. Releasing a released hold changes nothing.
+
+    A hold whose time is up is released with reason EXPIRED. Raise InvalidTransition if the
+    hold was confirmed.
+    """
+    return _act(reservation_id=reservation_id, user=user, plan=plan_release, reason=reason)
+
+
+def extend(*, reservation_id: uuid.UUID, user=None) -> Reservation:
+    """Move a live hold's expiry RESERVATION_TTL_SECONDS past now, once.
+
+    Raise ExtensionLimit the second time, ReservationExpired if its time is up (it is
+    released first), InvalidTransition if it is confirmed or was released.
+    """
+    return _act(reservation_id=reservation_id, user=user, plan=plan_extend)
+
+
+def expire_reservation(*, reservation_id: uuid.UUID, actor: str = "system:lazy") -> Reservation:
+    """Release one hold as EXPIRED if its time is up; return it either way."""
+    return _act(reservation_id=reservation_id, user=None, plan=plan_expiry, actor=actor)
+
+
+def get_reservation(*, reservation_id: uuid.UUID, user) -> Reservation:
+    """Return a hold `user` may see, expiring it first if its time is up."""
+    reservation = _check_access(selectors.reservation_detail(reservation_id), user)
+    if reservation.is_due(timezone.now()):
+        return expire_reservation(reservation_id=reservation_id)
+    return reservation
+
+
+def list_reservations(*, user, limit: int, offset: int) -> tuple[list[Reservation], int]:
+    """Return a page of the holds `user` may see, newest first, after expiring due ones."""
+    expire_due_reservations(user_id=None if user.is_staff else user.pk, actor="system:lazy")
+    return selectors.reservation_page(user=user, limit=limit, offset=offset)
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+
+def _expire_batch(due: list[Reservation], *, now: datetime, actor: str) -> None:
+    """Release locked due holds set-wise: one UPDATE, one INSERT, one UPDATE per stock row."""
+    Reservation.objects.filter(pk__in=[r.pk for r in due]).update(
+        status=Status.RELEASED, release_reason=Reason.EXPIRED, released_at=now, updated_at=now
+    )
+    ReservationEvent.objects.bulk_create(
+        ReservationEvent(
+            type=EventType.EXPIRED,
+            product_id=r.product_id,
+            warehouse_id=r.warehouse_id,
+            quantity=r.quantity,
+            reservation_id=r.pk,
+            actor=actor,
+            payload={"reason": Reason.EXPIRED},
+            created_at=now,
+        )
+        for r in due
+    )
+    freed: dict[locks.StockKey, int] = defaultdict(int)
+    for r in due:
+        freed[(r.product_id, r.warehouse_id)] += r.quantity
+    for row in locks.lock_stock_rows(freed):
+        Inventory.objects.filter(pk=row.pk).update(
+            reserved_stock=F("reserved_stock") - freed[(row.product_id, row.warehouse_id)]
+        )
+
+
+def expire_due_reservations(
+    *,
+    now: datetime | None = None,
+    stock_key: locks.StockKey | None = None,
+    user_id: int | None = None,
+    batch_size: int = SWEEP_BATCH_SIZE,
+    actor: str = "system:sweep",
+) -> int:
+    """Release every PENDING hold whose time is up, in batches; return how many.
+
+    Each batch is one transaction over holds locked with SKIP LOCKED, so concurrent sweeps,
+    lazy expiry, confirm and release never release a hold twice or wait on each other.
+    `stock_key` and `user_id` narrow the sweep to one stock row or one shopper's holds.
+    """
+    now = now or timezone.now()
+    released = 0
+    while True:
+        with transaction.atomic():
+            due = locks.lock_due_reservations(
+                now=now, limit=batch_size, stock_key=stock_key, user_id=user_id
+            )
+            if due:
+                _expire_batch(due, now=now, actor=actor)
+        released += len(due)
+        if len(due) < batch_size:
+            return released
+
+
+# --- repair ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repair:
+    inventory_id: int
+    before: int
+    after: int
+
+
+def repair_reserved_stock(*, inventory_id: int, actor: str = "system:repair") -> Repair | None:
+    """Recompute one row's reserved_stock from its PENDING holds, under the row's lock.
+
+    Holding the row lock keeps every reserve, confirm and release of that row out until
+    commit, so the sum read is the truth. Return None if the counter was right. Record a
+    STOCK_REPAIRED event otherwise.
+    """
+    with transaction.atomic():
+        row = Inventory.objects.filter(pk=inventory_id).values("product_id", "warehouse_id").get()
+        (locked,) = locks.lock_stock_rows([(row["product_id"], row["warehouse_id"])])
+        pending = (
+            Reservation.objects.pending()
+            .filter(product_id=locked.product_id, warehouse_id=locked.warehouse_id)
+            .aggregate(total=Sum("quantity"))["total"]
+            or 0
+        )
+        if pending == locked.reserved_stock:
+            return None
+        before = locked.reserved_stock
+        Inventory.objects.filter(pk=locked.pk).update(reserved_stock=pending)
+        ReservationEvent.objects.create(
+            type=EventType.STOCK_REPAIRED,
+            product_id=locked.product_id,
+            warehouse_id=locked.warehouse_id,
+            quantity=pending - before,
+            actor=actor,
+            payload={"inventoryId": locked.pk, "before": before, "after": pending},
+            created_at=timezone.now(),
+        )
+    return Repair(inventory_id=locked.pk, before=before, after=pending)
