@@ -11,5 +11,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SECRET_KEY", "stockd-test-secret-key")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("HTTPS_ONLY", "0")
+# Concurrency tests run up to 200 threads, each with its own connection from the pool; 40
+# pooled connections keep well under PostgreSQL's default max_connections of 100.
+os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "40")
+os.environ.setdefault("DATABASE_POOL_TIMEOUT", "30")
 
 from stockd.settings import *  # noqa: E402, F403
