@@ -3,82 +3,115 @@
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import time
+import threading
+import urllib.error
 import urllib.request
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.processes import clean_env, free_port, spawn, wait_for
 
 pytestmark = pytest.mark.slow
 
 BOOT_TIMEOUT_SECONDS = 120
+RACERS = 50
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@dataclass
+class Server:
+    url: str
+    var_dir: Path
+    log: Path
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.status, response.read()
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"make run exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            _get(url)
-            return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"make run did not serve {url} in {BOOT_TIMEOUT_SECONDS}s:\n{log.read_text()}")
-
-
-def test_make_run_serves_the_catalogue_on_sqlite_without_servers(tmp_path):
-    port = _free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG"}
-        and not key.startswith(("HTTPS_ONLY", "PYTEST", "CELERY_"))
-    }
-    env["VAR_DIR"] = str(tmp_path / "var")
-    log = tmp_path / "make-run.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            ["make", "run", f"PORT={port}"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def _request(url: str, body: dict | None = None) -> tuple[int, dict | list | str]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_serving(f"{base}/healthz", process, log)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
 
-        status, body = _get(f"{base}/")
-        assert status == 200
-        assert b"BP Monitor" in body and b"Catalogue" in body
 
-        status, body = _get(f"{base}/api/products")
-        products = json.loads(body)
-        assert status == 200 and len(products) == 53
-        assert {row["totalStock"] for p in products for row in p["inventory"]} == {10}
+def _answers(url: str) -> bool:
+    try:
+        return _request(url)[0] == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory) -> Server:
+    """Boot `make run` with no DATABASE_URL or REDIS_URL and a fresh SQLite file."""
+    tmp = tmp_path_factory.mktemp("embedded")
+    unset = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "HTTPS_ONLY", "CRON_SECRET"}
+    env = {k: v for k, v in clean_env().items() if k not in unset and not k.startswith("CELERY_")}
+    env["VAR_DIR"] = str(tmp / "var")
+    server = Server(f"http://127.0.0.1:{free_port()}", tmp / "var", tmp / "make-run.log")
+    process = spawn(["make", "run", f"PORT={server.url.rsplit(':', 1)[1]}"], env, server.log)
+    try:
+        wait_for(
+            lambda: process.poll() is None and _answers(f"{server.url}/healthz"),
+            timeout=BOOT_TIMEOUT_SECONDS,
+            what="make run to serve",
+            log=server.log,
+        )
+        yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
 
-    database = tmp_path / "var" / "stockd.sqlite3"
-    assert database.is_file()
+
+def test_make_run_serves_the_catalogue_on_sqlite_without_servers(embedded):
+    status, body = _request(f"{embedded.url}/")
+    assert status == 200 and "BP Monitor" in body and "Catalogue" in body
+
+    status, products = _request(f"{embedded.url}/api/products")
+    assert status == 200 and len(products) == 53
+    assert {row["totalStock"] for p in products for row in p["inventory"]} == {10}
+
+    database = embedded.var_dir / "stockd.sqlite3"
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("SELECT COUNT(*) FROM inventory_inventory").fetchone()[0] == 265
+    assert "Sweeping due reservations every 60s" in embedded.log.read_text()
+
+
+def test_racing_for_the_last_unit_on_sqlite_has_one_winner_and_no_lock_errors(embedded):
+    product = _request(f"{embedded.url}/api/products?limit=1")[1][0]
+    stock = product["inventory"][0]
+    line = {"productId": product["id"], "warehouseId": stock["warehouseId"]}
+    status, _ = _request(f"{embedded.url}/api/reservations", {**line, "quantity": 9})
+    assert status == 201
+
+    barrier = threading.Barrier(RACERS)
+    answers: list[tuple[int, object]] = []
+
+    def shopper() -> None:
+        barrier.wait()
+        answers.append(_request(f"{embedded.url}/api/reservations", {**line, "quantity": 1}))
+
+    threads = [threading.Thread(target=shopper) for _ in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert Counter(status for status, _ in answers) == {201: 1, 409: RACERS - 1}
+    assert all(
+        body["error"] == "INSUFFICIENT_STOCK" and body["available"] == 0
+        for status, body in answers
+        if status == 409
+    )
+    assert "database is locked" not in embedded.log.read_text()
+    product = _request(f"{embedded.url}/api/products/{product['id']}")[1]
+    assert product["inventory"][0]["reservedStock"] == 10
