@@ -34,6 +34,7 @@ Reason = Reservation.ReleaseReason
 EventType = ReservationEvent.Type
 EXIT_EVENTS = (EventType.CONFIRMED, EventType.RELEASED, EventType.EXPIRED)
 JOIN_TIMEOUT_SECONDS = 120
+LISTEN_BACKLOG = 128  # gunicorn's default is 2048
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,22 @@ def _post_json(url: str, body: dict) -> tuple[int, dict]:
             return error.code, {"unparsed": raw.decode(errors="replace")}
 
 
+@pytest.fixture
+def live_server_with_backlog(live_server):
+    """Return pytest-django's live server, listening with a production-sized backlog.
+
+    Django's test server listens with a backlog of 10 (WSGIServer.request_queue_size): a burst
+    of 50 connects overflows it and the kernel resets the excess before Django sees them.
+    Calling listen() again on the bound socket widens the backlog (Linux).
+    """
+    live_server.thread.httpd.socket.listen(LISTEN_BACKLOG)
+    return live_server
+
+
 @pytest.mark.django_db(transaction=True)
-def test_50_http_clients_racing_for_the_last_unit_get_one_201(live_server):
+def test_50_http_clients_racing_for_the_last_unit_get_one_201(live_server_with_backlog):
     row = InventoryFactory(total_stock=1)
-    url = f"{live_server.url}/api/reservations"
+    url = f"{live_server_with_backlog.url}/api/reservations"
     body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1}
 
     outcomes = run_together(50, lambda _: _post_json(url, body))
