@@ -83,3 +83,21 @@ def category_names() -> list[str]:
     return list(
         Product.objects.active().order_by("category").values_list("category", flat=True).distinct()
     )
+
+
+def available_units(*, product_id: int, warehouse_id: int) -> int | None:
+    """Return the units available now of an active product in an active warehouse.
+
+    None if the product is not stocked there (or either is inactive).
+    """
+    return (
+        Inventory.objects.filter(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            product__active=True,
+            warehouse__active=True,
+        )
+        .annotate(available_units=F("total_stock") - F("reserved_stock"))
+        .values_list("available_units", flat=True)
+        .first()
+    )

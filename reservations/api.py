@@ -21,8 +21,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reservations import services
-from reservations.models import Reservation
+from reservations import services, waitlist
+from reservations.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from reservations.idempotency import idempotent
+from reservations.models import Reservation, WaitlistEntry
 from stockd.errors import StockdError
 from stockd.ids import parse_uuid
 from stockd.serializers import IdField, StrictFloatField, StrictIntegerField, StrictSerializer
@@ -148,13 +150,16 @@ class ReservationCollectionApi(APIView):
     @extend_schema(
         operation_id="reservations_create",
         request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: ReservationOutputSerializer,
             400: _error("Bad input"),
             404: _error("Unknown product or warehouse"),
-            409: _error("INSUFFICIENT_STOCK, with `available`"),
+            409: _error("INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE"),
+            422: _error("IDEMPOTENCY_KEY_REUSED"),
         },
     )
+    @idempotent("reservations.create")
     def post(self, request: Request) -> Response:
         """Hold units of a product in a warehouse until they are confirmed, released or expire."""
         data = self.InputSerializer(data=request.data)
@@ -200,20 +205,33 @@ class ReservationDetailApi(APIView):
         return Response(reservation_body(reservation))
 
 
-def _transition_view(service, *, operation_id: str, summary: str, errors: dict[int, str]):
-    """Build the POST view of one state transition: parse the id, call the service, render."""
+def _transition_view(
+    service,
+    *,
+    operation_id: str,
+    summary: str,
+    errors: dict[int, str],
+    idempotency_scope: str | None = None,
+):
+    """Build the POST view of one state transition: parse the id, call the service, render.
+
+    With `idempotency_scope`, requests carrying an Idempotency-Key run at most once.
+    """
+    parameters = [_ID_PARAMETER, *([IDEMPOTENCY_KEY] if idempotency_scope else [])]
+    once = idempotent(idempotency_scope) if idempotency_scope else (lambda method: method)
 
     class TransitionApi(APIView):
         @extend_schema(
             operation_id=operation_id,
             summary=summary,
             request=None,
-            parameters=[_ID_PARAMETER],
+            parameters=parameters,
             responses={
                 200: ReservationOutputSerializer,
                 **{c: _error(d) for c, d in errors.items()},
             },
         )
+        @once
         def post(self, request: Request, reservation_id: str) -> Response:
             reservation = service(
                 reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
@@ -232,9 +250,11 @@ reservation_confirm = _transition_view(
     summary="Confirm a hold: its units leave stock (200 again if already confirmed).",
     errors={
         404: "No such reservation",
-        409: "INVALID_TRANSITION: released (not by expiry)",
+        409: "INVALID_TRANSITION: released (not by expiry); or IDEMPOTENCY_KEY_IN_USE",
         410: "RESERVATION_EXPIRED",
+        422: "IDEMPOTENCY_KEY_REUSED",
     },
+    idempotency_scope="reservations.confirm",
 )
 reservation_release = _transition_view(
     services.release,
@@ -283,5 +303,105 @@ class CronExpireApi(APIView):
         given = request.headers.get("x-cron-secret", "").encode()
         if not expected or not hmac.compare_digest(given, expected):
             raise CronSecretInvalid()
-        released = services.expire_due_reservations(actor="system:cron")
-        return Response({"released": released, "waitlistPromotions": 0})
+        with waitlist.counting_promotions() as promotions:
+            released = services.expire_due_reservations(actor="system:cron")
+        return Response({"released": released, "waitlistPromotions": promotions[0]})
+
+
+# --- waitlist ------------------------------------------------------------------------------
+
+
+def waitlist_body(entry: WaitlistEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "status": entry.status,
+        "position": waitlist.position(entry),
+        "reservationId": entry.reservation_id,
+        "productId": entry.product_id,
+        "warehouseId": entry.warehouse_id,
+        "quantity": entry.quantity,
+        "createdAt": entry.created_at,
+    }
+
+
+class WaitlistOutputSerializer(serializers.Serializer):
+    """The shape waitlist_body() returns (for the OpenAPI document)."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=WaitlistEntry.Status.choices)
+    position = serializers.IntegerField(
+        allow_null=True, help_text="1 is next; null once not waiting."
+    )
+    reservationId = serializers.UUIDField(allow_null=True)
+    productId = serializers.IntegerField()
+    warehouseId = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    createdAt = serializers.DateTimeField()
+
+
+_ENTRY_PARAMETER = OpenApiParameter("entry_id", str, OpenApiParameter.PATH, description="UUID")
+
+
+class WaitlistJoinApi(APIView):
+    class InputSerializer(StrictSerializer):
+        productId = IdField()
+        warehouseId = IdField()
+        quantity = StrictIntegerField(min_value=1)
+        email = serializers.EmailField(max_length=254)
+
+        def validate_quantity(self, value: int) -> int:
+            limit = settings.MAX_QUANTITY_PER_RESERVATION
+            if value > limit:
+                raise serializers.ValidationError(f"Ensure this value is at most {limit}.")
+            return value
+
+    @extend_schema(
+        operation_id="waitlist_join",
+        request=InputSerializer,
+        responses={
+            201: WaitlistOutputSerializer,
+            400: _error("Bad input"),
+            404: _error("Unknown product or warehouse"),
+            409: _error("STOCK_AVAILABLE: reserve instead"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Wait for units a warehouse cannot cover now; they are held for you when they return."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = waitlist.join_waitlist(
+            product_id=data.validated_data["productId"],
+            warehouse_id=data.validated_data["warehouseId"],
+            quantity=data.validated_data["quantity"],
+            email=data.validated_data["email"],
+            user=request.user,
+        )
+        return Response(waitlist_body(entry), status=status.HTTP_201_CREATED)
+
+
+class WaitlistEntryApi(APIView):
+    @extend_schema(
+        operation_id="waitlist_retrieve",
+        parameters=[_ENTRY_PARAMETER],
+        responses={200: WaitlistOutputSerializer, 404: _error("No such entry")},
+    )
+    def get(self, request: Request, entry_id: str) -> Response:
+        """Return a waitlist entry with its place in the queue."""
+        entry = waitlist.get_entry(entry_id=parse_uuid(entry_id, name="entryId"), user=request.user)
+        return Response(waitlist_body(entry))
+
+    @extend_schema(
+        operation_id="waitlist_cancel",
+        parameters=[_ENTRY_PARAMETER],
+        responses={
+            200: WaitlistOutputSerializer,
+            404: _error("No such entry"),
+            409: _error("INVALID_TRANSITION: already promoted"),
+        },
+    )
+    def delete(self, request: Request, entry_id: str) -> Response:
+        """Leave the waitlist (200 again if already cancelled)."""
+        entry = waitlist.cancel_entry(
+            entry_id=parse_uuid(entry_id, name="entryId"), user=request.user
+        )
+        return Response(waitlist_body(entry))

@@ -4,11 +4,14 @@ Global lock order, kept by every transaction that locks more than one row, so th
 transactions can wait on each other in a cycle (no deadlocks):
 
     1. reservations, by primary key;
-    2. then inventory rows, by primary key.
+    2. then inventory rows, by primary key;
+    3. then waitlist entries, oldest first.
 
 Reservations come first because the expiry sweep must take due holds with SKIP LOCKED
 before it knows which stock rows to give units back to. A reserve locks only its inventory
 row (the new reservation row it inserts is invisible to everyone else until commit).
+Waitlist promotion locks its stock row before the entries, so promotions of one row run
+one at a time; cancelling an entry locks only that entry.
 
 All of this runs at READ COMMITTED: a conditional UPDATE that waited for another
 transaction's lock re-checks its WHERE clause against the committed row, so two shoppers
@@ -26,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from inventory.models import Inventory, Product
-from reservations.models import Reservation, ReservationEvent
+from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from warehouses.models import Warehouse
 
 StockKey = tuple[int, int]  # (product_id, warehouse_id)
@@ -216,3 +219,20 @@ def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
     if not condition:
         return []
     return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())
+
+
+def lock_waitlist_entry(entry_id: uuid.UUID) -> WaitlistEntry | None:
+    """Lock one waitlist entry and return it, or None."""
+    return WaitlistEntry.objects.select_for_update().filter(pk=entry_id).first()
+
+
+def lock_waiting_entries(*, product_id: int, warehouse_id: int) -> list[WaitlistEntry]:
+    """Lock a stock row's WAITING entries, oldest first (call with the stock row locked)."""
+    return list(
+        WaitlistEntry.objects.filter(
+            product_id=product_id, warehouse_id=warehouse_id, status=WaitlistEntry.Status.WAITING
+        )
+        .select_related("user")
+        .order_by("created_at", "pk")
+        .select_for_update(of=("self",))
+    )

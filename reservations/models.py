@@ -117,6 +117,10 @@ class ReservationEvent(models.Model):
         EXPIRED = "EXPIRED"
         EXTENDED = "EXTENDED"
         STOCK_REPAIRED = "STOCK_REPAIRED"
+        STOCK_ADJUSTED = "STOCK_ADJUSTED"
+        WAITLIST_JOINED = "WAITLIST_JOINED"
+        WAITLIST_PROMOTED = "WAITLIST_PROMOTED"
+        WAITLIST_CANCELLED = "WAITLIST_CANCELLED"
 
     type = models.CharField(max_length=24, choices=Type.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
@@ -138,3 +142,79 @@ class ReservationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.type} {self.reservation_id or ''}"
+
+
+class WaitlistEntry(models.Model):
+    """A shopper waiting for units of a product in a warehouse, served first come first served.
+
+    When enough units come back, the oldest waiting entries that fit get a PENDING
+    reservation of their own and become PROMOTED.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "WAITING"
+        PROMOTED = "PROMOTED"
+        CANCELLED = "CANCELLED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    reservation = models.OneToOneField(
+        Reservation, on_delete=models.PROTECT, null=True, blank=True, related_name="waitlist_entry"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["product", "warehouse", "created_at", "id"],
+                condition=Q(status="WAITING"),
+                name="waitlist_queue",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="waitlist_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(status="PROMOTED", reservation__isnull=False)
+                | (~Q(status="PROMOTED") & Q(reservation__isnull=True)),
+                name="waitlist_promoted_iff_reservation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} waits for {self.quantity} x {self.product_id}@{self.warehouse_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a request sent with an Idempotency-Key, kept 24 hours for retries.
+
+    It is written in the same transaction as the change the request made, so the change and
+    the record of it commit together or not at all.
+    """
+
+    scope = models.CharField(max_length=120, help_text="Endpoint and caller.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once_per_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -18,6 +18,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from inventory.models import Inventory, Product
+from inventory.selectors import available_units
+from inventory.signals import stock_released
 from reservations import locks, selectors
 from reservations.errors import (
     ExtensionLimit,
@@ -69,7 +71,7 @@ def _ttl() -> timedelta:
     return timedelta(seconds=settings.RESERVATION_TTL_SECONDS)
 
 
-def _check_quantity(quantity: int) -> None:
+def check_quantity(quantity: int) -> None:
     limit = settings.MAX_QUANTITY_PER_RESERVATION
     if not 1 <= quantity <= limit:
         raise InvalidQuantity(f"quantity must be between 1 and {limit}.")
@@ -118,19 +120,9 @@ def _reservation_from_hold(hold: locks.Hold) -> Reservation:
 
 def _shortage(product_id: int, warehouse_id: int) -> StockdError:
     """Explain a failed hold: the stock row is missing or inactive, or it is short."""
-    row = (
-        Inventory.objects.filter(
-            product_id=product_id,
-            warehouse_id=warehouse_id,
-            product__active=True,
-            warehouse__active=True,
-        )
-        .values("total_stock", "reserved_stock")
-        .first()
-    )
-    if row is None:
+    available = available_units(product_id=product_id, warehouse_id=warehouse_id)
+    if available is None:
         return StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
-    available = row["total_stock"] - row["reserved_stock"]
     return InsufficientStock(
         f"Only {available} unit(s) available in warehouse {warehouse_id}.",
         available=available,
@@ -144,6 +136,7 @@ def reserve(
     quantity: int,
     user=None,
     cart_id: uuid.UUID | None = None,
+    actor: str | None = None,
 ) -> Reservation:
     """Hold `quantity` units of a product in a warehouse for RESERVATION_TTL_SECONDS.
 
@@ -152,7 +145,7 @@ def reserve(
     with the units available; if the product or warehouse is unknown or inactive, raise
     StockNotFound. Nothing is written when it fails.
     """
-    _check_quantity(quantity)
+    check_quantity(quantity)
 
     def attempt() -> locks.Hold | None:
         now = timezone.now()
@@ -162,7 +155,7 @@ def reserve(
             quantity=quantity,
             now=now,
             expires_at=now + _ttl(),
-            actor=actor_for(user),
+            actor=actor or actor_for(user),
             user_id=user.pk if user is not None and user.is_authenticated else None,
             cart_id=cart_id,
         )
@@ -191,6 +184,11 @@ def _record(
         payload=payload,
         created_at=now,
     )
+
+
+def _announce_freed(stock_key: locks.StockKey) -> None:
+    """Tell listeners (the waitlist) that units came back to a stock row."""
+    stock_released.send(sender=Reservation, product_id=stock_key[0], warehouse_id=stock_key[1])
 
 
 def _stock_row(reservation: Reservation):
@@ -224,6 +222,7 @@ def _write_release(reservation: Reservation, *, now: datetime, actor: str, reaso
     event_type = EventType.EXPIRED if reason == Reason.EXPIRED else EventType.RELEASED
     _record(event_type, reservation, now=now, actor=actor, reason=reason)
     _stock_row(reservation).update(reserved_stock=F("reserved_stock") - reservation.quantity)
+    _announce_freed((reservation.product_id, reservation.warehouse_id))
 
 
 def _write_expiry(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
@@ -352,6 +351,7 @@ def _expire_batch(due: list[Reservation], *, now: datetime, actor: str) -> None:
         Inventory.objects.filter(pk=row.pk).update(
             reserved_stock=F("reserved_stock") - freed[(row.product_id, row.warehouse_id)]
         )
+        _announce_freed((row.product_id, row.warehouse_id))
 
 
 def expire_due_reservations(

@@ -29,6 +29,9 @@ class StockdError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "detail": self.detail, **self.extra}
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class InvalidId(StockdError):
     code = "INVALID_ID"
@@ -68,7 +71,7 @@ def _validation_detail(fields: Any) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render StockdError and DRF exceptions as {"error", "detail", ...}."""
     if isinstance(exc, StockdError):
-        return Response(exc.body(), status=exc.status)
+        return Response(exc.body(), status=exc.status, headers=exc.headers())
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = exception_handler(exc, context)

@@ -7,6 +7,7 @@ local memory. See docs/operations.md for every variable.
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -136,11 +137,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reservations.tasks.expire_due_reservations",
         "schedule": 60.0,
     },
+    "purge-idempotency-keys": {
+        "task": "reservations.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Reservations ---------------------------------------------------------------------------
 RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 600, minimum=1)
 MAX_QUANTITY_PER_RESERVATION = env_int("MAX_QUANTITY_PER_RESERVATION", 100, minimum=1)
+IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1)
+# Absolute links in emails (a promoted waitlist entry's checkout page).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # GET /api/cron/expire answers 401 to everyone while CRON_SECRET is empty.
 CRON_SECRET = env_str("CRON_SECRET")
 
@@ -153,6 +161,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 STOCKD_ADMIN_EMAIL = "admin@stockd.com"
 STOCKD_ADMIN_PASSWORD = env_str("STOCKD_ADMIN_PASSWORD")
+
+# --- Email ----------------------------------------------------------------------------------
+# EMAIL_URL (e.g. smtp://user:password@smtp.example.com:587/?tls=True) or the console backend,
+# which prints each message to the log.
+EMAIL_URL = env_str("EMAIL_URL")
+if EMAIL_URL:
+    _email = dj_email_url.parse(EMAIL_URL)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST, EMAIL_PORT = _email["EMAIL_HOST"], _email["EMAIL_PORT"]
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_USER"], _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS, EMAIL_USE_SSL = _email["EMAIL_USE_TLS"], _email["EMAIL_USE_SSL"]
+    EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "stockd <no-reply@stockd.local>")
 
 # --- Internationalization -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

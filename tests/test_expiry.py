@@ -126,7 +126,7 @@ def test_manage_py_expire_runs_one_sweep(stock):
     _make_all_due()
     out = StringIO()
     call_command("expire", stdout=out)
-    assert "Released 2 expired reservation(s)." in out.getvalue()
+    assert "Released 2 expired reservation(s). Purged 0 idempotency key(s)." in out.getvalue()
     assert reserved(stock) == 0
 
 

@@ -4,11 +4,15 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from reservations.idempotency import purge_expired_keys
 from reservations.services import expire_due_reservations
 
 
 class Command(BaseCommand):
-    help = "Release every reservation whose time is up, once or every N seconds."
+    help = (
+        "Release every reservation whose time is up (and purge Idempotency-Keys older than "
+        "24 h), once or every N seconds."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -40,4 +44,7 @@ class Command(BaseCommand):
 
     def _sweep(self) -> None:
         released = expire_due_reservations(actor="system:command")
-        self.stdout.write(f"Released {released} expired reservation(s).")
+        purged = purge_expired_keys()
+        self.stdout.write(
+            f"Released {released} expired reservation(s). Purged {purged} idempotency key(s)."
+        )
