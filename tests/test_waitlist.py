@@ -1,0 +1,331 @@
+"""Shoppers wait for stock that is gone; freed units go to them first come, first served."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from inventory.models import Inventory
+from inventory.services import StockBelowReserved, adjust_stock
+from reservations import services, waitlist
+from reservations.errors import InsufficientStock
+from reservations.invariants import find_violations
+from reservations.models import Reservation, ReservationEvent, WaitlistEntry
+from tests.factories import InventoryFactory
+from tests.test_concurrency import run_together, unexpected_errors
+
+Status = WaitlistEntry.Status
+promotion = pytest.mark.django_db(transaction=True)  # promotion runs after a real commit
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def sold_out(total: int = 1) -> tuple[Inventory, list[Reservation]]:
+    """A stock row whose every unit is held, one unit per hold."""
+    row = InventoryFactory(total_stock=total)
+    holds = [
+        services.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
+        for _ in range(total)
+    ]
+    return row, holds
+
+
+def join(row: Inventory, quantity: int = 1, email: str = "ann@example.com") -> WaitlistEntry:
+    return waitlist.join_waitlist(
+        product_id=row.product_id,
+        warehouse_id=row.warehouse_id,
+        quantity=quantity,
+        email=email,
+    )
+
+
+def status_of(entry: WaitlistEntry) -> str:
+    entry.refresh_from_db()
+    return entry.status
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_joining_answers_201_with_the_place_in_the_queue(api):
+    row, _ = sold_out()
+    body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1}
+
+    first = api.post("/api/waitlist", {**body, "email": "ann@example.com"}, format="json")
+    second = api.post("/api/waitlist", {**body, "email": "bob@example.com"}, format="json")
+
+    assert first.status_code == 201
+    assert first.json()["status"] == "WAITING" and first.json()["position"] == 1
+    assert second.json()["position"] == 2
+    assert first.json()["reservationId"] is None
+    assert ReservationEvent.objects.filter(type="WAITLIST_JOINED").count() == 2
+
+
+@pytest.mark.django_db
+def test_joining_while_units_are_available_answers_409_and_writes_nothing(api):
+    row = InventoryFactory(total_stock=3)
+    response = api.post(
+        "/api/waitlist",
+        {
+            "productId": row.product_id,
+            "warehouseId": row.warehouse_id,
+            "quantity": 3,
+            "email": "a@b.co",
+        },
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "STOCK_AVAILABLE" and response.json()["available"] == 3
+    assert not WaitlistEntry.objects.exists() and not ReservationEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_waiting_for_more_than_is_left_is_allowed(api):
+    row = InventoryFactory(total_stock=3)
+    response = api.post(
+        "/api/waitlist",
+        {
+            "productId": row.product_id,
+            "warehouseId": row.warehouse_id,
+            "quantity": 4,
+            "email": "a@b.co",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"email": "not-an-email"},
+        {"email": None},
+        {"quantity": 0},
+        {"quantity": 101},
+        {"quantity": "1"},
+        {"productId": "x"},
+        {"note": "please"},
+    ],
+)
+def test_bad_waitlist_input_answers_400_and_writes_nothing(api, change):
+    row, _ = sold_out()
+    body = {
+        "productId": row.product_id,
+        "warehouseId": row.warehouse_id,
+        "quantity": 1,
+        "email": "a@b.co",
+        **change,
+    }
+    response = api.post("/api/waitlist", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "VALIDATION_ERROR"
+    assert not WaitlistEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_joining_for_an_unknown_product_answers_404(api):
+    row, _ = sold_out()
+    response = api.post(
+        "/api/waitlist",
+        {"productId": 987654, "warehouseId": row.warehouse_id, "quantity": 1, "email": "a@b.co"},
+        format="json",
+    )
+    assert response.status_code == 404
+    assert not WaitlistEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reading_and_cancelling_an_entry(api):
+    row, _ = sold_out()
+    first, second = join(row), join(row)
+
+    assert api.get(f"/api/waitlist/{second.id}").json()["position"] == 2
+    cancelled = api.delete(f"/api/waitlist/{first.id}")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "CANCELLED" and cancelled.json()["position"] is None
+    assert api.get(f"/api/waitlist/{second.id}").json()["position"] == 1
+    assert api.delete(f"/api/waitlist/{first.id}").status_code == 200
+    assert ReservationEvent.objects.filter(type="WAITLIST_CANCELLED").count() == 1
+
+
+@pytest.mark.django_db
+def test_unknown_or_malformed_entry_ids(api):
+    assert api.get(f"/api/waitlist/{uuid.uuid4()}").status_code == 404
+    assert api.delete(f"/api/waitlist/{uuid.uuid4()}").status_code == 404
+    assert api.get("/api/waitlist/nope").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_shoppers_entry_is_invisible_to_others(api, django_user_model):
+    row, _ = sold_out()
+    ann = django_user_model.objects.create_user("ann", password="pw-123456")
+    bob = django_user_model.objects.create_user("bob", password="pw-123456")
+    api.force_login(ann)
+    entry_id = api.post(
+        "/api/waitlist",
+        {
+            "productId": row.product_id,
+            "warehouseId": row.warehouse_id,
+            "quantity": 1,
+            "email": "a@b.co",
+        },
+        format="json",
+    ).json()["id"]
+    api.force_login(bob)
+    assert api.get(f"/api/waitlist/{entry_id}").status_code == 404
+    assert api.delete(f"/api/waitlist/{entry_id}").status_code == 404
+    assert WaitlistEntry.objects.get().status == Status.WAITING
+
+
+# --- promotion -------------------------------------------------------------------------------
+
+
+@promotion
+def test_a_release_promotes_the_oldest_waiting_entry(mailoutbox):
+    row, (hold,) = sold_out()
+    first, second = join(row, email="first@example.com"), join(row, email="second@example.com")
+
+    services.release(reservation_id=hold.id)
+
+    assert status_of(first) == Status.PROMOTED and status_of(second) == Status.WAITING
+    reservation = Reservation.objects.get(pk=first.reservation_id)
+    assert (reservation.status, reservation.quantity) == (Reservation.Status.PENDING, 1)
+    assert waitlist.position(second) == 1
+    promoted = ReservationEvent.objects.get(type="WAITLIST_PROMOTED")
+    assert promoted.reservation_id == reservation.id
+    (message,) = mailoutbox
+    assert message.to == ["first@example.com"]
+    assert f"/checkout/{reservation.id}/" in message.body
+    assert find_violations() == []
+
+
+@promotion
+def test_the_expiry_sweep_promotes(mailoutbox):
+    row, (hold,) = sold_out()
+    entry = join(row)
+    Reservation.objects.filter(pk=hold.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert services.expire_due_reservations() == 1
+
+    assert status_of(entry) == Status.PROMOTED
+    assert len(mailoutbox) == 1
+
+
+@promotion
+def test_the_cron_endpoint_counts_promotions(settings):
+    settings.CRON_SECRET = "cron"
+    row, holds = sold_out(total=2)
+    join(row)
+    join(row)
+    Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = APIClient().get("/api/cron/expire", HTTP_X_CRON_SECRET="cron")
+
+    assert response.json() == {"released": 2, "waitlistPromotions": 2}
+
+
+@promotion
+def test_adding_stock_promotes_in_fifo_order():
+    row, _ = sold_out()
+    entries = [join(row, email=f"shopper{i}@example.com") for i in range(3)]
+
+    adjust_stock(product_id=row.product_id, warehouse_id=row.warehouse_id, delta=2, actor="test")
+
+    assert [status_of(e) for e in entries] == [Status.PROMOTED, Status.PROMOTED, Status.WAITING]
+    row.refresh_from_db()
+    assert (row.total_stock, row.reserved_stock) == (3, 3)
+    assert ReservationEvent.objects.get(type="STOCK_ADJUSTED").payload["after"] == 3
+
+
+@promotion
+def test_promotion_skips_entries_that_do_not_fit():
+    row, (hold,) = sold_out()
+    big, small = join(row, quantity=3), join(row, quantity=1)
+
+    services.release(reservation_id=hold.id)
+
+    assert status_of(big) == Status.WAITING and status_of(small) == Status.PROMOTED
+
+
+@promotion
+def test_a_cancelled_entry_is_not_promoted():
+    row, (hold,) = sold_out()
+    entry = join(row)
+    waitlist.cancel_entry(entry_id=entry.id, user=None)
+    services.release(reservation_id=hold.id)
+    assert status_of(entry) == Status.CANCELLED
+    assert Reservation.objects.filter(status="PENDING").count() == 0
+
+
+@promotion
+def test_cancelling_a_promoted_entry_answers_409():
+    row, (hold,) = sold_out()
+    entry = join(row)
+    services.release(reservation_id=hold.id)
+    response = APIClient().delete(f"/api/waitlist/{entry.id}")
+    assert response.status_code == 409
+    assert response.json()["error"] == "INVALID_TRANSITION"
+    assert status_of(entry) == Status.PROMOTED
+
+
+@promotion
+def test_removing_held_units_is_refused():
+    row, _ = sold_out(total=2)
+    with pytest.raises(StockBelowReserved):
+        adjust_stock(product_id=row.product_id, warehouse_id=row.warehouse_id, delta=-1, actor="t")
+    row.refresh_from_db()
+    assert row.total_stock == 2
+
+
+@promotion
+def test_the_promotion_email_is_sent_once(mailoutbox):
+    row, (hold,) = sold_out()
+    join(row)
+    services.release(reservation_id=hold.id)
+    waitlist.promote_waiting(product_id=row.product_id, warehouse_id=row.warehouse_id)
+    services.expire_due_reservations()
+    assert len(mailoutbox) == 1
+
+
+@promotion
+def test_a_promotion_racing_fresh_shoppers_never_oversells():
+    row, (hold,) = sold_out()
+    entry = join(row)
+
+    def act(index: int):
+        if index == 0:
+            return services.release(reservation_id=hold.id)
+        return services.reserve(
+            product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1
+        )
+
+    outcomes = run_together(10, act)
+
+    assert unexpected_errors(outcomes, InsufficientStock) == []
+    shoppers_served = sum(1 for o in outcomes[1:] if o.error is None)
+    promoted = status_of(entry) == Status.PROMOTED
+    assert shoppers_served + promoted == 1
+    row.refresh_from_db()
+    assert row.reserved_stock == 1
+    assert find_violations() == []
+
+
+@promotion
+def test_two_releases_at_once_promote_two_different_entries(mailoutbox):
+    row, holds = sold_out(total=2)
+    first, second = join(row, email="one@example.com"), join(row, email="two@example.com")
+
+    outcomes = run_together(2, lambda i: services.release(reservation_id=holds[i].id))
+
+    assert unexpected_errors(outcomes) == []
+    assert status_of(first) == Status.PROMOTED and status_of(second) == Status.PROMOTED
+    assert first.reservation_id != second.reservation_id
+    assert sorted(m.to[0] for m in mailoutbox) == ["one@example.com", "two@example.com"]
+    assert find_violations() == []
