@@ -6,6 +6,7 @@ from django.db.models import F, IntegerField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from inventory.models import Inventory, Product
+from warehouses.routing import Location, StockOption
 
 _ACTIVE_STOCK = Q(inventory__warehouse__active=True)
 
@@ -101,3 +102,15 @@ def available_units(*, product_id: int, warehouse_id: int) -> int | None:
         .values_list("available_units", flat=True)
         .first()
     )
+
+
+def stock_options(*, product_id: int) -> list[StockOption]:
+    """Return where an active product is stocked (active warehouses), with units available."""
+    rows = (
+        Inventory.objects.filter(
+            product_id=product_id, product__active=True, warehouse__active=True
+        )
+        .annotate(available_units=F("total_stock") - F("reserved_stock"))
+        .values_list("warehouse_id", "warehouse__lat", "warehouse__lng", "available_units")
+    )
+    return [StockOption(w, Location(lat, lng), available) for w, lat, lng, available in rows]

@@ -6,6 +6,7 @@ output serializer below.
 """
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -25,16 +26,27 @@ from reservations import services, waitlist
 from reservations.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from reservations.idempotency import idempotent
 from reservations.models import Reservation, WaitlistEntry
+from reservations.planning import CartLine
 from stockd.errors import StockdError
 from stockd.ids import parse_uuid
-from stockd.serializers import IdField, StrictFloatField, StrictIntegerField, StrictSerializer
+from stockd.serializers import (
+    IdField,
+    StrictBooleanField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+from warehouses.routing import KNOWN_CITIES, Location, city_location
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
 
-def reservation_body(reservation: Reservation) -> dict[str, Any]:
-    """Render a hold as the original stockd's JSON, without a serializer (hot path)."""
+def reservation_body(reservation: Reservation, distance_km: float | None = None) -> dict[str, Any]:
+    """Render a hold as the original stockd's JSON, without a serializer (hot path).
+
+    A hold routed from the shopper's location also carries its warehouse's distance.
+    """
     product, warehouse = reservation.product, reservation.warehouse
     body: dict[str, Any] = {
         "id": reservation.id,
@@ -60,6 +72,8 @@ def reservation_body(reservation: Reservation) -> dict[str, Any]:
         body["confirmedAt"] = reservation.confirmed_at
     if reservation.released_at:
         body["releasedAt"] = reservation.released_at
+    if distance_km is not None:
+        body["distanceKm"] = round(distance_km, 1)
     return body
 
 
@@ -79,6 +93,9 @@ class ReservationOutputSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField()
     confirmedAt = serializers.DateTimeField(required=False, help_text="Only once confirmed.")
     releasedAt = serializers.DateTimeField(required=False, help_text="Only once released.")
+    distanceKm = serializers.FloatField(
+        required=False, help_text="Only for a hold routed from the shopper's location."
+    )
     extended = serializers.BooleanField()
     cartId = serializers.UUIDField(allow_null=True)
     product = inline_serializer(
@@ -115,28 +132,51 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+class QuantityField(StrictIntegerField):
+    """Units for one hold: 1 to MAX_QUANTITY_PER_RESERVATION."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        value = super().to_internal_value(data)
+        limit = settings.MAX_QUANTITY_PER_RESERVATION
+        if value > limit:
+            raise serializers.ValidationError(f"Ensure this value is at most {limit}.")
+        return value
+
+
+class LocatedSerializer(StrictSerializer):
+    """Where the shopper is: lat and lng together, or a known city (lat/lng win if both)."""
+
+    lat = StrictFloatField(required=False, min_value=-90, max_value=90)
+    lng = StrictFloatField(required=False, min_value=-180, max_value=180)
+    city = serializers.CharField(required=False, max_length=80)
+
+    def validate(self, data: dict) -> dict:
+        if ("lat" in data) != ("lng" in data):
+            raise serializers.ValidationError({"lat": ["Give lat and lng together."]})
+        if "lat" in data:
+            data["origin"] = Location(data["lat"], data["lng"])
+        elif "city" in data:
+            data["origin"] = city_location(data["city"])
+            if data["origin"] is None:
+                known = ", ".join(sorted(KNOWN_CITIES))
+                raise serializers.ValidationError({"city": [f"Unknown city. Known: {known}."]})
+        else:
+            data["origin"] = None
+        return data
+
+
 class ReservationCollectionApi(APIView):
-    class InputSerializer(StrictSerializer):
+    class InputSerializer(LocatedSerializer):
         productId = IdField()
         warehouseId = IdField(
             required=False,
-            help_text="Required for now; routing to the nearest warehouse comes later.",
+            help_text="Omit to hold in the nearest warehouse that has the whole quantity "
+            "(to lat/lng or city), or the one with most available without a location.",
         )
-        quantity = StrictIntegerField(min_value=1)
-        lat = StrictFloatField(required=False, min_value=-90, max_value=90)
-        lng = StrictFloatField(required=False, min_value=-180, max_value=180)
-        city = serializers.CharField(required=False, max_length=80)
-
-        def validate_quantity(self, value: int) -> int:
-            limit = settings.MAX_QUANTITY_PER_RESERVATION
-            if value > limit:
-                raise serializers.ValidationError(f"Ensure this value is at most {limit}.")
-            return value
-
-        def validate(self, data: dict) -> dict:
-            if "warehouseId" not in data:
-                raise serializers.ValidationError({"warehouseId": ["This field is required."]})
-            return data
+        quantity = QuantityField()
 
     class FilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(
@@ -164,13 +204,24 @@ class ReservationCollectionApi(APIView):
         """Hold units of a product in a warehouse until they are confirmed, released or expire."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reservation = services.reserve(
-            product_id=data.validated_data["productId"],
-            warehouse_id=data.validated_data["warehouseId"],
-            quantity=data.validated_data["quantity"],
+        line = data.validated_data
+        if "warehouseId" in line:
+            reservation = services.reserve(
+                product_id=line["productId"],
+                warehouse_id=line["warehouseId"],
+                quantity=line["quantity"],
+                user=request.user,
+            )
+            return Response(reservation_body(reservation), status=status.HTTP_201_CREATED)
+        hold = services.reserve_nearest(
+            product_id=line["productId"],
+            quantity=line["quantity"],
+            origin=line["origin"],
             user=request.user,
         )
-        return Response(reservation_body(reservation), status=status.HTTP_201_CREATED)
+        return Response(
+            reservation_body(hold.reservation, hold.distance_km), status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         operation_id="reservations_list",
@@ -205,43 +256,54 @@ class ReservationDetailApi(APIView):
         return Response(reservation_body(reservation))
 
 
-def _transition_view(
+def _action_view(
     service,
     *,
+    target: str,
+    render: Callable[[Any], dict[str, Any]],
+    response: Any,
     operation_id: str,
     summary: str,
     errors: dict[int, str],
     idempotency_scope: str | None = None,
 ):
-    """Build the POST view of one state transition: parse the id, call the service, render.
+    """Build the POST view of one action on a reservation or cart: parse the UUID in the path
+    (the `target` keyword, e.g. "reservation_id"), call the service, render its result.
 
     With `idempotency_scope`, requests carrying an Idempotency-Key run at most once.
     """
-    parameters = [_ID_PARAMETER, *([IDEMPOTENCY_KEY] if idempotency_scope else [])]
+    path_id = OpenApiParameter(target, str, OpenApiParameter.PATH, description="UUID")
+    parameters = [path_id, *([IDEMPOTENCY_KEY] if idempotency_scope else [])]
     once = idempotent(idempotency_scope) if idempotency_scope else (lambda method: method)
+    id_name = target.title().replace("_", "")
+    id_name = id_name[0].lower() + id_name[1:]  # reservation_id -> reservationId
 
-    class TransitionApi(APIView):
+    class ActionApi(APIView):
         @extend_schema(
             operation_id=operation_id,
             summary=summary,
             request=None,
             parameters=parameters,
-            responses={
-                200: ReservationOutputSerializer,
-                **{c: _error(d) for c, d in errors.items()},
-            },
+            responses={200: response, **{c: _error(d) for c, d in errors.items()}},
         )
         @once
-        def post(self, request: Request, reservation_id: str) -> Response:
-            reservation = service(
-                reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
-            )
-            return Response(reservation_body(reservation))
+        def post(self, request: Request, **path: str) -> Response:
+            result = service(**{target: parse_uuid(path[target], name=id_name)}, user=request.user)
+            return Response(render(result))
 
-    TransitionApi.__name__ = TransitionApi.__qualname__ = (
-        f"{operation_id.title().replace('_', '')}Api"
+    ActionApi.__name__ = ActionApi.__qualname__ = f"{operation_id.title().replace('_', '')}Api"
+    return ActionApi.as_view()
+
+
+def _transition_view(service, **options):
+    """An action on one reservation, answering the reservation."""
+    return _action_view(
+        service,
+        target="reservation_id",
+        render=reservation_body,
+        response=ReservationOutputSerializer,
+        **options,
     )
-    return TransitionApi.as_view()
 
 
 reservation_confirm = _transition_view(
@@ -271,6 +333,117 @@ reservation_extend = _transition_view(
         409: "EXTENSION_LIMIT, or INVALID_TRANSITION",
         410: "RESERVATION_EXPIRED",
     },
+)
+
+
+# --- carts -----------------------------------------------------------------------------------
+
+MAX_CART_LINES = 50
+
+
+def cart_body(cart_id, holds: list[tuple[Reservation, float | None]]) -> dict[str, Any]:
+    return {
+        "cartId": cart_id,
+        "reservations": [reservation_body(r, distance) for r, distance in holds],
+    }
+
+
+CartOutputSerializer = inline_serializer(
+    "Cart",
+    {
+        "cartId": serializers.UUIDField(),
+        "reservations": ReservationOutputSerializer(many=True),
+    },
+)
+
+
+class ReservationBatchApi(APIView):
+    class LineSerializer(StrictSerializer):
+        productId = IdField()
+        warehouseId = IdField(required=False, help_text="Omit to route the line.")
+        quantity = QuantityField()
+
+    class InputSerializer(LocatedSerializer):
+        items = serializers.ListField(allow_empty=False, max_length=MAX_CART_LINES)
+        allowSplit = StrictBooleanField(
+            required=False,
+            default=False,
+            help_text="Split a routed line no single warehouse covers over the fewest, "
+            "nearest warehouses that together can.",
+        )
+
+        def validate_items(self, items: list) -> list[CartLine]:
+            lines = ReservationBatchApi.LineSerializer(data=items, many=True)
+            lines.is_valid(raise_exception=True)
+            return [
+                CartLine(line["productId"], line.get("warehouseId"), line["quantity"])
+                for line in lines.validated_data
+            ]
+
+    @extend_schema(
+        operation_id="reservations_batch",
+        request=inline_serializer(
+            "CartInput",
+            {
+                "items": LineSerializer(many=True),
+                "lat": serializers.FloatField(required=False),
+                "lng": serializers.FloatField(required=False),
+                "city": serializers.CharField(required=False),
+                "allowSplit": serializers.BooleanField(required=False),
+            },
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: CartOutputSerializer,
+            400: _error("Bad input, or more than 50 lines"),
+            404: _error("A product not stocked (in the warehouse asked for)"),
+            409: _error("INSUFFICIENT_STOCK naming productId, warehouseId, available"),
+            422: _error("IDEMPOTENCY_KEY_REUSED"),
+        },
+    )
+    @idempotent("reservations.batch")
+    def post(self, request: Request) -> Response:
+        """Hold every line of a cart or none: 201 with the cart, or 409 naming the short line."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = services.reserve_cart(
+            lines=data.validated_data["items"],
+            origin=data.validated_data["origin"],
+            allow_split=data.validated_data["allowSplit"],
+            user=request.user,
+        )
+        holds = [(hold.reservation, hold.distance_km) for hold in cart.holds]
+        return Response(cart_body(cart.cart_id, holds), status=status.HTTP_201_CREATED)
+
+
+def _cart_view(service, **options):
+    """An action on every hold of a cart, answering the cart."""
+    return _action_view(
+        service,
+        target="cart_id",
+        render=lambda reservations: cart_body(
+            reservations[0].cart_id, [(r, None) for r in reservations]
+        ),
+        response=CartOutputSerializer,
+        **options,
+    )
+
+
+cart_confirm = _cart_view(
+    services.confirm_cart,
+    operation_id="carts_confirm",
+    summary="Confirm every hold of a cart in one transaction.",
+    errors={
+        404: "No such cart",
+        409: "INVALID_TRANSITION: a hold was released (not by expiry)",
+        410: "RESERVATION_EXPIRED: a hold's time is up (due holds are released)",
+    },
+)
+cart_release = _cart_view(
+    services.release_cart,
+    operation_id="carts_release",
+    summary="Release every hold of a cart in one transaction.",
+    errors={404: "No such cart", 409: "INVALID_TRANSITION: a hold was confirmed"},
 )
 
 
@@ -346,14 +519,8 @@ class WaitlistJoinApi(APIView):
     class InputSerializer(StrictSerializer):
         productId = IdField()
         warehouseId = IdField()
-        quantity = StrictIntegerField(min_value=1)
+        quantity = QuantityField()
         email = serializers.EmailField(max_length=254)
-
-        def validate_quantity(self, value: int) -> int:
-            limit = settings.MAX_QUANTITY_PER_RESERVATION
-            if value > limit:
-                raise serializers.ValidationError(f"Ensure this value is at most {limit}.")
-            return value
 
     @extend_schema(
         operation_id="waitlist_join",

@@ -20,7 +20,7 @@ racing for the last unit cannot both pass `total_stock - reserved_stock >= quant
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -196,6 +196,7 @@ def lock_due_reservations(
     now: datetime,
     limit: int,
     stock_key: StockKey | None = None,
+    product_ids: Collection[int] | None = None,
     user_id: int | None = None,
 ) -> list[Reservation]:
     """Lock up to `limit` due PENDING holds in pk order, skipping rows others have locked.
@@ -206,6 +207,8 @@ def lock_due_reservations(
     due = Reservation.objects.due(now)
     if stock_key is not None:
         due = due.filter(product_id=stock_key[0], warehouse_id=stock_key[1])
+    if product_ids is not None:
+        due = due.filter(product_id__in=product_ids)
     if user_id is not None:
         due = due.filter(user_id=user_id)
     return list(due.order_by("pk").select_for_update(skip_locked=True)[:limit])
@@ -234,5 +237,27 @@ def lock_waiting_entries(*, product_id: int, warehouse_id: int) -> list[Waitlist
         )
         .select_related("user")
         .order_by("created_at", "pk")
+        .select_for_update(of=("self",))
+    )
+
+
+def lock_cart(cart_id: uuid.UUID) -> list[Reservation]:
+    """Lock every reservation of a cart in pk order and return them (empty if none)."""
+    return list(
+        Reservation.objects.filter(cart_id=cart_id)
+        .select_related("product", "warehouse")
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
+
+
+def lock_stock_of_products(product_ids: Collection[int]) -> list[Inventory]:
+    """Lock every active stock row of these active products in pk order (for carts)."""
+    return list(
+        Inventory.objects.filter(
+            product_id__in=product_ids, product__active=True, warehouse__active=True
+        )
+        .select_related("product", "warehouse")
+        .order_by("pk")
         .select_for_update(of=("self",))
     )

@@ -8,7 +8,7 @@ the way (a confirm of a hold whose time is up) is kept even though the caller ge
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +18,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from inventory.models import Inventory, Product
-from inventory.selectors import available_units
+from inventory.selectors import available_units, stock_options
 from inventory.signals import stock_released
 from reservations import locks, selectors
 from reservations.errors import (
@@ -30,6 +30,7 @@ from reservations.errors import (
     StockNotFound,
 )
 from reservations.models import Reservation, ReservationEvent
+from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines, plan_cart
 from reservations.rules import (
     Plan,
     Refusal,
@@ -41,6 +42,7 @@ from reservations.rules import (
 )
 from stockd.errors import StockdError
 from warehouses.models import Warehouse
+from warehouses.routing import Location, StockOption, distance_km, rank_warehouses, total_available
 
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
@@ -166,6 +168,55 @@ def reserve(
     if hold is None:
         raise _shortage(product_id, warehouse_id)
     return _reservation_from_hold(hold)
+
+
+@dataclass(frozen=True)
+class RoutedHold:
+    """A hold and, when the shopper's location was known, its warehouse's distance."""
+
+    reservation: Reservation
+    distance_km: float | None = None
+
+
+def _nearest_first(product_id: int, quantity: int, origin: Location | None) -> list[StockOption]:
+    options = stock_options(product_id=product_id)
+    if not options:
+        raise StockNotFound(f"Product {product_id} is not stocked in any active warehouse.")
+    return [o for o in rank_warehouses(options, origin) if o.available >= quantity]
+
+
+def reserve_nearest(
+    *, product_id: int, quantity: int, origin: Location | None = None, user=None
+) -> RoutedHold:
+    """Hold `quantity` units in the nearest active warehouse that has them all.
+
+    Without `origin`, prefer the warehouse with the most available. When another shopper
+    empties the chosen warehouse first, fall through to the next one: each attempt is its own
+    one-row statement, so no transaction ever holds one warehouse while waiting for another
+    (no deadlock). Raise InsufficientStock with the total available only when no warehouse
+    can cover it (after releasing the product's due holds and looking once more).
+    """
+    check_quantity(quantity)
+    for attempt in (1, 2):
+        for option in _nearest_first(product_id, quantity, origin):
+            try:
+                reservation = reserve(
+                    product_id=product_id,
+                    warehouse_id=option.warehouse_id,
+                    quantity=quantity,
+                    user=user,
+                )
+            except InsufficientStock:
+                continue  # emptied since we looked: try the next nearest
+            distance = distance_km(origin, option.location) if origin else None
+            return RoutedHold(reservation, distance)
+        if attempt == 1 and not expire_due_reservations(product_ids=[product_id]):
+            break
+    available = total_available(stock_options(product_id=product_id))
+    raise InsufficientStock(
+        f"No warehouse has {quantity} unit(s) of product {product_id}; {available} in all.",
+        available=available,
+    )
 
 
 # --- one hold's transitions ----------------------------------------------------------------
@@ -358,6 +409,7 @@ def expire_due_reservations(
     *,
     now: datetime | None = None,
     stock_key: locks.StockKey | None = None,
+    product_ids: Collection[int] | None = None,
     user_id: int | None = None,
     batch_size: int = SWEEP_BATCH_SIZE,
     actor: str = "system:sweep",
@@ -366,20 +418,202 @@ def expire_due_reservations(
 
     Each batch is one transaction over holds locked with SKIP LOCKED, so concurrent sweeps,
     lazy expiry, confirm and release never release a hold twice or wait on each other.
-    `stock_key` and `user_id` narrow the sweep to one stock row or one shopper's holds.
+    `stock_key`, `product_ids` and `user_id` narrow the sweep to one stock row, some
+    products or one shopper's holds.
     """
     now = now or timezone.now()
     released = 0
     while True:
         with transaction.atomic():
             due = locks.lock_due_reservations(
-                now=now, limit=batch_size, stock_key=stock_key, user_id=user_id
+                now=now,
+                limit=batch_size,
+                stock_key=stock_key,
+                product_ids=product_ids,
+                user_id=user_id,
             )
             if due:
                 _expire_batch(due, now=now, actor=actor)
         released += len(due)
         if len(due) < batch_size:
             return released
+
+
+# --- carts -----------------------------------------------------------------------------------
+
+
+class CartNotFound(ReservationNotFound):
+    detail = "No such cart."
+
+
+@dataclass(frozen=True)
+class Cart:
+    cart_id: uuid.UUID
+    holds: list[RoutedHold]
+
+
+def _stock_by_product(rows: list[Inventory]) -> dict[int, list[StockOption]]:
+    stock: dict[int, list[StockOption]] = defaultdict(list)
+    for row in rows:
+        location = Location(row.warehouse.lat, row.warehouse.lng)
+        stock[row.product_id].append(StockOption(row.warehouse_id, location, row.available))
+    return stock
+
+
+def _check_lines_are_stocked(lines: list[CartLine], rows: list[Inventory]) -> None:
+    stocked = {(row.product_id, row.warehouse_id) for row in rows}
+    products = {product_id for product_id, _ in stocked}
+    for line in lines:
+        if line.product_id not in products or (
+            line.warehouse_id is not None and (line.product_id, line.warehouse_id) not in stocked
+        ):
+            where = f"warehouse {line.warehouse_id}" if line.warehouse_id else "any warehouse"
+            raise StockNotFound(f"Product {line.product_id} is not stocked in {where}.")
+
+
+def _shortage_of(line: ShortLine) -> InsufficientStock:
+    where = f"warehouse {line.warehouse_id}" if line.warehouse_id else "any warehouse"
+    return InsufficientStock(
+        f"Product {line.product_id}: only {line.available} unit(s) available in {where}.",
+        productId=line.product_id,
+        warehouseId=line.warehouse_id,
+        available=line.available,
+    )
+
+
+def _write_cart(
+    plan: list[PlannedHold], rows: list[Inventory], *, cart_id: uuid.UUID, user, now: datetime
+) -> list[RoutedHold]:
+    """Insert the cart's holds and events, then add them to the (locked) stock rows."""
+    row_of = {(row.product_id, row.warehouse_id): row for row in rows}
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    holds = [
+        RoutedHold(
+            Reservation(
+                product=row_of[(h.product_id, h.warehouse_id)].product,
+                warehouse=row_of[(h.product_id, h.warehouse_id)].warehouse,
+                quantity=h.quantity,
+                expires_at=now + _ttl(),
+                created_at=now,
+                updated_at=now,
+                user_id=user_id,
+                cart_id=cart_id,
+            ),
+            h.distance_km,
+        )
+        for h in plan
+    ]
+    Reservation.objects.bulk_create([hold.reservation for hold in holds])
+    ReservationEvent.objects.bulk_create(
+        ReservationEvent(
+            type=EventType.RESERVED,
+            product_id=hold.reservation.product_id,
+            warehouse_id=hold.reservation.warehouse_id,
+            quantity=hold.reservation.quantity,
+            reservation_id=hold.reservation.pk,
+            actor=actor_for(user),
+            payload={"cartId": str(cart_id)},
+            created_at=now,
+        )
+        for hold in holds
+    )
+    added: dict[locks.StockKey, int] = defaultdict(int)
+    for h in plan:
+        added[(h.product_id, h.warehouse_id)] += h.quantity
+    for key, quantity in sorted(added.items(), key=lambda item: row_of[item[0]].pk):
+        Inventory.objects.filter(pk=row_of[key].pk).update(
+            reserved_stock=F("reserved_stock") + quantity
+        )
+    return holds
+
+
+def _reserve_cart_once(
+    lines: list[CartLine], *, origin: Location | None, allow_split: bool, user
+) -> Cart:
+    cart_id, now = uuid.uuid4(), timezone.now()
+    with transaction.atomic():
+        rows = locks.lock_stock_of_products({line.product_id for line in lines})
+        _check_lines_are_stocked(lines, rows)
+        plan = plan_cart(lines, _stock_by_product(rows), origin=origin, allow_split=allow_split)
+        if isinstance(plan, ShortLine):
+            raise _shortage_of(plan)
+        holds = _write_cart(plan, rows, cart_id=cart_id, user=user, now=now)
+    return Cart(cart_id, holds)
+
+
+def reserve_cart(
+    *, lines: list[CartLine], origin: Location | None = None, allow_split: bool = False, user=None
+) -> Cart:
+    """Hold every line of a cart, or none of them.
+
+    Lines for the same product and warehouse are merged. Lines without a warehouse are routed
+    to the nearest one that covers them, or with `allow_split` split over the fewest, nearest
+    warehouses that together can. All the products' stock rows are locked at once, in primary
+    key order, so carts never deadlock each other whatever order their lines come in. Raise
+    InsufficientStock naming the first short line (after releasing the cart's due holds and
+    trying once more), or StockNotFound; nothing is held then.
+    """
+    merged = merge_lines(lines)
+    for line in merged:
+        check_quantity(line.quantity)
+    try:
+        return _reserve_cart_once(merged, origin=origin, allow_split=allow_split, user=user)
+    except InsufficientStock:
+        if not expire_due_reservations(product_ids={line.product_id for line in merged}):
+            raise
+    return _reserve_cart_once(merged, origin=origin, allow_split=allow_split, user=user)
+
+
+def _act_on_cart(
+    *,
+    cart_id: uuid.UUID,
+    user,
+    plan: Callable[[Reservation, datetime], Plan],
+    reason: str = Reason.CANCELLED,
+) -> list[Reservation]:
+    """Lock a cart's holds, then their stock rows, decide for all, write, commit, refuse.
+
+    Any INVALID refusal writes nothing. Otherwise due holds are expired; if any hold is
+    expired the rest are left as they are and the cart is refused as expired after commit.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        reservations = locks.lock_cart(cart_id)
+        if not reservations:
+            raise CartNotFound()
+        for reservation in reservations:
+            _check_access(reservation, user)
+        locks.lock_stock_rows((r.product_id, r.warehouse_id) for r in reservations)
+        plans = [(reservation, *plan(reservation, now)) for reservation in reservations]
+        refusals = {refusal for _, _, refusal in plans if refusal is not None}
+        if Refusal.INVALID in refusals:
+            raise InvalidTransition("A hold in the cart cannot make that change.")
+        expired = Refusal.EXPIRED in refusals
+        actor = actor_for(user)
+        for reservation, step, _ in plans:
+            if expired and step != Step.EXPIRE:
+                continue
+            _WRITERS[step](reservation, now=now, actor=actor, reason=reason)
+    if expired:
+        raise ReservationExpired("A hold in the cart expired; its units went back to stock.")
+    return reservations
+
+
+def confirm_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:
+    """Confirm every hold of a cart in one transaction (200 again if already confirmed).
+
+    Raise ReservationExpired if any hold's time is up (due ones are released, the others
+    stay pending), InvalidTransition if any was released otherwise; nothing is confirmed then.
+    """
+    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_confirm)
+
+
+def release_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:
+    """Release every hold of a cart in one transaction (due ones as EXPIRED).
+
+    Raise InvalidTransition, releasing nothing, if any hold was confirmed.
+    """
+    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_release)
 
 
 # --- repair ----------------------------------------------------------------------------------
