@@ -11,6 +11,7 @@ from io import StringIO
 import psycopg
 import pytest
 import redis
+from django.core.cache import cache
 from django.core.management import call_command
 
 _START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -50,3 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def seeded(db) -> None:
     """Load the original catalogue: 5 warehouses, 53 products, 265 rows of 10 units."""
     call_command("seed", stdout=StringIO())
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Start every test with an empty cache: the database is emptied too, and cached
+    answers (idempotency replays) must not outlive the rows they describe."""
+    if hasattr(cache, "delete_pattern"):  # django-redis: only this run's prefixed keys
+        cache.delete_pattern("*")
+    else:
+        cache.clear()

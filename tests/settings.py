@@ -17,3 +17,7 @@ os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "40")
 os.environ.setdefault("DATABASE_POOL_TIMEOUT", "30")
 
 from stockd.settings import *  # noqa: E402, F403
+
+# Each run keeps its cache entries apart from other runs on the same Redis; tests/conftest.py
+# empties them before every test.
+CACHES["default"]["KEY_PREFIX"] = f"stockd-test-{os.getpid()}"  # noqa: F405
