@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -169,6 +170,7 @@ class LocatedSerializer(StrictSerializer):
 
 
 class ReservationCollectionApi(APIView):
+    @extend_schema_serializer(component_name="ReservationInput")
     class InputSerializer(LocatedSerializer):
         productId = IdField()
         warehouseId = IdField(
@@ -358,11 +360,13 @@ CartOutputSerializer = inline_serializer(
 
 
 class ReservationBatchApi(APIView):
+    @extend_schema_serializer(component_name="CartLine")
     class LineSerializer(StrictSerializer):
         productId = IdField()
         warehouseId = IdField(required=False, help_text="Omit to route the line.")
         quantity = QuantityField()
 
+    @extend_schema_serializer(component_name="CartInput")
     class InputSerializer(LocatedSerializer):
         items = serializers.ListField(allow_empty=False, max_length=MAX_CART_LINES)
         allowSplit = StrictBooleanField(
@@ -516,6 +520,7 @@ _ENTRY_PARAMETER = OpenApiParameter("entry_id", str, OpenApiParameter.PATH, desc
 
 
 class WaitlistJoinApi(APIView):
+    @extend_schema_serializer(component_name="WaitlistInput")
     class InputSerializer(StrictSerializer):
         productId = IdField()
         warehouseId = IdField()
