@@ -36,6 +36,11 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The reserve hot path over HTTP (gunicorn + wrk) against the bare statement (pgbench) on one
+# hot row; numbers go in docs/performance.md. Needs the local PostgreSQL and wrk.
+bench: install
+	bash bench/run.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -147,27 +147,42 @@ def _stored(scope: str, key: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(scope=scope, key=key).first()
 
 
-def _run_and_record(
-    record: IdempotencyKey, run: Callable[[], Response]
-) -> tuple[int, Any, Response | None]:
-    """Run the request; keep its answer unless it failed on bad input (then undo all)."""
+def _run_and_record(record: IdempotencyKey, run: Callable[[], Response]) -> Response:
+    """Run the request and keep its answer in `record`.
+
+    If it failed on bad input (or broke), raise _Abandon so the transaction, key included,
+    is rolled back and a corrected retry with the same key can run.
+    """
     try:
         response = run()
+        response.data = _as_json(response.data)
     except StockdError as error:
-        status_code, body, response = error.status, _as_json(error.body()), None
-    else:
-        status_code, body = response.status_code, _as_json(response.data)
-    if status_code >= 500 or status_code in (400, 401, 403, 415):
-        # Nothing ran (or it broke): forget the key so a corrected retry can run.
-        raise _Abandon(status_code, body, response)
-    record.response_status, record.response_body = status_code, body
+        response = Response(_as_json(error.body()), status=error.status, headers=error.headers())
+    if response.status_code >= 500 or response.status_code in (400, 401, 403, 415):
+        raise _Abandon(response)
+    record.response_status, record.response_body = response.status_code, response.data
     record.save(update_fields=["response_status", "response_body"])
-    return status_code, body, response
+    return response
 
 
 class _Abandon(Exception):
-    def __init__(self, status_code: int, body: Any, response: Response | None) -> None:
-        self.status_code, self.body, self.response = status_code, body, response
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _claim_or_replay(scope: str, key: str, fingerprint: str) -> IdempotencyKey | Response:
+    """Claim the key, or answer with the stored response of the request that holds it."""
+    record = _claim(scope, key, fingerprint)
+    if record is not None:
+        return record
+    stored = _stored(scope, key)
+    if stored is not None and stored.created_at < timezone.now() - KEY_LIFETIME:
+        stored.delete()  # older than its lifetime: the key is free again
+        record = _claim(scope, key, fingerprint)
+        if record is not None:
+            return record
+        stored = _stored(scope, key)  # a concurrent retry claimed it first: share its answer
+    return _replay_record(stored, fingerprint)
 
 
 def run_once(*, scope: str, key: str, fingerprint: str, run: Callable[[], Response]) -> Response:
@@ -183,28 +198,22 @@ def run_once(*, scope: str, key: str, fingerprint: str, run: Callable[[], Respon
         return _replay(cached["status"], cached["body"])
     try:
         with transaction.atomic():
-            record = _claim(scope, key, fingerprint)
-            if record is None:
-                record = _stored(scope, key)
-                if record is not None and record.created_at < timezone.now() - KEY_LIFETIME:
-                    record.delete()  # older than its lifetime: the key is free again
-                    record = _claim(scope, key, fingerprint)
-                else:
-                    return _replay_record(record, fingerprint)
-            status_code, body, response = _run_and_record(record, run)
+            claimed = _claim_or_replay(scope, key, fingerprint)
+            if isinstance(claimed, Response):
+                return claimed
+            response = _run_and_record(claimed, run)
+            answer = {
+                "fingerprint": fingerprint,
+                "status": response.status_code,
+                "body": response.data,
+            }
+            transaction.on_commit(functools.partial(_cache_answer, scope, key, answer))
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
             raise IdempotencyKeyInUse() from None
         raise
     except _Abandon as abandoned:
-        if abandoned.response is not None:
-            return abandoned.response
-        return Response(abandoned.body, status=abandoned.status_code)
-    answer = {"fingerprint": fingerprint, "status": status_code, "body": body}
-    _cache_answer(scope, key, answer)
-    if response is None:
-        return Response(body, status=status_code)
-    response.data = body
+        return abandoned.response
     return response
 
 

@@ -57,7 +57,7 @@ class Hold:
 # One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
 # it only until this statement's own commit; the reservation and its RESERVED event are
 # inserted only when the UPDATE matched (all or nothing, invariants 1-3 intact).
-_HOLD_SQL = """
+HOLD_SQL = """
 WITH held AS (
     UPDATE inventory_inventory AS i
        SET reserved_stock = i.reserved_stock + %(quantity)s
@@ -118,7 +118,7 @@ def hold_stock(
     }
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_HOLD_SQL, params)
+            cursor.execute(HOLD_SQL, params)
             row = cursor.fetchone()
     else:
         row = _hold_stock_portably(params)
@@ -143,7 +143,7 @@ def hold_stock(
 
 
 def _hold_stock_portably(params: dict) -> tuple | None:
-    """Do what _HOLD_SQL does with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
+    """Do what HOLD_SQL does with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
     quantity = params["quantity"]
     with transaction.atomic():
         matched = Inventory.objects.filter(

@@ -83,7 +83,12 @@ def test_make_run_serves_the_catalogue_on_sqlite_without_servers(embedded):
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("SELECT COUNT(*) FROM inventory_inventory").fetchone()[0] == 265
-    assert "Sweeping due reservations every 60s" in embedded.log.read_text()
+    wait_for(
+        lambda: "Sweeping due reservations every 60s" in embedded.log.read_text(),
+        timeout=30,
+        what="the sweeper beside the server",
+        log=embedded.log,
+    )
 
 
 def test_racing_for_the_last_unit_on_sqlite_has_one_winner_and_no_lock_errors(embedded):

@@ -32,6 +32,7 @@ class Command(BaseCommand):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         self.stdout.write(f"Sweeping due reservations every {every}s (Ctrl-C to stop).")
+        self.stdout.flush()  # a long-running loop's log must show up at once, even in a file
         try:
             while not stopping:
                 self._sweep()
@@ -48,3 +49,4 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Released {released} expired reservation(s). Purged {purged} idempotency key(s)."
         )
+        self.stdout.flush()

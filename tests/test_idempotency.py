@@ -1,0 +1,833 @@
+"""Idempotency-Key: a request sent again with its key runs once and gets its first answer back.
+
+POST /api/reservations (scope "reservations.create") and POST /api/reservations/{id}/confirm
+(scope "reservations.confirm") take the header, and so does POST /api/reservations/batch
+("reservations.batch", one replay test here). Every test reads the verdict from PostgreSQL
+as well as from the answers: reservations, events by type, IdempotencyKey rows and the
+inventory counters.
+
+Answers cached in Redis outlive the test database's rollback; tests/conftest.py empties this
+run's cache before each test, and every test also uses keys of its own (uuid4), so no replay
+can come from another test.
+"""
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rest_framework.test import APIClient
+
+from inventory.models import Inventory
+from reservations import idempotency
+from reservations.models import IdempotencyKey, Reservation, ReservationEvent
+from reservations.tasks import purge_idempotency_keys
+from tests.factories import InventoryFactory
+from tests.test_concurrency import (
+    Outcome,
+    live_server_with_backlog,  # noqa: F401 (a fixture, used by name)
+    run_together,
+    unexpected_errors,
+)
+
+Status, Reason = Reservation.Status, Reservation.ReleaseReason
+REPLAYED = "Idempotent-Replayed"
+CREATE_ANONYMOUS = "reservations.create|anonymous"
+CONFIRM_ANONYMOUS = "reservations.confirm|anonymous"
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+    }
+}
+
+
+def new_key() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+# --- database state --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """What the database holds: rows, events by type, stored keys and one row's counters."""
+
+    reservations: int
+    events: dict[str, int]
+    keys: int
+    stock: tuple[int, int]  # (total_stock, reserved_stock)
+
+
+def state(stock: Inventory) -> State:
+    stock.refresh_from_db()
+    return State(
+        reservations=Reservation.objects.count(),
+        events=dict(Counter(ReservationEvent.objects.values_list("type", flat=True))),
+        keys=IdempotencyKey.objects.count(),
+        stock=(stock.total_stock, stock.reserved_stock),
+    )
+
+
+def stored(key: str) -> list[tuple[str, int | None, Any]]:
+    """The (scope, status, body) stored for `key`, one per scope."""
+    return list(
+        IdempotencyKey.objects.filter(key=key)
+        .order_by("scope")
+        .values_list("scope", "response_status", "response_body")
+    )
+
+
+# --- requests through DRF's APIClient ----------------------------------------------------------
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def stock(db) -> Inventory:
+    return InventoryFactory(total_stock=5)
+
+
+def _key_header(key: str | None) -> dict[str, str]:
+    return {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+
+
+def reserve(api: APIClient, stock: Inventory, quantity: int = 2, *, key: str | None, **extra):
+    body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": quantity}
+    return api.post("/api/reservations", {**body, **extra}, format="json", **_key_header(key))
+
+
+def confirm(api: APIClient, reservation_id, *, key: str | None):
+    return api.post(f"/api/reservations/{reservation_id}/confirm", **_key_header(key))
+
+
+def make_due(reservation_id) -> None:
+    Reservation.objects.filter(pk=reservation_id).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def is_replay(response) -> bool:
+    return response.headers.get(REPLAYED) == "true"
+
+
+# --- the cache in front ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(settings) -> None:
+    """Point the cache at a Redis nobody answers.
+
+    The `settings` fixture sends setting_changed, and django.test.signals.clear_cache_handlers
+    then rebuilds django.core.cache.caches from the new CACHES (and again on restore); the
+    probe below proves the override reached the `cache` proxy the idempotency module uses.
+    """
+    settings.CACHES = UNREACHABLE_REDIS
+    with pytest.raises(RedisConnectionError):
+        cache.get("idempotency-test-probe")
+
+
+@pytest.fixture(params=["redis", "redis-down"])
+def cache_mode(request) -> str:
+    """Run a test with the Redis fast path on, then with Redis unreachable."""
+    if request.param == "redis-down":
+        request.getfixturevalue("redis_down")
+    return request.param
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+def test_a_retry_gets_the_first_answer_with_the_replay_header_and_writes_nothing(
+    api, stock, cache_mode
+):
+    key = new_key()
+    first = reserve(api, stock, key=key)
+    assert first.status_code == 201
+    assert not is_replay(first) and REPLAYED not in first.headers
+    after_first = state(stock)
+    assert after_first == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
+
+    for _ in range(2):
+        retry = reserve(api, stock, key=key)
+        assert retry.status_code == 201
+        assert is_replay(retry)
+        assert retry.json() == first.json()
+        assert state(stock) == after_first
+    assert str(Reservation.objects.get().id) == first.json()["id"]
+
+
+@pytest.mark.django_db(transaction=True)  # the answer is cached once its transaction commits
+def test_with_redis_up_a_replay_is_answered_without_a_database_query(
+    api, django_assert_num_queries
+):
+    stock = InventoryFactory(total_stock=5)
+    key = new_key()
+    first = reserve(api, stock, key=key)
+    with django_assert_num_queries(0):
+        retry = reserve(api, stock, key=key)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, first.json())
+
+
+def test_the_same_body_with_its_fields_in_another_order_is_a_retry(api, stock):
+    key = new_key()
+    first = reserve(api, stock, key=key)
+    reordered = {"quantity": 2, "warehouseId": stock.warehouse_id, "productId": stock.product_id}
+    retry = api.post("/api/reservations", reordered, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, first.json())
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
+
+
+def test_the_same_key_with_another_body_answers_422_and_writes_nothing(api, stock, cache_mode):
+    key = new_key()
+    first = reserve(api, stock, quantity=2, key=key)
+    assert first.status_code == 201
+    after_first = state(stock)
+
+    for changed in ({"quantity": 3}, {"quantity": 2, "city": "Pune"}):
+        response = reserve(api, stock, key=key, **changed)
+        assert response.status_code == 422
+        assert response.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
+        assert response.json()["detail"]
+        assert not is_replay(response)
+        assert state(stock) == after_first
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
+
+    # The original request still replays afterwards.
+    again = reserve(api, stock, quantity=2, key=key)
+    assert (again.status_code, is_replay(again), again.json()) == (201, True, first.json())
+
+
+def test_a_409_insufficient_stock_answer_is_replayed_even_once_stock_has_arrived(
+    api, stock, cache_mode
+):
+    key = new_key()
+    refused = reserve(api, stock, quantity=6, key=key)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "INSUFFICIENT_STOCK" and refused.json()["available"] == 5
+    assert not is_replay(refused)
+    assert state(stock) == State(reservations=0, events={}, keys=1, stock=(5, 0))
+    assert stored(key) == [(CREATE_ANONYMOUS, 409, refused.json())]
+
+    Inventory.objects.filter(pk=stock.pk).update(total_stock=10)  # a re-run would now succeed
+    retry = reserve(api, stock, quantity=6, key=key)
+
+    assert retry.status_code == 409
+    assert is_replay(retry)
+    assert retry.json() == refused.json()
+    assert state(stock) == State(reservations=0, events={}, keys=1, stock=(10, 0))
+    # The same request under a fresh key runs, so the replay above really did not run.
+    assert reserve(api, stock, quantity=6, key=new_key()).status_code == 201
+
+
+def test_a_404_answer_is_replayed_even_once_the_product_is_stocked(api, stock, cache_mode):
+    stock.product.active = False
+    stock.product.save()
+    key = new_key()
+    missing = reserve(api, stock, quantity=2, key=key)
+    assert missing.status_code == 404 and missing.json()["error"] == "NOT_FOUND"
+    assert stored(key) == [(CREATE_ANONYMOUS, 404, missing.json())]
+
+    stock.product.active = True
+    stock.product.save()
+    retry = reserve(api, stock, quantity=2, key=key)
+
+    assert (retry.status_code, is_replay(retry), retry.json()) == (404, True, missing.json())
+    assert state(stock) == State(reservations=0, events={}, keys=1, stock=(5, 0))
+
+
+# --- confirm -----------------------------------------------------------------------------------
+
+
+def test_a_confirm_retry_gets_the_first_200_with_the_replay_header(api, stock, cache_mode):
+    reservation_id = reserve(api, stock, quantity=2, key=None).json()["id"]
+    key = new_key()
+
+    first = confirm(api, reservation_id, key=key)
+    assert first.status_code == 200 and not is_replay(first)
+    assert first.json()["status"] == Status.CONFIRMED and first.json()["confirmedAt"]
+    after_first = state(stock)
+    assert after_first == State(
+        reservations=1, events={"RESERVED": 1, "CONFIRMED": 1}, keys=1, stock=(3, 0)
+    )
+    assert stored(key) == [(CONFIRM_ANONYMOUS, 200, first.json())]
+
+    retry = confirm(api, reservation_id, key=key)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (200, True, first.json())
+    assert state(stock) == after_first
+
+
+def test_a_410_reservation_expired_confirm_answer_is_replayed(api, stock, cache_mode):
+    reservation_id = reserve(api, stock, quantity=2, key=None).json()["id"]
+    make_due(reservation_id)
+    key = new_key()
+
+    first = confirm(api, reservation_id, key=key)
+    assert first.status_code == 410 and not is_replay(first)
+    assert first.json()["error"] == "RESERVATION_EXPIRED"
+    # The expiry found on the way is kept, and committed with the stored answer.
+    hold = Reservation.objects.get()
+    assert (hold.status, hold.release_reason) == (Status.RELEASED, Reason.EXPIRED)
+    after_first = state(stock)
+    assert after_first == State(
+        reservations=1, events={"RESERVED": 1, "EXPIRED": 1}, keys=1, stock=(5, 0)
+    )
+    assert stored(key) == [(CONFIRM_ANONYMOUS, 410, first.json())]
+
+    retry = confirm(api, reservation_id, key=key)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (410, True, first.json())
+    assert state(stock) == after_first
+
+
+def test_the_same_confirm_key_on_another_hold_answers_422(api, stock):
+    first_id = reserve(api, stock, quantity=1, key=None).json()["id"]
+    second_id = reserve(api, stock, quantity=1, key=None).json()["id"]
+    key = new_key()
+    assert confirm(api, first_id, key=key).status_code == 200
+
+    response = confirm(api, second_id, key=key)
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
+    assert Reservation.objects.get(pk=second_id).status == Status.PENDING
+    assert state(stock) == State(
+        reservations=2, events={"RESERVED": 2, "CONFIRMED": 1}, keys=1, stock=(4, 1)
+    )
+
+
+# --- scopes ------------------------------------------------------------------------------------
+
+
+def test_one_key_used_by_two_signed_in_shoppers_runs_once_for_each(api, stock, django_user_model):
+    ann = django_user_model.objects.create_user("ann", password="pw-123456")
+    bob = django_user_model.objects.create_user("bob", password="pw-123456")
+    key = new_key()
+
+    api.force_login(ann)
+    for_ann = reserve(api, stock, quantity=1, key=key)
+    api.force_login(bob)
+    for_bob = reserve(api, stock, quantity=1, key=key)
+    api.logout()
+    for_anonymous = reserve(api, stock, quantity=1, key=key)
+
+    answers = (for_ann, for_bob, for_anonymous)
+    assert [r.status_code for r in answers] == [201, 201, 201]
+    assert not any(is_replay(r) for r in answers)
+    assert len({r.json()["id"] for r in answers}) == 3
+    owners = dict(Reservation.objects.values_list("id", "user_id"))
+    assert {str(k): v for k, v in owners.items()} == {
+        for_ann.json()["id"]: ann.pk,
+        for_bob.json()["id"]: bob.pk,
+        for_anonymous.json()["id"]: None,
+    }
+    assert state(stock) == State(reservations=3, events={"RESERVED": 3}, keys=3, stock=(5, 3))
+    assert [scope for scope, _, _ in stored(key)] == sorted(
+        [
+            CREATE_ANONYMOUS,
+            f"reservations.create|user:{ann.pk}",
+            f"reservations.create|user:{bob.pk}",
+        ]
+    )
+
+    # Each shopper's retry replays that shopper's own answer.
+    api.force_login(ann)
+    retry = reserve(api, stock, quantity=1, key=key)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, for_ann.json())
+    assert state(stock).reservations == 3
+
+
+def test_a_key_on_reserve_and_the_same_key_on_confirm_are_independent(api, stock):
+    key = new_key()
+    created = reserve(api, stock, quantity=2, key=key)
+    assert created.status_code == 201
+
+    confirmed = confirm(api, created.json()["id"], key=key)
+
+    assert confirmed.status_code == 200 and not is_replay(confirmed)
+    assert confirmed.json()["status"] == Status.CONFIRMED
+    assert state(stock) == State(
+        reservations=1, events={"RESERVED": 1, "CONFIRMED": 1}, keys=2, stock=(3, 0)
+    )
+    assert stored(key) == [
+        (CONFIRM_ANONYMOUS, 200, confirmed.json()),
+        (CREATE_ANONYMOUS, 201, created.json()),
+    ]
+    # And each still replays its own answer.
+    assert reserve(api, stock, quantity=2, key=key).json() == created.json()
+    assert confirm(api, created.json()["id"], key=key).json() == confirmed.json()
+
+
+def test_a_cart_retry_gets_the_first_cart_back_and_holds_nothing_more(api, db):
+    first_row, second_row = InventoryFactory(total_stock=5), InventoryFactory(total_stock=5)
+    items = [
+        {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 2}
+        for row in (first_row, second_row)
+    ]
+    key = new_key()
+
+    first = api.post(
+        "/api/reservations/batch", {"items": items}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    retry = api.post(
+        "/api/reservations/batch", {"items": items}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+    assert first.status_code == 201 and not is_replay(first)
+    assert len(first.json()["reservations"]) == 2
+    assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, first.json())
+    assert Reservation.objects.filter(cart_id=first.json()["cartId"]).count() == 2
+    assert state(first_row) == State(reservations=2, events={"RESERVED": 2}, keys=1, stock=(5, 2))
+    assert state(second_row).stock == (5, 2)
+    assert stored(key) == [("reservations.batch|anonymous", 201, first.json())]
+
+
+# --- the key itself ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [
+        pytest.param("k" * 256, id="256-chars"),
+        pytest.param("", id="empty"),
+        pytest.param("ключ-1", id="cyrillic"),
+        pytest.param("café-1", id="latin-1"),
+        pytest.param("tab\tkey", id="tab"),
+        pytest.param("nul\x00key", id="nul"),
+        pytest.param("line\nkey", id="newline"),
+        pytest.param("del\x7fkey", id="del"),
+    ],
+)
+def test_a_key_that_is_not_1_to_255_printable_ascii_characters_answers_400(api, stock, bad_key):
+    response = reserve(api, stock, key=bad_key)
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_IDEMPOTENCY_KEY"
+    assert state(stock) == State(reservations=0, events={}, keys=0, stock=(5, 0))
+
+    reservation_id = reserve(api, stock, key=None).json()["id"]
+    response = confirm(api, reservation_id, key=bad_key)
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_IDEMPOTENCY_KEY"
+    assert Reservation.objects.get().status == Status.PENDING
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=0, stock=(5, 2))
+
+
+def test_a_key_of_255_printable_ascii_characters_is_accepted(api, stock):
+    key = (new_key() + " ~!#" + "k" * 255)[:255]
+    assert len(key) == 255
+
+    first = reserve(api, stock, key=key)
+    retry = reserve(api, stock, key=key)
+
+    assert first.status_code == 201 and not is_replay(first)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, first.json())
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
+
+
+# --- what is not stored ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "error"),
+    [
+        pytest.param(
+            '{"productId": PRODUCT, "warehouseId": WAREHOUSE, "quantity": 0}',
+            "application/json",
+            400,
+            "VALIDATION_ERROR",
+            id="invalid-quantity",
+        ),
+        pytest.param(
+            '{"productId": PRODUCT, "warehouseId": WAREHOUSE, "quantity": 2, "coupon": "X"}',
+            "application/json",
+            400,
+            "VALIDATION_ERROR",
+            id="unknown-field",
+        ),
+        pytest.param(
+            '{"productId": PRODUCT,', "application/json", 400, "MALFORMED_JSON", id="json"
+        ),
+        pytest.param(
+            "productId=PRODUCT&warehouseId=WAREHOUSE&quantity=2",
+            "application/x-www-form-urlencoded",
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            id="form-body",
+        ),
+    ],
+)
+def test_a_rejected_request_is_not_stored_so_the_corrected_retry_runs(
+    api, stock, content, content_type, status, error
+):
+    key = new_key()
+    content = content.replace("PRODUCT", str(stock.product_id))
+    content = content.replace("WAREHOUSE", str(stock.warehouse_id))
+
+    rejected = api.post(
+        "/api/reservations", content, content_type=content_type, HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert rejected.status_code == status
+    assert rejected.json()["error"] == error
+    assert state(stock) == State(reservations=0, events={}, keys=0, stock=(5, 0))
+
+    corrected = reserve(api, stock, quantity=2, key=key)
+
+    assert corrected.status_code == 201 and not is_replay(corrected)
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, corrected.json())]
+
+
+def test_without_a_key_two_identical_posts_make_two_holds(api, stock):
+    first = reserve(api, stock, quantity=2, key=None)
+    second = reserve(api, stock, quantity=2, key=None)
+
+    assert [first.status_code, second.status_code] == [201, 201]
+    assert not is_replay(first) and not is_replay(second)
+    assert first.json()["id"] != second.json()["id"]
+    assert state(stock) == State(reservations=2, events={"RESERVED": 2}, keys=0, stock=(5, 4))
+
+
+# --- purge -------------------------------------------------------------------------------------
+
+
+def _key_row(age: timedelta) -> IdempotencyKey:
+    return IdempotencyKey.objects.create(
+        scope=CREATE_ANONYMOUS,
+        key=new_key(),
+        fingerprint="0" * 64,
+        response_status=201,
+        response_body={"id": "x"},
+        created_at=timezone.now() - age,
+    )
+
+
+def _purge_with_the_service() -> str:
+    return f"Purged {idempotency.purge_expired_keys()}"
+
+
+def _purge_with_the_celery_task() -> str:
+    return f"Purged {purge_idempotency_keys()}"
+
+
+def _purge_with_manage_py_expire() -> str:
+    out = StringIO()
+    call_command("expire", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "purge",
+    [
+        pytest.param(_purge_with_the_service, id="purge_expired_keys"),
+        pytest.param(_purge_with_the_celery_task, id="celery-task"),
+        pytest.param(_purge_with_manage_py_expire, id="manage.py-expire"),
+    ],
+)
+def test_keys_older_than_24_hours_are_purged_and_younger_ones_stay(db, purge):
+    old = [_key_row(timedelta(hours=24, minutes=1)), _key_row(timedelta(days=3))]
+    young = [_key_row(timedelta(hours=23, minutes=59)), _key_row(timedelta(minutes=1))]
+
+    report = purge()
+
+    assert "Purged 2" in report
+    assert set(IdempotencyKey.objects.values_list("pk", flat=True)) == {row.pk for row in young}
+    assert not IdempotencyKey.objects.filter(pk__in=[row.pk for row in old]).exists()
+    assert "Purged 0" in purge()
+
+
+def test_celery_beat_purges_keys_hourly(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["purge-idempotency-keys"]
+    assert schedule["task"] == purge_idempotency_keys.name
+    assert schedule["schedule"] == 3600.0
+
+
+def test_a_key_older_than_24_hours_not_yet_purged_is_treated_as_new(api, stock):
+    key = new_key()
+    first = reserve(api, stock, quantity=2, key=key)
+    assert first.status_code == 201
+    IdempotencyKey.objects.filter(key=key).update(
+        created_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
+    # Redis's own 24 h expiry would have dropped the cached answer by then, too.
+    cache.delete(idempotency._cache_key(CREATE_ANONYMOUS, key))
+
+    again = reserve(api, stock, quantity=2, key=key)
+
+    assert again.status_code == 201 and not is_replay(again)
+    assert again.json()["id"] != first.json()["id"]
+    assert state(stock) == State(reservations=2, events={"RESERVED": 2}, keys=1, stock=(5, 4))
+    # The old row made way for the new answer, which now replays.
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, again.json())]
+    assert IdempotencyKey.objects.get(key=key).created_at > timezone.now() - timedelta(minutes=1)
+    retry = reserve(api, stock, quantity=2, key=key)
+    assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, again.json())
+
+
+def test_a_key_older_than_24_hours_is_free_for_another_body(api, stock):
+    key = new_key()
+    assert reserve(api, stock, quantity=2, key=key).status_code == 201
+    IdempotencyKey.objects.filter(key=key).update(
+        created_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
+    cache.delete(idempotency._cache_key(CREATE_ANONYMOUS, key))
+
+    other = reserve(api, stock, quantity=3, key=key)
+
+    assert other.status_code == 201 and other.json()["quantity"] == 3
+    assert state(stock) == State(reservations=2, events={"RESERVED": 2}, keys=1, stock=(5, 5))
+
+
+# --- real HTTP, real threads -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: Any
+    seconds: float
+
+
+def _post(url: str, body: dict, key: str) -> Answer:
+    """POST `body` as JSON with an Idempotency-Key; return the answer, error statuses included."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Idempotency-Key": key,
+        },
+        method="POST",
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            status, headers, raw = error.code, error.headers, error.read()
+    seconds = time.monotonic() - started
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = {"unparsed": raw.decode(errors="replace")}
+    return Answer(status, {k.lower(): v for k, v in headers.items()}, parsed, seconds)
+
+
+def _answers(outcomes: list[Outcome]) -> list[Answer]:
+    assert unexpected_errors(outcomes) == []
+    return [outcome.value for outcome in outcomes]
+
+
+def _assert_one_key_raced_into_one_hold(live_server, n: int) -> list[Answer]:
+    stock = InventoryFactory(total_stock=10)
+    url = f"{live_server.url}/api/reservations"
+    body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 3}
+    key = new_key()
+
+    answers = _answers(run_together(n, lambda _: _post(url, body, key)))
+
+    assert [a for a in answers if a.status >= 500] == []
+    assert Counter(a.status for a in answers) == {201: n}, [a.body for a in answers]
+    first = answers[0].body
+    assert all(a.body == first for a in answers)
+    assert Counter(a.headers.get(REPLAYED.lower()) for a in answers) == {"true": n - 1, None: 1}
+    assert first["status"] == Status.PENDING and first["quantity"] == 3
+    assert str(Reservation.objects.get().id) == first["id"]
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(10, 3))
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, first)]
+    return answers
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_server_with_backlog")
+def test_50_http_clients_sending_one_key_at_once_make_one_hold_and_get_one_answer(live_server):
+    _assert_one_key_raced_into_one_hold(live_server, 50)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_server_with_backlog", "redis_down")
+def test_with_redis_unreachable_20_clients_racing_with_one_key_make_one_hold(live_server):
+    _assert_one_key_raced_into_one_hold(live_server, 20)
+
+
+# --- requests held in flight -----------------------------------------------------------------
+
+HOLD_SQL_LIKE = "%UPDATE inventory_inventory%"
+CLAIM_SQL_LIKE = '%INSERT INTO "reservations_idempotencykey"%'
+
+
+def _waiting_on_a_lock(query_like: str) -> int:
+    """How many sessions of our test database wait on a lock while running `query_like`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " AND query LIKE %s",
+            [query_like],
+        )
+        (waiting,) = cursor.fetchone()
+    return waiting
+
+
+def _wait_until_waiting(query_like: str, count: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (waiting := _waiting_on_a_lock(query_like)) < count:
+        assert time.monotonic() < deadline, (
+            f"{waiting} of {count} sessions waiting on {query_like!r} after {timeout}s"
+        )
+        time.sleep(0.02)
+
+
+@contextmanager
+def stock_row_locked(stock: Inventory, at_most: float) -> Iterator[None]:
+    """Hold the stock row's lock on another thread (its own connection) while inside.
+
+    A reserve that claimed its key then blocks on the row, inside its transaction, until the
+    block is left (or `at_most` seconds pass).
+    """
+    locked, unlock = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Inventory.objects.select_for_update().get(pk=stock.pk)
+                locked.set()
+                unlock.wait(timeout=at_most)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(hold)
+        assert locked.wait(timeout=10), holder.exception(timeout=0)
+        try:
+            yield
+        finally:
+            unlock.set()
+            holder.result(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_server_with_backlog")
+def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_answer(
+    live_server, cache_mode
+):
+    n = 20  # all connected at once: 20 + this thread + the lock holder stay in the pool of 40
+    stock = InventoryFactory(total_stock=10)
+    url = f"{live_server.url}/api/reservations"
+    body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 3}
+    key = new_key()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with stock_row_locked(stock, at_most=8):  # under IDEMPOTENCY_WAIT_SECONDS (10)
+            racing = pool.submit(run_together, n, lambda _: _post(url, body, key))
+            # One request claimed the key and is stuck on the row; all others wait on the key.
+            _wait_until_waiting(HOLD_SQL_LIKE, 1)
+            _wait_until_waiting(CLAIM_SQL_LIKE, n - 1)
+            assert state(stock) == State(reservations=0, events={}, keys=0, stock=(10, 0))
+        answers = _answers(racing.result(timeout=60))
+
+    assert Counter(a.status for a in answers) == {201: n}, [a.body for a in answers]
+    (first,) = [a for a in answers if REPLAYED.lower() not in a.headers]
+    assert all(a.body == first.body for a in answers)
+    assert Counter(a.headers.get(REPLAYED.lower()) for a in answers) == {"true": n - 1, None: 1}
+    assert str(Reservation.objects.get().id) == first.body["id"]
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(10, 3))
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, first.body)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_server_with_backlog")
+def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in_use(
+    live_server, settings
+):
+    settings.IDEMPOTENCY_WAIT_SECONDS = 1
+    stock = InventoryFactory(total_stock=5)
+    url = f"{live_server.url}/api/reservations"
+    body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2}
+    key = new_key()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with stock_row_locked(stock, at_most=3):
+            # The first request claims the key, then blocks on the row inside its transaction.
+            running = pool.submit(_post, url, body, key)
+            _wait_until_waiting(HOLD_SQL_LIKE, 1)
+
+            second = _post(url, body, key)
+            in_flight = state(stock)  # the first request cannot have committed yet
+        first = running.result(timeout=30)
+
+    assert second.status == 409, second
+    assert second.body["error"] == "IDEMPOTENCY_KEY_IN_USE" and second.body["detail"]
+    assert second.headers.get("retry-after") == "1"
+    assert REPLAYED.lower() not in second.headers
+    assert 0.9 <= second.seconds < 2.5, second.seconds  # waited the 1 s bound, no longer
+    assert in_flight == State(reservations=0, events={}, keys=0, stock=(5, 0))
+
+    assert first.status == 201 and REPLAYED.lower() not in first.headers
+    assert first.seconds > second.seconds  # it was still running when the 409 went out
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
+    retry = _post(url, body, key)
+    assert (retry.status, retry.headers.get(REPLAYED.lower()), retry.body) == (
+        201,
+        "true",
+        first.body,
+    )
+    assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_server_with_backlog")
+def test_two_retries_at_once_of_a_key_older_than_24_hours_run_once_and_share_the_answer(
+    live_server, monkeypatch
+):
+    stock = InventoryFactory(total_stock=5)
+    url = f"{live_server.url}/api/reservations"
+    body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2}
+    key = new_key()
+    assert _post(url, body, key).status == 201
+    IdempotencyKey.objects.filter(key=key).update(
+        created_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
+    cache.delete(idempotency._cache_key(CREATE_ANONYMOUS, key))  # as Redis's own expiry would
+    # Line both retries up after each has read the old row and before either replaces it.
+    both_read = threading.Barrier(2)
+    read_stored_row = idempotency._stored
+
+    def read_then_meet(scope: str, wanted: str) -> IdempotencyKey | None:
+        record = read_stored_row(scope, wanted)
+        # (A fix that locks the row while reading it serializes the two instead.)
+        with suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=2)
+        return record
+
+    monkeypatch.setattr(idempotency, "_stored", read_then_meet)
+
+    answers = _answers(run_together(2, lambda _: _post(url, body, key)))
+
+    assert [a.status for a in answers] == [201, 201], [a.body for a in answers]
+    assert answers[0].body == answers[1].body
+    assert Counter(a.headers.get(REPLAYED.lower()) for a in answers) == {"true": 1, None: 1}
+    assert state(stock) == State(reservations=2, events={"RESERVED": 2}, keys=1, stock=(5, 4))
