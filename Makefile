@@ -30,7 +30,7 @@ run: install
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py expire --every 60 & sweeper=$$!; \
 	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn stockd.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+	$(BIN)/gunicorn stockd.wsgi --bind $(HOST):$(PORT) --workers 4 --threads 2 \
 		--worker-class gthread --access-logfile -
 
 test: install

@@ -96,7 +96,7 @@ _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
-        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4, minimum=1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 2, minimum=1),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
     }
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
