@@ -143,6 +143,22 @@ class ReservationEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.id} {self.type} {self.reservation_id or ''}"
 
+    @classmethod
+    def about(
+        cls, reservation: Reservation, event_type: str, *, actor: str, at, **payload
+    ) -> "ReservationEvent":
+        """Build (not save) the event of a change to `reservation`."""
+        return cls(
+            type=event_type,
+            product_id=reservation.product_id,
+            warehouse_id=reservation.warehouse_id,
+            quantity=reservation.quantity,
+            reservation_id=reservation.pk,
+            actor=actor,
+            payload=payload,
+            created_at=at,
+        )
+
 
 class WaitlistEntry(models.Model):
     """A shopper waiting for units of a product in a warehouse, served first come first served.

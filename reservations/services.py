@@ -79,19 +79,22 @@ def check_quantity(quantity: int) -> None:
         raise InvalidQuantity(f"quantity must be between 1 and {limit}.")
 
 
-def _check_access(reservation: Reservation | None, user) -> Reservation:
-    """Return the reservation if `user` may see it; else raise ReservationNotFound.
+def may_see(owner_id: int | None, user) -> bool:
+    """Tell whether `user` may see and act on something owned by `owner_id`.
 
-    Anonymous holds are reachable by anyone holding their UUID; a signed-in shopper's only by
-    that shopper and staff. user=None is the system (jobs, commands), which may act on any.
+    Anonymous holds and entries are reachable by anyone holding their UUID; a signed-in
+    shopper's only by that shopper and staff. user=None is the system (jobs, commands).
     """
-    if reservation is None:
+    if user is None or owner_id is None or user.is_staff:
+        return True
+    return user.is_authenticated and owner_id == user.pk
+
+
+def _check_access(reservation: Reservation | None, user) -> Reservation:
+    """Return the reservation if `user` may see it; else raise ReservationNotFound."""
+    if reservation is None or not may_see(reservation.user_id, user):
         raise ReservationNotFound()
-    if user is None or reservation.user_id is None or user.is_staff:
-        return reservation
-    if user.is_authenticated and reservation.user_id == user.pk:
-        return reservation
-    raise ReservationNotFound()
+    return reservation
 
 
 # --- reserve -----------------------------------------------------------------------------
@@ -225,16 +228,7 @@ def reserve_nearest(
 def _record(
     event_type: str, reservation: Reservation, *, now: datetime, actor: str, **payload
 ) -> None:
-    ReservationEvent.objects.create(
-        type=event_type,
-        product_id=reservation.product_id,
-        warehouse_id=reservation.warehouse_id,
-        quantity=reservation.quantity,
-        reservation=reservation,
-        actor=actor,
-        payload=payload,
-        created_at=now,
-    )
+    ReservationEvent.about(reservation, event_type, actor=actor, at=now, **payload).save()
 
 
 def _announce_freed(stock_key: locks.StockKey) -> None:
@@ -383,16 +377,7 @@ def _expire_batch(due: list[Reservation], *, now: datetime, actor: str) -> None:
         status=Status.RELEASED, release_reason=Reason.EXPIRED, released_at=now, updated_at=now
     )
     ReservationEvent.objects.bulk_create(
-        ReservationEvent(
-            type=EventType.EXPIRED,
-            product_id=r.product_id,
-            warehouse_id=r.warehouse_id,
-            quantity=r.quantity,
-            reservation_id=r.pk,
-            actor=actor,
-            payload={"reason": Reason.EXPIRED},
-            created_at=now,
-        )
+        ReservationEvent.about(r, EventType.EXPIRED, actor=actor, at=now, reason=Reason.EXPIRED)
         for r in due
     )
     freed: dict[locks.StockKey, int] = defaultdict(int)
@@ -505,15 +490,8 @@ def _write_cart(
     ]
     Reservation.objects.bulk_create([hold.reservation for hold in holds])
     ReservationEvent.objects.bulk_create(
-        ReservationEvent(
-            type=EventType.RESERVED,
-            product_id=hold.reservation.product_id,
-            warehouse_id=hold.reservation.warehouse_id,
-            quantity=hold.reservation.quantity,
-            reservation_id=hold.reservation.pk,
-            actor=actor_for(user),
-            payload={"cartId": str(cart_id)},
-            created_at=now,
+        ReservationEvent.about(
+            hold.reservation, EventType.RESERVED, actor=actor_for(user), at=now, cartId=str(cart_id)
         )
         for hold in holds
     )

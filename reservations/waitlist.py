@@ -118,13 +118,9 @@ def join_waitlist(
 
 def _check_access(entry: WaitlistEntry | None, user) -> WaitlistEntry:
     """Return the entry if `user` may see it (the same rule as for reservations)."""
-    if entry is None:
+    if entry is None or not services.may_see(entry.user_id, user):
         raise WaitlistEntryNotFound()
-    if entry.user_id is None or user.is_staff:
-        return entry
-    if user.is_authenticated and entry.user_id == user.pk:
-        return entry
-    raise WaitlistEntryNotFound()
+    return entry
 
 
 def get_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:

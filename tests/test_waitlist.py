@@ -44,6 +44,16 @@ def join(row: Inventory, quantity: int = 1, email: str = "ann@example.com") -> W
     )
 
 
+def join_body(row: Inventory, **changes) -> dict:
+    body = {
+        "productId": row.product_id,
+        "warehouseId": row.warehouse_id,
+        "quantity": 1,
+        "email": "a@b.co",
+    }
+    return {**body, **changes}
+
+
 def status_of(entry: WaitlistEntry) -> str:
     entry.refresh_from_db()
     return entry.status
@@ -55,10 +65,8 @@ def status_of(entry: WaitlistEntry) -> str:
 @pytest.mark.django_db
 def test_joining_answers_201_with_the_place_in_the_queue(api):
     row, _ = sold_out()
-    body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1}
-
-    first = api.post("/api/waitlist", {**body, "email": "ann@example.com"}, format="json")
-    second = api.post("/api/waitlist", {**body, "email": "bob@example.com"}, format="json")
+    first = api.post("/api/waitlist", join_body(row, email="ann@example.com"), format="json")
+    second = api.post("/api/waitlist", join_body(row, email="bob@example.com"), format="json")
 
     assert first.status_code == 201
     assert first.json()["status"] == "WAITING" and first.json()["position"] == 1
@@ -70,16 +78,7 @@ def test_joining_answers_201_with_the_place_in_the_queue(api):
 @pytest.mark.django_db
 def test_joining_while_units_are_available_answers_409_and_writes_nothing(api):
     row = InventoryFactory(total_stock=3)
-    response = api.post(
-        "/api/waitlist",
-        {
-            "productId": row.product_id,
-            "warehouseId": row.warehouse_id,
-            "quantity": 3,
-            "email": "a@b.co",
-        },
-        format="json",
-    )
+    response = api.post("/api/waitlist", join_body(row, quantity=3), format="json")
     assert response.status_code == 409
     assert response.json()["error"] == "STOCK_AVAILABLE" and response.json()["available"] == 3
     assert not WaitlistEntry.objects.exists() and not ReservationEvent.objects.exists()
@@ -88,16 +87,7 @@ def test_joining_while_units_are_available_answers_409_and_writes_nothing(api):
 @pytest.mark.django_db
 def test_waiting_for_more_than_is_left_is_allowed(api):
     row = InventoryFactory(total_stock=3)
-    response = api.post(
-        "/api/waitlist",
-        {
-            "productId": row.product_id,
-            "warehouseId": row.warehouse_id,
-            "quantity": 4,
-            "email": "a@b.co",
-        },
-        format="json",
-    )
+    response = api.post("/api/waitlist", join_body(row, quantity=4), format="json")
     assert response.status_code == 201
 
 
@@ -116,14 +106,7 @@ def test_waiting_for_more_than_is_left_is_allowed(api):
 )
 def test_bad_waitlist_input_answers_400_and_writes_nothing(api, change):
     row, _ = sold_out()
-    body = {
-        "productId": row.product_id,
-        "warehouseId": row.warehouse_id,
-        "quantity": 1,
-        "email": "a@b.co",
-        **change,
-    }
-    response = api.post("/api/waitlist", body, format="json")
+    response = api.post("/api/waitlist", join_body(row, **change), format="json")
     assert response.status_code == 400
     assert response.json()["error"] == "VALIDATION_ERROR"
     assert not WaitlistEntry.objects.exists()
@@ -132,11 +115,7 @@ def test_bad_waitlist_input_answers_400_and_writes_nothing(api, change):
 @pytest.mark.django_db
 def test_joining_for_an_unknown_product_answers_404(api):
     row, _ = sold_out()
-    response = api.post(
-        "/api/waitlist",
-        {"productId": 987654, "warehouseId": row.warehouse_id, "quantity": 1, "email": "a@b.co"},
-        format="json",
-    )
+    response = api.post("/api/waitlist", join_body(row, productId=987654), format="json")
     assert response.status_code == 404
     assert not WaitlistEntry.objects.exists()
 
@@ -168,16 +147,7 @@ def test_a_shoppers_entry_is_invisible_to_others(api, django_user_model):
     ann = django_user_model.objects.create_user("ann", password="pw-123456")
     bob = django_user_model.objects.create_user("bob", password="pw-123456")
     api.force_login(ann)
-    entry_id = api.post(
-        "/api/waitlist",
-        {
-            "productId": row.product_id,
-            "warehouseId": row.warehouse_id,
-            "quantity": 1,
-            "email": "a@b.co",
-        },
-        format="json",
-    ).json()["id"]
+    entry_id = api.post("/api/waitlist", join_body(row), format="json").json()["id"]
     api.force_login(bob)
     assert api.get(f"/api/waitlist/{entry_id}").status_code == 404
     assert api.delete(f"/api/waitlist/{entry_id}").status_code == 404
