@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run production test lint format bench lock clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,14 @@ run: install
 	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn stockd.wsgi --bind $(HOST):$(PORT) --workers 4 --threads 2 \
 		--worker-class gthread --access-logfile -
+
+# The production stack from the Procfile: `release` first (honcho stops every process as soon
+# as one exits, and release is a one-off), then web, worker and beat.
+production: install
+	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" && test -n "$$SECRET_KEY" || \
+		{ echo "Set DATABASE_URL, REDIS_URL and SECRET_KEY (see docs/operations.md)."; exit 2; }
+	$(BIN)/honcho start release
+	$(BIN)/honcho start -p $(PORT) web worker beat
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
