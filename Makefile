@@ -35,6 +35,7 @@ run: install
 
 # The production stack from the Procfile: `release` first (honcho stops every process as soon
 # as one exits, and release is a one-off), then web, worker and beat.
+production: export PATH := $(CURDIR)/$(BIN):$(PATH)
 production: install
 	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" && test -n "$$SECRET_KEY" || \
 		{ echo "Set DATABASE_URL, REDIS_URL and SECRET_KEY (see docs/operations.md)."; exit 2; }
