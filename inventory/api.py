@@ -11,6 +11,7 @@ from inventory.models import Product
 from inventory.selectors import CatalogueFilters, product_detail, product_list
 from stockd.errors import NotFound
 from stockd.ids import parse_int_id
+from stockd.serializers import OffsetField
 
 MAX_PAGE_SIZE = 200
 
@@ -45,7 +46,7 @@ class ProductListApi(APIView):
         category = serializers.CharField(required=False, max_length=60, default="")
         q = serializers.CharField(required=False, max_length=200, default="")
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
-        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+        offset = OffsetField()
 
     @extend_schema(
         operation_id="products_list",

@@ -32,6 +32,7 @@ from stockd.errors import StockdError
 from stockd.ids import parse_uuid
 from stockd.serializers import (
     IdField,
+    OffsetField,
     StrictBooleanField,
     StrictFloatField,
     StrictIntegerField,
@@ -184,7 +185,7 @@ class ReservationCollectionApi(APIView):
         limit = serializers.IntegerField(
             required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
         )
-        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+        offset = OffsetField()
 
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "GET" else []

@@ -139,6 +139,8 @@ def test_offset_past_the_end_gives_an_empty_page(api, seeded):
         {"offset": -5},
         {"offset": "x"},
         {"limit": "1e3"},
+        {"offset": 2**63},
+        {"offset": "3848520204285100687360", "limit": 156},
     ],
 )
 def test_bad_paging_parameters_get_400(api, seeded, params):

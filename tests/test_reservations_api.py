@@ -325,7 +325,9 @@ def test_listing_expires_due_holds_first(api, stock, django_user_model):
     assert counters(stock) == (5, 0)
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "x"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "x"}, {"offset": 2**63}]
+)
 def test_bad_list_paging_answers_400(api, django_user_model, params):
     api.force_login(django_user_model.objects.create_user("ann", password="pw-123456"))
     assert api.get("/api/reservations", params).status_code == 400
