@@ -33,6 +33,7 @@ def test_generated_requests_never_get_a_server_error(live_server, seeded, settin
             "--report-dir",
             str(tmp_path),
         ],
+        cwd=tmp_path,  # its caches stay out of the working tree
         capture_output=True,
         text=True,
         timeout=600,
