@@ -209,8 +209,8 @@ def reserve_nearest(
                     quantity=quantity,
                     user=user,
                 )
-            except InsufficientStock:
-                continue  # emptied since we looked: try the next nearest
+            except (InsufficientStock, StockNotFound):
+                continue  # emptied (or closed) since we looked: try the next nearest
             distance = distance_km(origin, option.location) if origin else None
             return RoutedHold(reservation, distance)
         if attempt == 1 and not expire_due_reservations(product_ids=[product_id]):
