@@ -263,6 +263,7 @@ def _action_view(
     service,
     *,
     target: str,
+    label: str,
     render: Callable[[Any], dict[str, Any]],
     response: Any,
     operation_id: str,
@@ -271,15 +272,13 @@ def _action_view(
     idempotency_scope: str | None = None,
 ):
     """Build the POST view of one action on a reservation or cart: parse the UUID in the path
-    (the `target` keyword, e.g. "reservation_id"), call the service, render its result.
+    (the `target` keyword, named `label` in errors), call the service, render its result.
 
     With `idempotency_scope`, requests carrying an Idempotency-Key run at most once.
     """
     path_id = OpenApiParameter(target, str, OpenApiParameter.PATH, description="UUID")
     parameters = [path_id, *([IDEMPOTENCY_KEY] if idempotency_scope else [])]
     once = idempotent(idempotency_scope) if idempotency_scope else (lambda method: method)
-    id_name = target.title().replace("_", "")
-    id_name = id_name[0].lower() + id_name[1:]  # reservation_id -> reservationId
 
     class ActionApi(APIView):
         @extend_schema(
@@ -291,7 +290,7 @@ def _action_view(
         )
         @once
         def post(self, request: Request, **path: str) -> Response:
-            result = service(**{target: parse_uuid(path[target], name=id_name)}, user=request.user)
+            result = service(**{target: parse_uuid(path[target], name=label)}, user=request.user)
             return Response(render(result))
 
     ActionApi.__name__ = ActionApi.__qualname__ = f"{operation_id.title().replace('_', '')}Api"
@@ -303,6 +302,7 @@ def _transition_view(service, **options):
     return _action_view(
         service,
         target="reservation_id",
+        label="reservationId",
         render=reservation_body,
         response=ReservationOutputSerializer,
         **options,
@@ -426,6 +426,7 @@ def _cart_view(service, **options):
     return _action_view(
         service,
         target="cart_id",
+        label="cartId",
         render=lambda reservations: cart_body(
             reservations[0].cart_id, [(r, None) for r in reservations]
         ),
