@@ -37,6 +37,16 @@ class Product(models.Model):
         return f"{self.name} ({self.sku})"
 
 
+class InventoryQuerySet(models.QuerySet):
+    def sellable(self) -> "InventoryQuerySet":
+        """Stock rows shoppers can hold: an active product in an active warehouse."""
+        return self.filter(product__active=True, warehouse__active=True)
+
+    def with_available(self) -> "InventoryQuerySet":
+        """Annotate available_units = total_stock - reserved_stock, computed by the database."""
+        return self.annotate(available_units=F("total_stock") - F("reserved_stock"))
+
+
 class Inventory(models.Model):
     """Stock of one product in one warehouse; available = total_stock - reserved_stock.
 
@@ -48,6 +58,8 @@ class Inventory(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory")
     total_stock = models.IntegerField(default=0)
     reserved_stock = models.IntegerField(default=0)
+
+    objects = InventoryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "inventory"

@@ -43,7 +43,7 @@ def _with_stock(products: QuerySet[Product]) -> QuerySet[Product]:
     stock_rows = (
         Inventory.objects.filter(warehouse__active=True)
         .select_related("warehouse")
-        .annotate(available_units=F("total_stock") - F("reserved_stock"))
+        .with_available()
         .order_by("warehouse_id")
     )
     return products.annotate(
@@ -92,13 +92,9 @@ def available_units(*, product_id: int, warehouse_id: int) -> int | None:
     None if the product is not stocked there (or either is inactive).
     """
     return (
-        Inventory.objects.filter(
-            product_id=product_id,
-            warehouse_id=warehouse_id,
-            product__active=True,
-            warehouse__active=True,
-        )
-        .annotate(available_units=F("total_stock") - F("reserved_stock"))
+        Inventory.objects.sellable()
+        .with_available()
+        .filter(product_id=product_id, warehouse_id=warehouse_id)
         .values_list("available_units", flat=True)
         .first()
     )
@@ -107,10 +103,9 @@ def available_units(*, product_id: int, warehouse_id: int) -> int | None:
 def stock_options(*, product_id: int) -> list[StockOption]:
     """Return where an active product is stocked (active warehouses), with units available."""
     rows = (
-        Inventory.objects.filter(
-            product_id=product_id, product__active=True, warehouse__active=True
-        )
-        .annotate(available_units=F("total_stock") - F("reserved_stock"))
+        Inventory.objects.sellable()
+        .with_available()
+        .filter(product_id=product_id)
         .values_list("warehouse_id", "warehouse__lat", "warehouse__lng", "available_units")
     )
     return [StockOption(w, Location(lat, lng), available) for w, lat, lng, available in rows]

@@ -146,13 +146,15 @@ def _hold_stock_portably(params: dict) -> tuple | None:
     """Do what HOLD_SQL does with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
     quantity = params["quantity"]
     with transaction.atomic():
-        matched = Inventory.objects.filter(
-            product_id=params["product_id"],
-            warehouse_id=params["warehouse_id"],
-            product__active=True,
-            warehouse__active=True,
-            total_stock__gte=F("reserved_stock") + quantity,
-        ).update(reserved_stock=F("reserved_stock") + quantity)
+        matched = (
+            Inventory.objects.sellable()
+            .filter(
+                product_id=params["product_id"],
+                warehouse_id=params["warehouse_id"],
+                total_stock__gte=F("reserved_stock") + quantity,
+            )
+            .update(reserved_stock=F("reserved_stock") + quantity)
+        )
         if not matched:
             return None
         reservation = Reservation.objects.create(
@@ -254,9 +256,8 @@ def lock_cart(cart_id: uuid.UUID) -> list[Reservation]:
 def lock_stock_of_products(product_ids: Collection[int]) -> list[Inventory]:
     """Lock every active stock row of these active products in pk order (for carts)."""
     return list(
-        Inventory.objects.filter(
-            product_id__in=product_ids, product__active=True, warehouse__active=True
-        )
+        Inventory.objects.sellable()
+        .filter(product_id__in=product_ids)
         .select_related("product", "warehouse")
         .order_by("pk")
         .select_for_update(of=("self",))
