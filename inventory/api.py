@@ -1,19 +1,15 @@
 """Catalogue API: products with their stock per warehouse."""
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.models import Product
+from core.ids import parse_int_id
+from core.paging import PageSerializer, page_response
+from inventory.errors import ProductNotFound
 from inventory.selectors import CatalogueFilters, product_detail, product_list
-from stockd.errors import NotFound
-from stockd.ids import parse_int_id
-from stockd.serializers import OffsetField
-
-MAX_PAGE_SIZE = 200
 
 
 class InventoryOutputSerializer(serializers.Serializer):
@@ -33,20 +29,15 @@ class ProductOutputSerializer(serializers.Serializer):
     category = serializers.CharField()
     price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     description = serializers.CharField()
-    image = serializers.SerializerMethodField()
+    image = serializers.CharField(source="image_url", allow_null=True)
     inventory = InventoryOutputSerializer(many=True)
     totalAvailable = serializers.IntegerField(source="total_available")
 
-    def get_image(self, product: Product) -> str | None:
-        return f"{settings.STATIC_URL}{product.image}" if product.image else None
-
 
 class ProductListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageSerializer):
         category = serializers.CharField(required=False, max_length=60, default="")
         q = serializers.CharField(required=False, max_length=200, default="")
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
-        offset = OffsetField()
 
     @extend_schema(
         operation_id="products_list",
@@ -66,11 +57,10 @@ class ProductListApi(APIView):
         query = params.validated_data
         products, total = product_list(
             filters=CatalogueFilters(category=query["category"], search=query["q"]),
-            limit=query.get("limit"),
+            limit=query["limit"],
             offset=query["offset"],
         )
-        data = ProductOutputSerializer(products, many=True).data
-        return Response(data, headers={"X-Total-Count": str(total)})
+        return page_response(ProductOutputSerializer(products, many=True).data, total=total)
 
 
 class ProductDetailApi(APIView):
@@ -83,5 +73,5 @@ class ProductDetailApi(APIView):
         """Return one active product with stock per warehouse; 404 if there is none."""
         product = product_detail(product_id=parse_int_id(product_id, name="productId"))
         if product is None:
-            raise NotFound(f"No product with id {product_id}.")
+            raise ProductNotFound(f"No product with id {product_id}.")
         return Response(ProductOutputSerializer(product).data)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from django.templatetags.static import static
 
 from warehouses.models import Warehouse
 
@@ -35,6 +36,11 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+    @property
+    def image_url(self) -> str | None:
+        """The URL the product's picture is served at (locally, never hot-linked), or None."""
+        return static(self.image) if self.image else None
 
 
 class InventoryQuerySet(models.QuerySet):

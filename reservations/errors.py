@@ -1,31 +1,35 @@
-"""Domain errors of the reservation state machine; the API handler renders each one."""
+"""Domain errors of holds, carts and the waitlist; the API's exception handler renders each one."""
 
-from rest_framework import status
+from http import HTTPStatus
 
-from stockd.errors import NotFound, StockdError
+from core.errors import InvalidInput, NotFound, StockdError
+
+
+class InvalidQuantity(InvalidInput):
+    detail = "The quantity is out of range."
 
 
 class InsufficientStock(StockdError):
     code = "INSUFFICIENT_STOCK"
-    status = status.HTTP_409_CONFLICT
+    status = HTTPStatus.CONFLICT
     detail = "Not enough units are available."
 
 
 class ReservationExpired(StockdError):
     code = "RESERVATION_EXPIRED"
-    status = status.HTTP_410_GONE
+    status = HTTPStatus.GONE
     detail = "The reservation expired and its units went back to stock."
 
 
 class InvalidTransition(StockdError):
     code = "INVALID_TRANSITION"
-    status = status.HTTP_409_CONFLICT
+    status = HTTPStatus.CONFLICT
     detail = "The reservation cannot make that change from its current status."
 
 
 class ExtensionLimit(StockdError):
     code = "EXTENSION_LIMIT"
-    status = status.HTTP_409_CONFLICT
+    status = HTTPStatus.CONFLICT
     detail = "A reservation can be extended only once."
 
 
@@ -33,5 +37,21 @@ class ReservationNotFound(NotFound):
     detail = "No such reservation."
 
 
-class StockNotFound(NotFound):
-    detail = "No such product in that warehouse."
+class CartNotFound(NotFound):
+    detail = "No such cart."
+
+
+class StockAvailable(StockdError):
+    code = "STOCK_AVAILABLE"
+    status = HTTPStatus.CONFLICT
+    detail = "Enough units are available now: reserve them instead of joining the waitlist."
+
+
+class WaitlistEntryNotFound(NotFound):
+    detail = "No such waitlist entry."
+
+
+class CronSecretInvalid(StockdError):
+    code = "UNAUTHORIZED"
+    status = HTTPStatus.UNAUTHORIZED
+    detail = "The x-cron-secret header is missing or wrong."

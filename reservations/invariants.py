@@ -10,6 +10,20 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from inventory.models import Inventory
+from reservations.models import Reservation, ReservationEvent
+
+# Table names and status values come from the models, so a rename cannot silently break a check.
+_STOCK = Inventory._meta.db_table
+_HOLDS = Reservation._meta.db_table
+_EVENTS = ReservationEvent._meta.db_table
+_PENDING = Reservation.Status.PENDING.value
+_CONFIRMED = Reservation.Status.CONFIRMED.value
+_RELEASED = Reservation.Status.RELEASED.value
+_EXPIRED = Reservation.ReleaseReason.EXPIRED.value
+_Type = ReservationEvent.Type
+_EXITS = f"'{_Type.CONFIRMED.value}', '{_Type.RELEASED.value}', '{_Type.EXPIRED.value}'"
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -19,51 +33,52 @@ class Violation:
     inventory_id: int | None = None  # set for drifted counters, which --repair can mend
 
 
-_STOCK_BOUNDS_SQL = """
+_STOCK_BOUNDS_SQL = f"""
 SELECT id, product_id, warehouse_id, total_stock, reserved_stock
-  FROM inventory_inventory
+  FROM {_STOCK}
  WHERE total_stock < 0 OR reserved_stock < 0 OR reserved_stock > total_stock
  ORDER BY id
 """
 
-_RESERVED_DRIFT_SQL = """
+_RESERVED_DRIFT_SQL = f"""
 SELECT i.id, i.product_id, i.warehouse_id, i.reserved_stock, COALESCE(p.pending, 0)
-  FROM inventory_inventory AS i
+  FROM {_STOCK} AS i
   LEFT JOIN (SELECT product_id, warehouse_id, SUM(quantity) AS pending
-               FROM reservations_reservation
-              WHERE status = 'PENDING'
+               FROM {_HOLDS}
+              WHERE status = '{_PENDING}'
               GROUP BY product_id, warehouse_id) AS p
          ON p.product_id = i.product_id AND p.warehouse_id = i.warehouse_id
  WHERE i.reserved_stock <> COALESCE(p.pending, 0)
  ORDER BY i.id
 """
 
-_ORPHAN_HOLDS_SQL = """
+_ORPHAN_HOLDS_SQL = f"""
 SELECT r.id, r.product_id, r.warehouse_id
-  FROM reservations_reservation AS r
-  LEFT JOIN inventory_inventory AS i
+  FROM {_HOLDS} AS r
+  LEFT JOIN {_STOCK} AS i
          ON i.product_id = r.product_id AND i.warehouse_id = r.warehouse_id
- WHERE r.status = 'PENDING' AND i.id IS NULL
+ WHERE r.status = '{_PENDING}' AND i.id IS NULL
 """
 
-_LIFECYCLE_SQL = """
+_LIFECYCLE_SQL = f"""
 SELECT r.id, r.status, r.release_reason,
-       COUNT(e.id) FILTER (WHERE e.type = 'RESERVED') AS created,
-       COUNT(e.id) FILTER (WHERE e.type IN ('CONFIRMED', 'RELEASED', 'EXPIRED')) AS exits,
-       COUNT(e.id) FILTER (WHERE e.type = 'CONFIRMED') AS confirmations,
-       COUNT(e.id) FILTER (WHERE e.type = 'EXPIRED') AS expiries
-  FROM reservations_reservation AS r
-  LEFT JOIN reservations_reservationevent AS e ON e.reservation_id = r.id
+       COUNT(e.id) FILTER (WHERE e.type = '{_Type.RESERVED.value}') AS created,
+       COUNT(e.id) FILTER (WHERE e.type IN ({_EXITS})) AS exits,
+       COUNT(e.id) FILTER (WHERE e.type = '{_Type.CONFIRMED.value}') AS confirmations,
+       COUNT(e.id) FILTER (WHERE e.type = '{_Type.EXPIRED.value}') AS expiries
+  FROM {_HOLDS} AS r
+  LEFT JOIN {_EVENTS} AS e ON e.reservation_id = r.id
  GROUP BY r.id, r.status, r.release_reason
-HAVING COUNT(e.id) FILTER (WHERE e.type = 'RESERVED') <> 1
-    OR (r.status = 'PENDING'
-        AND COUNT(e.id) FILTER (WHERE e.type IN ('CONFIRMED', 'RELEASED', 'EXPIRED')) <> 0)
-    OR (r.status <> 'PENDING'
-        AND COUNT(e.id) FILTER (WHERE e.type IN ('CONFIRMED', 'RELEASED', 'EXPIRED')) <> 1)
-    OR (r.status = 'CONFIRMED' AND COUNT(e.id) FILTER (WHERE e.type = 'CONFIRMED') <> 1)
-    OR (r.status = 'RELEASED'
-        AND (r.release_reason = 'EXPIRED')
-            <> (COUNT(e.id) FILTER (WHERE e.type = 'EXPIRED') = 1))
+HAVING COUNT(e.id) FILTER (WHERE e.type = '{_Type.RESERVED.value}') <> 1
+    OR (r.status = '{_PENDING}'
+        AND COUNT(e.id) FILTER (WHERE e.type IN ({_EXITS})) <> 0)
+    OR (r.status <> '{_PENDING}'
+        AND COUNT(e.id) FILTER (WHERE e.type IN ({_EXITS})) <> 1)
+    OR (r.status = '{_CONFIRMED}'
+        AND COUNT(e.id) FILTER (WHERE e.type = '{_Type.CONFIRMED.value}') <> 1)
+    OR (r.status = '{_RELEASED}'
+        AND (r.release_reason = '{_EXPIRED}')
+            <> (COUNT(e.id) FILTER (WHERE e.type = '{_Type.EXPIRED.value}') = 1))
 """
 
 

@@ -1,17 +1,21 @@
-"""Every row lock and conditional stock UPDATE of stockd lives here.
+"""Every lock on reservations and waitlist entries, and the one-statement hold, live here.
 
 Global lock order, kept by every transaction that locks more than one row, so that no two
 transactions can wait on each other in a cycle (no deadlocks):
 
-    1. reservations, by primary key;
-    2. then inventory rows, by primary key;
-    3. then waitlist entries, oldest first.
+    1. reservations, by primary key (this module);
+    2. then inventory rows, by primary key (inventory.locks);
+    3. then waitlist entries, oldest first (this module).
 
 Reservations come first because the expiry sweep must take due holds with SKIP LOCKED
 before it knows which stock rows to give units back to. A reserve locks only its inventory
 row (the new reservation row it inserts is invisible to everyone else until commit).
-Waitlist promotion locks its stock row before the entries, so promotions of one row run
-one at a time; cancelling an entry locks only that entry.
+Waitlist promotion locks its stock row before the entries, so promotions of one row run one
+at a time; it locks no reservation, and the holds it creates are new rows nobody else can
+see. It cannot deadlock with a sweep: the sweep locks due reservations with SKIP LOCKED
+first (never waiting on them) and then stock rows in pk order, and promotion waits only for
+that one stock row, whose holder never waits for promotion's entries. Cancelling an entry
+locks only that entry.
 
 All of this runs at READ COMMITTED: a conditional UPDATE that waited for another
 transaction's lock re-checks its WHERE clause against the committed row, so two shoppers
@@ -20,19 +24,19 @@ racing for the last unit cannot both pass `total_stock - reserved_stock >= quant
 
 import json
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Q
 
+from inventory import locks as stock_locks
+from inventory.locks import StockKey
 from inventory.models import Inventory, Product
+from reservations import events
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from warehouses.models import Warehouse
-
-StockKey = tuple[int, int]  # (product_id, warehouse_id)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,6 @@ class Hold:
     created_at: datetime
     expires_at: datetime
     user_id: int | None
-    cart_id: uuid.UUID | None
     product_name: str
     product_price: Decimal
     product_image: str
@@ -54,38 +57,66 @@ class Hold:
     warehouse_city: str
 
 
-# One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
-# it only until this statement's own commit; the reservation and its RESERVED event are
-# inserted only when the UPDATE matched (all or nothing, invariants 1-3 intact).
-HOLD_SQL = """
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+def _column(model, field: str) -> str:
+    return model._meta.get_field(field).column
+
+
+def _hold_sql() -> str:
+    """Build the hold statement with table and column names taken from the models."""
+    stock, product, warehouse = _table(Inventory), _table(Product), _table(Warehouse)
+    reservation, event = _table(Reservation), _table(ReservationEvent)
+    r_columns = ", ".join(
+        _column(Reservation, name)
+        for name in (
+            "id", "product", "warehouse", "quantity", "status", "expires_at", "created_at",
+            "updated_at", "extended", "user",
+        )
+    )  # fmt: skip
+    e_columns = ", ".join(
+        _column(ReservationEvent, name)
+        for name in (
+            "type", "product", "warehouse", "quantity", "reservation", "actor", "payload",
+            "created_at",
+        )
+    )  # fmt: skip
+    reserved, total = _column(Inventory, "reserved_stock"), _column(Inventory, "total_stock")
+    i_product, i_warehouse = _column(Inventory, "product"), _column(Inventory, "warehouse")
+    return f"""
 WITH held AS (
-    UPDATE inventory_inventory AS i
-       SET reserved_stock = i.reserved_stock + %(quantity)s
-      FROM inventory_product AS p, warehouses_warehouse AS w
-     WHERE i.product_id = %(product_id)s
-       AND i.warehouse_id = %(warehouse_id)s
-       AND p.id = i.product_id AND p.active
-       AND w.id = i.warehouse_id AND w.active
-       AND i.total_stock - i.reserved_stock >= %(quantity)s
+    UPDATE {stock} AS i
+       SET {reserved} = i.{reserved} + %(quantity)s
+      FROM {product} AS p, {warehouse} AS w
+     WHERE i.{i_product} = %(product_id)s
+       AND i.{i_warehouse} = %(warehouse_id)s
+       AND p.id = i.{i_product} AND p.active
+       AND w.id = i.{i_warehouse} AND w.active
+       AND i.{total} - i.{reserved} >= %(quantity)s
  RETURNING p.name, p.price, p.image, w.name, w.city
 ), reservation AS (
-    INSERT INTO reservations_reservation
-           (id, product_id, warehouse_id, quantity, status, expires_at, created_at,
-            updated_at, extended, user_id, cart_id)
-    SELECT %(id)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, 'PENDING',
-           %(expires_at)s, %(now)s, %(now)s, false, %(user_id)s, %(cart_id)s
+    INSERT INTO {reservation} ({r_columns})
+    SELECT %(id)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, %(pending)s,
+           %(expires_at)s, %(now)s, %(now)s, false, %(user_id)s
       FROM held
  RETURNING id
 ), event AS (
-    INSERT INTO reservations_reservationevent
-           (type, product_id, warehouse_id, quantity, reservation_id, actor, payload,
-            created_at)
-    SELECT 'RESERVED', %(product_id)s, %(warehouse_id)s, %(quantity)s, id, %(actor)s,
+    INSERT INTO {event} ({e_columns})
+    SELECT %(reserved)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, id, %(actor)s,
            %(payload)s::jsonb, %(now)s
       FROM reservation
 )
 SELECT * FROM held
 """
+
+
+# One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
+# it only until this statement's own commit; the reservation and its RESERVED event are
+# inserted only when the UPDATE matched (all or nothing, invariants 1-3 intact). The
+# sellable rule (active product, active warehouse) is InventoryQuerySet.sellable()'s.
+HOLD_SQL = _hold_sql()
 
 
 def hold_stock(
@@ -97,7 +128,6 @@ def hold_stock(
     expires_at: datetime,
     actor: str,
     user_id: int | None = None,
-    cart_id: uuid.UUID | None = None,
     payload: dict | None = None,
 ) -> Hold | None:
     """Hold `quantity` units and write the reservation and its RESERVED event.
@@ -112,9 +142,10 @@ def hold_stock(
         "now": now,
         "expires_at": expires_at,
         "user_id": user_id,
-        "cart_id": cart_id,
         "actor": actor,
         "payload": json.dumps(payload or {}),
+        "pending": Reservation.Status.PENDING,
+        "reserved": ReservationEvent.Type.RESERVED,
     }
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -133,7 +164,6 @@ def hold_stock(
         created_at=now,
         expires_at=expires_at,
         user_id=user_id,
-        cart_id=cart_id,
         product_name=product_name,
         product_price=Decimal(price),
         product_image=image,
@@ -144,39 +174,30 @@ def hold_stock(
 
 def _hold_stock_portably(params: dict) -> tuple | None:
     """Do what HOLD_SQL does with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
-    quantity = params["quantity"]
+    key = (params["product_id"], params["warehouse_id"])
     with transaction.atomic():
-        matched = (
-            Inventory.objects.sellable()
-            .filter(
-                product_id=params["product_id"],
-                warehouse_id=params["warehouse_id"],
-                total_stock__gte=F("reserved_stock") + quantity,
-            )
-            .update(reserved_stock=F("reserved_stock") + quantity)
-        )
-        if not matched:
+        if not stock_locks.hold_if_available(key, params["quantity"]):
             return None
         reservation = Reservation.objects.create(
             id=params["id"],
             product_id=params["product_id"],
             warehouse_id=params["warehouse_id"],
-            quantity=quantity,
+            quantity=params["quantity"],
             expires_at=params["expires_at"],
             created_at=params["now"],
             updated_at=params["now"],
             user_id=params["user_id"],
-            cart_id=params["cart_id"],
         )
-        ReservationEvent.objects.create(
-            type=ReservationEvent.Type.RESERVED,
-            product_id=params["product_id"],
-            warehouse_id=params["warehouse_id"],
-            quantity=quantity,
-            reservation=reservation,
-            actor=params["actor"],
-            payload=json.loads(params["payload"]),
-            created_at=params["now"],
+        events.record(
+            [
+                events.about_reservation(
+                    reservation,
+                    ReservationEvent.Type.RESERVED,
+                    actor=params["actor"],
+                    at=params["now"],
+                    **json.loads(params["payload"]),
+                )
+            ]
         )
     product = Product.objects.values_list("name", "price", "image").get(pk=params["product_id"])
     warehouse = Warehouse.objects.values_list("name", "city").get(pk=params["warehouse_id"])
@@ -216,16 +237,6 @@ def lock_due_reservations(
     return list(due.order_by("pk").select_for_update(skip_locked=True)[:limit])
 
 
-def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
-    """Lock the inventory rows of `keys` in primary-key order and return them in that order."""
-    condition = Q()
-    for product_id, warehouse_id in set(keys):
-        condition |= Q(product_id=product_id, warehouse_id=warehouse_id)
-    if not condition:
-        return []
-    return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())
-
-
 def lock_waitlist_entry(entry_id: uuid.UUID) -> WaitlistEntry | None:
     """Lock one waitlist entry and return it, or None."""
     return WaitlistEntry.objects.select_for_update().filter(pk=entry_id).first()
@@ -237,7 +248,6 @@ def lock_waiting_entries(*, product_id: int, warehouse_id: int) -> list[Waitlist
         WaitlistEntry.objects.filter(
             product_id=product_id, warehouse_id=warehouse_id, status=WaitlistEntry.Status.WAITING
         )
-        .select_related("user")
         .order_by("created_at", "pk")
         .select_for_update(of=("self",))
     )
@@ -247,17 +257,6 @@ def lock_cart(cart_id: uuid.UUID) -> list[Reservation]:
     """Lock every reservation of a cart in pk order and return them (empty if none)."""
     return list(
         Reservation.objects.filter(cart_id=cart_id)
-        .select_related("product", "warehouse")
-        .order_by("pk")
-        .select_for_update(of=("self",))
-    )
-
-
-def lock_stock_of_products(product_ids: Collection[int]) -> list[Inventory]:
-    """Lock every active stock row of these active products in pk order (for carts)."""
-    return list(
-        Inventory.objects.sellable()
-        .filter(product_id__in=product_ids)
         .select_related("product", "warehouse")
         .order_by("pk")
         .select_for_update(of=("self",))

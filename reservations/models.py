@@ -143,22 +143,6 @@ class ReservationEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.id} {self.type} {self.reservation_id or ''}"
 
-    @classmethod
-    def about(
-        cls, reservation: Reservation, event_type: str, *, actor: str, at, **payload
-    ) -> "ReservationEvent":
-        """Build (not save) the event of a change to `reservation`."""
-        return cls(
-            type=event_type,
-            product_id=reservation.product_id,
-            warehouse_id=reservation.warehouse_id,
-            quantity=reservation.quantity,
-            reservation_id=reservation.pk,
-            actor=actor,
-            payload=payload,
-            created_at=at,
-        )
-
 
 class WaitlistEntry(models.Model):
     """A shopper waiting for units of a product in a warehouse, served first come first served.
@@ -211,26 +195,3 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} waits for {self.quantity} x {self.product_id}@{self.warehouse_id}"
-
-
-class IdempotencyKey(models.Model):
-    """The first answer to a request sent with an Idempotency-Key, kept 24 hours for retries.
-
-    It is written in the same transaction as the change the request made, so the change and
-    the record of it commit together or not at all.
-    """
-
-    scope = models.CharField(max_length=120, help_text="Endpoint and caller.")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path, body.")
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once_per_scope")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key}"

@@ -1,17 +1,14 @@
-"""Celery tasks; each one calls a service."""
+"""Celery tasks of reservations' scheduled jobs; each one calls a service.
+
+The waitlist's email task lives in reservations.notifications (CELERY_IMPORTS loads it).
+"""
 
 from celery import shared_task
 
-from reservations import idempotency, services
+from reservations.services import sweeps
 
 
 @shared_task(name="reservations.tasks.expire_due_reservations", ignore_result=True)
 def expire_due_reservations() -> int:
     """Release every due hold (Celery beat runs this every minute)."""
-    return services.expire_due_reservations(actor="system:beat")
-
-
-@shared_task(name="reservations.tasks.purge_idempotency_keys", ignore_result=True)
-def purge_idempotency_keys() -> int:
-    """Delete Idempotency-Key records older than 24 hours (beat runs this hourly)."""
-    return idempotency.purge_expired_keys()
+    return sweeps.expire_due_reservations(actor="system:beat")

@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.core.cache import cache
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
 _START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 _START_REDIS = (
@@ -61,3 +62,24 @@ def empty_cache() -> None:
         cache.delete_pattern("*")
     else:
         cache.clear()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    """A REST client with no session: an anonymous shopper."""
+    return APIClient()
+
+
+# Django's test server listens with a backlog of 10 (WSGIServer.request_queue_size): a burst of
+# 50 connects overflows it and the kernel resets the excess before Django sees them.
+LISTEN_BACKLOG = 128  # gunicorn's default is 2048
+
+
+@pytest.fixture
+def live_server_with_backlog(live_server):
+    """Return pytest-django's live server, listening with a production-sized backlog.
+
+    Calling listen() again on the bound socket widens the backlog (Linux).
+    """
+    live_server.thread.httpd.socket.listen(LISTEN_BACKLOG)
+    return live_server

@@ -21,3 +21,7 @@ from stockd.settings import *  # noqa: E402, F403
 # Each run keeps its cache entries apart from other runs on the same Redis; tests/conftest.py
 # empties them before every test.
 CACHES["default"]["KEY_PREFIX"] = f"stockd-test-{os.getpid()}"  # noqa: F405
+
+# Tasks sent in-process (the waitlist's emails) run eagerly; tests of the real worker start
+# their own processes, whose settings send tasks to the broker.
+CELERY_TASK_ALWAYS_EAGER = True

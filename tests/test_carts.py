@@ -5,24 +5,18 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from inventory.models import Inventory
-from reservations import services
 from reservations.errors import InsufficientStock, InvalidTransition
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
 from reservations.planning import CartLine
+from reservations.services import carts, transitions
 from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
-from tests.test_concurrency import run_together, unexpected_errors
-from tests.test_routing_api import NEAR_MUMBAI, five_warehouses, held_in
+from tests.places import NEAR_MUMBAI, five_warehouses, held_in
+from tests.races import run_together, unexpected_errors
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 def post_cart(api, items, **extra):
@@ -225,7 +219,7 @@ def test_releasing_a_confirmed_cart_answers_409_and_changes_nothing(api, cart):
 def test_confirming_a_cart_with_a_cancelled_hold_answers_409_and_confirms_nothing(api, cart):
     cart_id, first, second = cart
     cancelled = Reservation.objects.get(product_id=second.product_id)
-    services.release(reservation_id=cancelled.id)
+    transitions.release(reservation_id=cancelled.id)
     response = api.post(f"/api/carts/{cart_id}/confirm")
     assert response.status_code == 409
     assert Reservation.objects.get(product_id=first.product_id).status == "PENDING"
@@ -269,7 +263,7 @@ def test_30_carts_in_opposite_line_orders_never_deadlock_and_sell_exactly_the_st
 
     def shop(index: int):
         lines = forward if index % 2 else list(reversed(forward))
-        return services.reserve_cart(lines=lines)
+        return carts.reserve_cart(lines=lines)
 
     outcomes = run_together(30, shop)
 
@@ -284,20 +278,18 @@ def test_30_carts_in_opposite_line_orders_never_deadlock_and_sell_exactly_the_st
 def test_confirm_and_release_racing_on_the_same_carts_settle_each_cart_whole():
     rows = [InventoryFactory(total_stock=50) for _ in range(3)]
     lines = [CartLine(r.product_id, r.warehouse_id, 1) for r in rows]
-    carts = [
-        services.reserve_cart(lines=list(reversed(lines)) if i % 2 else lines) for i in range(10)
-    ]
+    made = [carts.reserve_cart(lines=list(reversed(lines)) if i % 2 else lines) for i in range(10)]
 
     def act(index: int):
-        cart = carts[index % 10]
+        cart = made[index % 10]
         if index < 10:
-            return services.confirm_cart(cart_id=cart.cart_id)
-        return services.release_cart(cart_id=cart.cart_id)
+            return carts.confirm_cart(cart_id=cart.cart_id)
+        return carts.release_cart(cart_id=cart.cart_id)
 
     outcomes = run_together(20, act)
 
     assert unexpected_errors(outcomes, InvalidTransition) == []
-    for cart in carts:
+    for cart in made:
         statuses = set(
             Reservation.objects.filter(cart_id=cart.cart_id).values_list("status", flat=True)
         )

@@ -3,18 +3,12 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from inventory.models import Inventory, Product
 from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
 from warehouses.models import Warehouse
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 def test_warehouses_list_has_the_original_fields(api, seeded):

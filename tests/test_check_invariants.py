@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from inventory.models import Inventory
-from reservations import services
 from reservations.models import Reservation, ReservationEvent
+from reservations.services import holds, transitions
 from tests.factories import InventoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db
 def stock() -> Inventory:
     row = InventoryFactory(total_stock=10)
     for quantity in (1, 2):
-        services.reserve(
-            product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=quantity
-        )
+        holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=quantity)
     return row
 
 
@@ -58,7 +56,7 @@ def test_repair_recomputes_the_counter_and_records_it(stock):
 
 def test_a_hold_with_two_exit_events_breaks_invariant_4(stock):
     reservation = Reservation.objects.first()
-    services.confirm(reservation_id=reservation.id)
+    transitions.confirm(reservation_id=reservation.id)
     ReservationEvent.objects.create(
         type="RELEASED",
         product_id=reservation.product_id,

@@ -7,81 +7,27 @@ afterwards: row counts, stock counters and reservations.invariants.find_violatio
 
 import json
 import random
-import threading
-import time
-import traceback
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Inventory
-from reservations import services
 from reservations.errors import InsufficientStock, InvalidTransition, ReservationExpired
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
+from reservations.services import holds, sweeps, transitions
 from tests.factories import InventoryFactory
+from tests.races import run_together, unexpected_errors
 
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
 EventType = ReservationEvent.Type
 EXIT_EVENTS = (EventType.CONFIRMED, EventType.RELEASED, EventType.EXPIRED)
-JOIN_TIMEOUT_SECONDS = 120
-LISTEN_BACKLOG = 128  # gunicorn's default is 2048
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one racing thread got: the value its work returned, or the error it raised."""
-
-    value: Any = None
-    error: BaseException | None = None
-
-
-def run_together(n: int, work: Callable[[int], Any]) -> list[Outcome]:
-    """Run work(0), ..., work(n - 1) on n threads released at once; return their outcomes.
-
-    Each thread opens its own database connection on first use and closes it at the end
-    (handing it back to the pool). Fail if any thread is still running after
-    JOIN_TIMEOUT_SECONDS, which is what a deadlock or a starved pool looks like.
-    """
-    barrier = threading.Barrier(n)
-    outcomes: list[Outcome | None] = [None] * n
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT_SECONDS)
-            outcomes[index] = Outcome(value=work(index))
-        except BaseException as error:
-            outcomes[index] = Outcome(error=error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(n)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + JOIN_TIMEOUT_SECONDS
-    for thread in threads:
-        thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    stuck = [thread.name for thread in threads if thread.is_alive()]
-    assert not stuck, f"threads still running after {JOIN_TIMEOUT_SECONDS}s: {stuck}"
-    return outcomes
-
-
-def unexpected_errors(outcomes: list[Outcome], *expected: type[BaseException]) -> list[str]:
-    """Return the traceback of every error in `outcomes` that is not one of `expected`."""
-    return [
-        "".join(traceback.format_exception(outcome.error))
-        for outcome in outcomes
-        if outcome.error is not None and not isinstance(outcome.error, expected)
-    ]
 
 
 def _stock(row: Inventory) -> tuple[int, int]:
@@ -115,7 +61,7 @@ def test_200_shoppers_racing_for_the_last_unit_get_one_hold():
 
     outcomes = run_together(
         200,
-        lambda _: services.reserve(
+        lambda _: holds.reserve(
             product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1
         ),
     )
@@ -150,18 +96,6 @@ def _post_json(url: str, body: dict) -> tuple[int, dict]:
             return error.code, {"unparsed": raw.decode(errors="replace")}
 
 
-@pytest.fixture
-def live_server_with_backlog(live_server):
-    """Return pytest-django's live server, listening with a production-sized backlog.
-
-    Django's test server listens with a backlog of 10 (WSGIServer.request_queue_size): a burst
-    of 50 connects overflows it and the kernel resets the excess before Django sees them.
-    Calling listen() again on the bound socket widens the backlog (Linux).
-    """
-    live_server.thread.httpd.socket.listen(LISTEN_BACKLOG)
-    return live_server
-
-
 @pytest.mark.django_db(transaction=True)
 def test_50_http_clients_racing_for_the_last_unit_get_one_201(live_server_with_backlog):
     row = InventoryFactory(total_stock=1)
@@ -194,7 +128,7 @@ def _confirm_each_expecting_expiry(reservation_ids: list) -> list:
     confirmed = []
     for reservation_id in reservation_ids:
         try:
-            services.confirm(reservation_id=reservation_id, user=None)
+            transitions.confirm(reservation_id=reservation_id, user=None)
         except ReservationExpired:
             continue
         confirmed.append(reservation_id)
@@ -205,7 +139,7 @@ def _confirm_each_expecting_expiry(reservation_ids: list) -> list:
 def test_sweep_lazy_expiry_and_confirm_racing_release_each_hold_once():
     rows = InventoryFactory.create_batch(3, total_stock=20)
     reservation_ids = [
-        services.reserve(
+        holds.reserve(
             product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1 + n % 2
         ).id
         for n in range(10)
@@ -217,12 +151,12 @@ def test_sweep_lazy_expiry_and_confirm_racing_release_each_hold_once():
         in_some_order = random.Random(index).sample(reservation_ids, len(reservation_ids))
         if index < SWEEPERS:
             # Small batches: many short sweep transactions interleave with the others.
-            return services.expire_due_reservations(batch_size=4)
+            return sweeps.expire_due_reservations(batch_size=4)
         if index < SWEEPERS + LAZY_READERS:
             return {
                 (hold.status, hold.release_reason)
                 for hold in (
-                    services.get_reservation(reservation_id=reservation_id, user=None)
+                    transitions.get_reservation(reservation_id=reservation_id, user=None)
                     for reservation_id in in_some_order
                 )
             }
@@ -240,9 +174,11 @@ def test_sweep_lazy_expiry_and_confirm_racing_release_each_hold_once():
         ReservationEvent.objects.filter(type=EventType.EXPIRED, actor="system:sweep").count()
     )
 
-    holds = Reservation.objects.filter(pk__in=reservation_ids)
-    assert holds.count() == 30
-    assert set(holds.values_list("status", "release_reason")) == {(Status.RELEASED, Reason.EXPIRED)}
+    released = Reservation.objects.filter(pk__in=reservation_ids)
+    assert released.count() == 30
+    assert set(released.values_list("status", "release_reason")) == {
+        (Status.RELEASED, Reason.EXPIRED)
+    }
     for reservation_id in reservation_ids:
         assert _exit_events(reservation_id) == [EventType.EXPIRED]
     assert not ReservationEvent.objects.filter(
@@ -258,13 +194,13 @@ def test_sweep_lazy_expiry_and_confirm_racing_release_each_hold_once():
 @pytest.mark.django_db(transaction=True)
 def test_confirm_and_release_racing_on_one_hold_do_exactly_one():
     row = InventoryFactory(total_stock=5)
-    hold = services.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=2)
+    hold = holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=2)
 
     def confirms(index: int) -> bool:
         return index % 2 == 0
 
     def work(index: int) -> str:
-        act = services.confirm if confirms(index) else services.release
+        act = transitions.confirm if confirms(index) else transitions.release
         return act(reservation_id=hold.id, user=None).status
 
     outcomes = run_together(20, work)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Inventory
-from reservations import services
 from reservations.models import Reservation, ReservationEvent
+from reservations.services import holds, sweeps, transitions
 from reservations.tasks import expire_due_reservations as expire_task
 from tests.factories import InventoryFactory
 from tests.processes import env_for_test_database, manage, spawn, wait_for
@@ -28,7 +28,7 @@ def stock(db) -> Inventory:
 
 
 def hold(stock: Inventory, quantity: int = 1) -> Reservation:
-    return services.reserve(
+    return holds.reserve(
         product_id=stock.product_id, warehouse_id=stock.warehouse_id, quantity=quantity
     )
 
@@ -81,7 +81,7 @@ def test_the_sweep_releases_due_holds_nobody_reads(stock):
     with time_machine.travel(start + timedelta(seconds=300), tick=False):
         live = hold(stock)
 
-    released = services.expire_due_reservations(now=start + timedelta(seconds=700))
+    released = sweeps.expire_due_reservations(now=start + timedelta(seconds=700))
 
     assert released == 3
     assert expired_ids() == {r.id for r in due}
@@ -94,24 +94,24 @@ def test_the_sweep_works_in_batches(stock):
     for _ in range(7):
         hold(stock)
     later = timezone.now() + timedelta(hours=1)
-    assert services.expire_due_reservations(now=later, batch_size=3) == 7
+    assert sweeps.expire_due_reservations(now=later, batch_size=3) == 7
     assert reserved(stock) == 0
 
 
 def test_a_second_sweep_releases_nothing(stock):
     hold(stock)
     later = timezone.now() + timedelta(hours=1)
-    assert services.expire_due_reservations(now=later) == 1
-    assert services.expire_due_reservations(now=later) == 0
+    assert sweeps.expire_due_reservations(now=later) == 1
+    assert sweeps.expire_due_reservations(now=later) == 0
     assert ReservationEvent.objects.filter(type="EXPIRED").count() == 1
 
 
 def test_the_sweep_never_touches_confirmed_or_released_holds(stock):
     confirmed, released = hold(stock), hold(stock)
-    services.confirm(reservation_id=confirmed.id)
-    services.release(reservation_id=released.id)
+    transitions.confirm(reservation_id=confirmed.id)
+    transitions.release(reservation_id=released.id)
     later = timezone.now() + timedelta(hours=1)
-    assert services.expire_due_reservations(now=later) == 0
+    assert sweeps.expire_due_reservations(now=later) == 0
     stock.refresh_from_db()
     assert (stock.total_stock, stock.reserved_stock) == (9, 0)
 

@@ -34,17 +34,13 @@ from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 
+from idempotency import store as idempotency
+from idempotency.models import IdempotencyKey
+from idempotency.tasks import purge_expired_keys as purge_idempotency_keys
 from inventory.models import Inventory
-from reservations import idempotency
-from reservations.models import IdempotencyKey, Reservation, ReservationEvent
-from reservations.tasks import purge_idempotency_keys
+from reservations.models import Reservation, ReservationEvent
 from tests.factories import InventoryFactory
-from tests.test_concurrency import (
-    Outcome,
-    live_server_with_backlog,  # noqa: F401 (a fixture, used by name)
-    run_together,
-    unexpected_errors,
-)
+from tests.races import Outcome, run_together, unexpected_errors
 
 Status, Reason = Reservation.Status, Reservation.ReleaseReason
 REPLAYED = "Idempotent-Replayed"
@@ -96,11 +92,6 @@ def stored(key: str) -> list[tuple[str, int | None, Any]]:
 
 
 # --- requests through DRF's APIClient ----------------------------------------------------------
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture
@@ -676,7 +667,7 @@ def test_with_redis_unreachable_20_clients_racing_with_one_key_make_one_hold(liv
 # --- requests held in flight -----------------------------------------------------------------
 
 HOLD_SQL_LIKE = "%UPDATE inventory_inventory%"
-CLAIM_SQL_LIKE = '%INSERT INTO "reservations_idempotencykey"%'
+CLAIM_SQL_LIKE = '%INSERT INTO "idempotency_idempotencykey"%'
 
 
 def _waiting_on_a_lock(query_like: str) -> int:

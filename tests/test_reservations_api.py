@@ -20,11 +20,6 @@ Status, Reason = Reservation.Status, Reservation.ReleaseReason
 
 
 @pytest.fixture
-def api() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
 def stock() -> Inventory:
     return InventoryFactory(total_stock=5)
 

@@ -1,57 +1,22 @@
 """Holds without a warehouse go to the nearest one with stock, falling through under races."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from inventory.models import Inventory
-from reservations import services
+from inventory import selectors
 from reservations.errors import InsufficientStock
 from reservations.invariants import find_violations
 from reservations.models import Reservation
-from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
-from tests.test_concurrency import run_together, unexpected_errors
-from warehouses.models import Warehouse
+from reservations.services import holds
+from tests.factories import ProductFactory
+from tests.places import NEAR_MUMBAI, five_warehouses, held_in
+from tests.races import run_together, unexpected_errors
 from warehouses.routing import Location
-
-NEAR_MUMBAI = {"lat": 19.0, "lng": 72.9}
-CITIES = {
-    "CHN": ("Chennai", 13.0827, 80.2707),
-    "BLR": ("Bangalore", 12.9716, 77.5946),
-    "BOM": ("Mumbai", 19.0760, 72.8777),
-    "DEL": ("Delhi", 28.6139, 77.2090),
-    "HYD": ("Hyderabad", 17.3850, 78.4867),
-}
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
-
-
-def five_warehouses(units: int = 10, **per_code: int):
-    """A new product stocked in the five original warehouses; return it and its rows by code."""
-    product = ProductFactory()
-    rows = {}
-    for code, (city, lat, lng) in CITIES.items():
-        warehouse = Warehouse.objects.filter(code=code).first() or WarehouseFactory(
-            code=code, city=city, lat=lat, lng=lng
-        )
-        rows[code] = InventoryFactory(
-            product=product, warehouse=warehouse, total_stock=per_code.get(code, units)
-        )
-    return product, rows
 
 
 def reserve(api, product, quantity=1, **where):
     return api.post(
         "/api/reservations", {"productId": product.id, "quantity": quantity, **where}, format="json"
     )
-
-
-def held_in(rows: dict[str, Inventory]) -> dict[str, int]:
-    for row in rows.values():
-        row.refresh_from_db()
-    return {code: row.reserved_stock for code, row in rows.items()}
 
 
 @pytest.mark.django_db
@@ -142,14 +107,14 @@ def test_bad_locations_answer_400_and_hold_nothing(api, where):
 @pytest.mark.django_db
 def test_a_warehouse_emptied_between_choice_and_write_falls_through(api, monkeypatch):
     product, rows = five_warehouses()
-    real_stock_options = services.stock_options
+    real_stock_options = selectors.stock_options
 
     def options_then_someone_empties_mumbai(**kwargs):
         options = real_stock_options(**kwargs)  # Mumbai still shows 10 here
-        services.reserve(product_id=product.id, warehouse_id=rows["BOM"].warehouse_id, quantity=10)
+        holds.reserve(product_id=product.id, warehouse_id=rows["BOM"].warehouse_id, quantity=10)
         return options
 
-    monkeypatch.setattr(services, "stock_options", options_then_someone_empties_mumbai)
+    monkeypatch.setattr(selectors, "stock_options", options_then_someone_empties_mumbai)
     response = reserve(api, product, **NEAR_MUMBAI)
 
     assert response.status_code == 201
@@ -163,7 +128,7 @@ def test_40_shoppers_near_mumbai_fill_the_four_nearest_warehouses_in_order():
     origin = Location(19.0, 72.9)
 
     outcomes = run_together(
-        40, lambda _: services.reserve_nearest(product_id=product.id, quantity=1, origin=origin)
+        40, lambda _: holds.reserve_nearest(product_id=product.id, quantity=1, origin=origin)
     )
 
     assert unexpected_errors(outcomes) == []
@@ -178,7 +143,7 @@ def test_more_shoppers_than_units_get_exactly_the_units_and_clean_409s():
     origin = Location(19.0, 72.9)
 
     outcomes = run_together(
-        20, lambda _: services.reserve_nearest(product_id=product.id, quantity=1, origin=origin)
+        20, lambda _: holds.reserve_nearest(product_id=product.id, quantity=1, origin=origin)
     )
 
     assert unexpected_errors(outcomes, InsufficientStock) == []

@@ -20,7 +20,6 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from inventory.models import Inventory
-from reservations import services
 from reservations.errors import (
     ExtensionLimit,
     InsufficientStock,
@@ -29,8 +28,9 @@ from reservations.errors import (
 )
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
+from reservations.services import holds, sweeps, transitions
 from tests.factories import InventoryFactory
-from tests.test_concurrency import run_together, unexpected_errors
+from tests.races import run_together, unexpected_errors
 
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
@@ -65,36 +65,36 @@ class _Holds:
 Operation = Callable[[random.Random, list[Inventory], _Holds], object]
 
 
-def _reserve(rng: random.Random, rows: list[Inventory], holds: _Holds) -> None:
+def _reserve(rng: random.Random, rows: list[Inventory], taken: _Holds) -> None:
     row = rng.choice(rows)
-    hold = services.reserve(
+    hold = holds.reserve(
         product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=rng.randint(1, 3)
     )
-    holds.add(hold.id)
+    taken.add(hold.id)
 
 
 def _on_a_recent_hold(service: Callable[..., Reservation]) -> Operation:
-    def operation(rng: random.Random, rows: list[Inventory], holds: _Holds) -> None:
-        service(reservation_id=holds.pick_recent(rng), user=None)
+    def operation(rng: random.Random, rows: list[Inventory], taken: _Holds) -> None:
+        service(reservation_id=taken.pick_recent(rng), user=None)
 
     return operation
 
 
-def _sweep(rng: random.Random, rows: list[Inventory], holds: _Holds) -> None:
-    services.expire_due_reservations()
+def _sweep(rng: random.Random, rows: list[Inventory], taken: _Holds) -> None:
+    sweeps.expire_due_reservations()
 
 
 OPERATION_WEIGHTS: dict[str, tuple[Operation, int]] = {
     "reserve": (_reserve, 35),
-    "confirm": (_on_a_recent_hold(services.confirm), 12),
-    "release": (_on_a_recent_hold(services.release), 18),
-    "extend": (_on_a_recent_hold(services.extend), 10),
-    "read": (_on_a_recent_hold(services.get_reservation), 15),  # lazy expiry
+    "confirm": (_on_a_recent_hold(transitions.confirm), 12),
+    "release": (_on_a_recent_hold(transitions.release), 18),
+    "extend": (_on_a_recent_hold(transitions.extend), 10),
+    "read": (_on_a_recent_hold(transitions.get_reservation), 15),  # lazy expiry
     "sweep": (_sweep, 10),
 }
 
 
-def _operate(count: int, rng: random.Random, rows: list[Inventory], holds: _Holds) -> Counter[str]:
+def _operate(count: int, rng: random.Random, rows: list[Inventory], taken: _Holds) -> Counter[str]:
     """Run `count` random operations; tally each as "name ok" or "name ErrorName".
 
     Only the domain errors are expected; any other error stops the thread and fails the test.
@@ -104,7 +104,7 @@ def _operate(count: int, rng: random.Random, rows: list[Inventory], holds: _Hold
     tally: Counter[str] = Counter()
     for name in rng.choices(names, weights=weights, k=count):
         try:
-            OPERATION_WEIGHTS[name][0](rng, rows, holds)
+            OPERATION_WEIGHTS[name][0](rng, rows, taken)
         except DOMAIN_ERRORS as error:
             tally[f"{name} {type(error).__name__}"] += 1
         else:
@@ -113,11 +113,11 @@ def _operate(count: int, rng: random.Random, rows: list[Inventory], holds: _Hold
 
 
 def _thread_work(
-    index: int, *, phase: int, operations: int, rows: list[Inventory], holds: _Holds
+    index: int, *, phase: int, operations: int, rows: list[Inventory], taken: _Holds
 ) -> Counter[str]:
     """Run thread `index`'s share of a phase's operations, with its own fixed seed."""
     share = operations // THREADS + (index < operations % THREADS)
-    return _operate(share, random.Random(SEED + 1_000 * phase + index), rows, holds)
+    return _operate(share, random.Random(SEED + 1_000 * phase + index), rows, taken)
 
 
 def _assert_events_match_state_changes() -> None:
@@ -158,9 +158,9 @@ def _assert_counters_match_holds(rows: list[Inventory]) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_soak_random_operations_keep_every_invariant(settings):
     rows = InventoryFactory.create_batch(ROWS, total_stock=UNITS_PER_ROW)
-    holds = _Holds()
+    taken = _Holds()
     for row in rows:
-        _reserve(random.Random(SEED), [row], holds)
+        _reserve(random.Random(SEED), [row], taken)
     usual_ttl = settings.RESERVATION_TTL_SECONDS
     phases = [(SHORT_TTL_SECONDS, OPERATIONS // 2), (usual_ttl, OPERATIONS - OPERATIONS // 2)]
 
@@ -169,7 +169,7 @@ def test_soak_random_operations_keep_every_invariant(settings):
     for phase, (ttl, operations) in enumerate(phases):
         # pytest-django's settings fixture changes settings for the whole process, threads too.
         settings.RESERVATION_TTL_SECONDS = ttl
-        work = partial(_thread_work, phase=phase, operations=operations, rows=rows, holds=holds)
+        work = partial(_thread_work, phase=phase, operations=operations, rows=rows, taken=taken)
         outcomes = run_together(THREADS, work)
         assert unexpected_errors(outcomes) == []
         for outcome in outcomes:

@@ -7,32 +7,28 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from inventory.errors import StockBelowReserved
 from inventory.models import Inventory
-from inventory.services import StockBelowReserved, adjust_stock
-from reservations import services, waitlist
 from reservations.errors import InsufficientStock
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
+from reservations.services import holds, sweeps, transitions, waitlist
+from reservations.services.stock import adjust_stock
 from tests.factories import InventoryFactory
-from tests.test_concurrency import run_together, unexpected_errors
+from tests.races import run_together, unexpected_errors
 
 Status = WaitlistEntry.Status
 promotion = pytest.mark.django_db(transaction=True)  # promotion runs after a real commit
 
 
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
-
-
 def sold_out(total: int = 1) -> tuple[Inventory, list[Reservation]]:
     """A stock row whose every unit is held, one unit per hold."""
     row = InventoryFactory(total_stock=total)
-    holds = [
-        services.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
+    held = [
+        holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
         for _ in range(total)
     ]
-    return row, holds
+    return row, held
 
 
 def join(row: Inventory, quantity: int = 1, email: str = "ann@example.com") -> WaitlistEntry:
@@ -162,7 +158,7 @@ def test_a_release_promotes_the_oldest_waiting_entry(mailoutbox):
     row, (hold,) = sold_out()
     first, second = join(row, email="first@example.com"), join(row, email="second@example.com")
 
-    services.release(reservation_id=hold.id)
+    transitions.release(reservation_id=hold.id)
 
     assert status_of(first) == Status.PROMOTED and status_of(second) == Status.WAITING
     reservation = Reservation.objects.get(pk=first.reservation_id)
@@ -182,7 +178,7 @@ def test_the_expiry_sweep_promotes(mailoutbox):
     entry = join(row)
     Reservation.objects.filter(pk=hold.id).update(expires_at=timezone.now() - timedelta(seconds=1))
 
-    assert services.expire_due_reservations() == 1
+    assert sweeps.expire_due_reservations() == 1
 
     assert status_of(entry) == Status.PROMOTED
     assert len(mailoutbox) == 1
@@ -191,7 +187,7 @@ def test_the_expiry_sweep_promotes(mailoutbox):
 @promotion
 def test_the_cron_endpoint_counts_promotions(settings):
     settings.CRON_SECRET = "cron"
-    row, holds = sold_out(total=2)
+    row, held = sold_out(total=2)
     join(row)
     join(row)
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -219,7 +215,7 @@ def test_promotion_skips_entries_that_do_not_fit():
     row, (hold,) = sold_out()
     big, small = join(row, quantity=3), join(row, quantity=1)
 
-    services.release(reservation_id=hold.id)
+    transitions.release(reservation_id=hold.id)
 
     assert status_of(big) == Status.WAITING and status_of(small) == Status.PROMOTED
 
@@ -229,7 +225,7 @@ def test_a_cancelled_entry_is_not_promoted():
     row, (hold,) = sold_out()
     entry = join(row)
     waitlist.cancel_entry(entry_id=entry.id, user=None)
-    services.release(reservation_id=hold.id)
+    transitions.release(reservation_id=hold.id)
     assert status_of(entry) == Status.CANCELLED
     assert Reservation.objects.filter(status="PENDING").count() == 0
 
@@ -238,7 +234,7 @@ def test_a_cancelled_entry_is_not_promoted():
 def test_cancelling_a_promoted_entry_answers_409():
     row, (hold,) = sold_out()
     entry = join(row)
-    services.release(reservation_id=hold.id)
+    transitions.release(reservation_id=hold.id)
     response = APIClient().delete(f"/api/waitlist/{entry.id}")
     assert response.status_code == 409
     assert response.json()["error"] == "INVALID_TRANSITION"
@@ -258,9 +254,9 @@ def test_removing_held_units_is_refused():
 def test_the_promotion_email_is_sent_once(mailoutbox):
     row, (hold,) = sold_out()
     join(row)
-    services.release(reservation_id=hold.id)
+    transitions.release(reservation_id=hold.id)
     waitlist.promote_waiting(product_id=row.product_id, warehouse_id=row.warehouse_id)
-    services.expire_due_reservations()
+    sweeps.expire_due_reservations()
     assert len(mailoutbox) == 1
 
 
@@ -271,10 +267,8 @@ def test_a_promotion_racing_fresh_shoppers_never_oversells():
 
     def act(index: int):
         if index == 0:
-            return services.release(reservation_id=hold.id)
-        return services.reserve(
-            product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1
-        )
+            return transitions.release(reservation_id=hold.id)
+        return holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
 
     outcomes = run_together(10, act)
 
@@ -289,10 +283,10 @@ def test_a_promotion_racing_fresh_shoppers_never_oversells():
 
 @promotion
 def test_two_releases_at_once_promote_two_different_entries(mailoutbox):
-    row, holds = sold_out(total=2)
+    row, held = sold_out(total=2)
     first, second = join(row, email="one@example.com"), join(row, email="two@example.com")
 
-    outcomes = run_together(2, lambda i: services.release(reservation_id=holds[i].id))
+    outcomes = run_together(2, lambda i: transitions.release(reservation_id=held[i].id))
 
     assert unexpected_errors(outcomes) == []
     assert status_of(first) == Status.PROMOTED and status_of(second) == Status.PROMOTED

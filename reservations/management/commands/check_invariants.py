@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError
 
 from reservations.invariants import find_violations
-from reservations.services import repair_reserved_stock
+from reservations.services.repair import repair_reserved_stock
 
 
 class Command(BaseCommand):

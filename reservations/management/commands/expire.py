@@ -4,8 +4,8 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from reservations.idempotency import purge_expired_keys
-from reservations.services import expire_due_reservations
+from idempotency.store import purge_expired_keys
+from reservations.services.sweeps import expire_due_reservations
 
 
 class Command(BaseCommand):

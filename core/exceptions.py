@@ -1,48 +1,19 @@
-"""One error shape for the whole API: {"error": CODE, "detail": text, ...}.
+"""One exception handler for the whole API, and JSON 404/500 pages under /api/.
 
-Services raise StockdError subclasses; DRF raises its own exceptions for bad input. One
-exception handler turns both into JSON with a stable code and the right status, so views
-need no try/except and no request can answer with an HTML error page.
+Services raise StockdError; DRF raises its own exceptions for bad input. Both become
+{"error": CODE, "detail": text, ...} with the right status, so views need no try/except and no
+request can answer with an HTML error page.
 """
 
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-
-class StockdError(Exception):
-    """A domain error with a stable code, an HTTP status, a message and extra body fields."""
-
-    code = "ERROR"
-    status = status.HTTP_400_BAD_REQUEST
-    detail = "The request could not be completed."
-
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        self.detail = detail or self.detail
-        self.extra = extra
-        super().__init__(self.detail)
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.code, "detail": self.detail, **self.extra}
-
-    def headers(self) -> dict[str, str]:
-        return {}
-
-
-class InvalidId(StockdError):
-    code = "INVALID_ID"
-    detail = "The id in the path is malformed."
-
-
-class NotFound(StockdError):
-    code = "NOT_FOUND"
-    status = status.HTTP_404_NOT_FOUND
-    detail = "Not found."
-
+from core.errors import NotFound, StockdError
 
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.ParseError: "MALFORMED_JSON",

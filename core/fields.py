@@ -59,10 +59,3 @@ class IdField(StrictIntegerField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-class OffsetField(serializers.IntegerField):
-    """How many rows to skip in a list: 0 up to the largest offset the database accepts."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, min_value=0, max_value=MAX_ID, default=0, **kwargs)

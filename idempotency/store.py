@@ -1,4 +1,4 @@
-"""Exactly-once handling of requests sent with an Idempotency-Key header.
+"""The record of Idempotency-Keys: run a request once, answer its retries with its answer.
 
 The first request claims the key by inserting its row, runs, and stores its answer in that
 row, all in one PostgreSQL transaction. A concurrent request with the same key blocks on the
@@ -21,65 +21,20 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from reservations.models import IdempotencyKey
-from stockd.errors import StockdError
+from core.errors import StockdError
+from idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from idempotency.models import IdempotencyKey
 
 logger = logging.getLogger(__name__)
 
-HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 255
 KEY_LIFETIME = timedelta(hours=24)
-
-OPENAPI_PARAMETER = OpenApiParameter(
-    HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Up to 255 characters. A retry with the same key and body gets the first "
-    "answer again (header Idempotent-Replayed: true) without running again; the same key "
-    "with another body gets 422.",
-)
-
-
-class InvalidIdempotencyKey(StockdError):
-    code = "INVALID_IDEMPOTENCY_KEY"
-    detail = f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
-
-
-class IdempotencyKeyReused(StockdError):
-    code = "IDEMPOTENCY_KEY_REUSED"
-    status = status.HTTP_422_UNPROCESSABLE_ENTITY
-    detail = f"This {HEADER} was already used with a different request."
-
-
-class IdempotencyKeyInUse(StockdError):
-    code = "IDEMPOTENCY_KEY_IN_USE"
-    status = status.HTTP_409_CONFLICT
-    detail = f"A request with this {HEADER} is still running; retry shortly."
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
-
-
-def _valid_key(key: str) -> bool:
-    return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
-
-
-def _fingerprint(request: Request, caller: str) -> str:
-    """Hash what makes two requests "the same": method, path, caller and JSON body."""
-    try:
-        body = json.dumps(json.loads(request.body or b"null"), sort_keys=True)
-    except ValueError:
-        body = request.body.decode("utf-8", errors="replace")
-    material = "\n".join([request.method, request.path, caller, body])
-    return hashlib.sha256(material.encode()).hexdigest()
+# Answers that say the request was not acted on: the key is not kept, so a corrected retry
+# with the same key runs.
+_NOT_ACTED_ON = {400, 401, 403, 415}
 
 
 def _as_json(data: Any) -> Any:
@@ -98,7 +53,11 @@ def _cache_key(scope: str, key: str) -> str:
     return "idem:" + hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
 
-def _cached_answer(scope: str, key: str) -> dict | None:
+def cached_answer(*, scope: str, key: str) -> dict | None:
+    """Return the cached answer {fingerprint, status, body} of (scope, key), or None.
+
+    None too when the cache is unreachable: correctness never depends on it.
+    """
     try:
         return cache.get(_cache_key(scope, key))
     except Exception:
@@ -158,7 +117,7 @@ def _run_and_record(record: IdempotencyKey, run: Callable[[], Response]) -> Resp
         response.data = _as_json(response.data)
     except StockdError as error:
         response = Response(_as_json(error.body()), status=error.status, headers=error.headers())
-    if response.status_code >= 500 or response.status_code in (400, 401, 403, 415):
+    if response.status_code >= 500 or response.status_code in _NOT_ACTED_ON:
         raise _Abandon(response)
     record.response_status, record.response_body = response.status_code, response.data
     record.save(update_fields=["response_status", "response_body"])
@@ -191,7 +150,7 @@ def run_once(*, scope: str, key: str, fingerprint: str, run: Callable[[], Respon
     Raise IdempotencyKeyReused if the key was used with another request, and
     IdempotencyKeyInUse if a request with the key is still running after the wait bound.
     """
-    cached = _cached_answer(scope, key)
+    cached = cached_answer(scope=scope, key=key)
     if cached is not None:
         if cached["fingerprint"] != fingerprint:
             raise IdempotencyKeyReused()
@@ -230,27 +189,3 @@ def purge_expired_keys(*, now=None) -> int:
     cutoff = (now or timezone.now()) - KEY_LIFETIME
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted
-
-
-def idempotent(scope: str) -> Callable:
-    """Make a DRF view method exactly-once for requests that carry an Idempotency-Key."""
-
-    def decorate(method: Callable[..., Response]) -> Callable[..., Response]:
-        @functools.wraps(method)
-        def wrapper(view, request: Request, *args, **kwargs) -> Response:
-            key = request.headers.get(HEADER)
-            if key is None:
-                return method(view, request, *args, **kwargs)
-            if not _valid_key(key):
-                raise InvalidIdempotencyKey()
-            caller = f"user:{request.user.pk}" if request.user.is_authenticated else "anonymous"
-            return run_once(
-                scope=f"{scope}|{caller}",
-                key=key,
-                fingerprint=_fingerprint(request, caller),
-                run=lambda: method(view, request, *args, **kwargs),
-            )
-
-        return wrapper
-
-    return decorate

@@ -2,8 +2,8 @@
 
 import uuid
 
-from stockd.errors import InvalidId
-from stockd.serializers import MAX_ID
+from core.errors import InvalidId
+from core.fields import MAX_ID
 
 
 def parse_int_id(value: str, *, name: str = "id") -> int:

@@ -1,0 +1,61 @@
+"""The DRF side of Idempotency-Keys: a view method decorator and its OpenAPI parameter."""
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from idempotency.errors import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey
+from idempotency.store import run_once
+
+OPENAPI_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Up to 255 characters. A retry with the same key and body gets the first "
+    "answer again (header Idempotent-Replayed: true) without running again; the same key "
+    "with another body gets 422.",
+)
+
+
+def _valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
+
+
+def _fingerprint(request: Request, caller: str) -> str:
+    """Hash what makes two requests "the same": method, path, caller and JSON body."""
+    try:
+        body = json.dumps(json.loads(request.body or b"null"), sort_keys=True)
+    except ValueError:
+        body = request.body.decode("utf-8", errors="replace")
+    material = "\n".join([request.method, request.path, caller, body])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def idempotent(scope: str) -> Callable:
+    """Make a DRF view method exactly-once for requests that carry an Idempotency-Key."""
+
+    def decorate(method: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(method)
+        def wrapper(view, request: Request, *args, **kwargs) -> Response:
+            key = request.headers.get(HEADER)
+            if key is None:
+                return method(view, request, *args, **kwargs)
+            if not _valid_key(key):
+                raise InvalidIdempotencyKey()
+            caller = f"user:{request.user.pk}" if request.user.is_authenticated else "anonymous"
+            return run_once(
+                scope=f"{scope}|{caller}",
+                key=key,
+                fingerprint=_fingerprint(request, caller),
+                run=lambda: method(view, request, *args, **kwargs),
+            )
+
+        return wrapper
+
+    return decorate

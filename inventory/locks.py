@@ -1,0 +1,88 @@
+"""Every lock on a stock row and every change of its counters lives here.
+
+`reserved_stock` and `total_stock` change only through the functions below (and the one-
+statement hold in reservations.locks, which is the PostgreSQL form of `hold_if_available`).
+Rows are locked in primary-key order; the global lock order across apps is stated in
+reservations.locks. Each counter change is one UPDATE with F() expressions, so it adds to the
+committed value and never writes back a stale read.
+"""
+
+from collections.abc import Collection, Iterable
+
+from django.db.models import F, Q
+
+from inventory.models import Inventory
+
+StockKey = tuple[int, int]  # (product_id, warehouse_id)
+
+
+def _row(key: StockKey):
+    product_id, warehouse_id = key
+    return Inventory.objects.filter(product_id=product_id, warehouse_id=warehouse_id)
+
+
+def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
+    """Lock the inventory rows of `keys` in primary-key order and return them in that order."""
+    condition = Q()
+    for product_id, warehouse_id in set(keys):
+        condition |= Q(product_id=product_id, warehouse_id=warehouse_id)
+    if not condition:
+        return []
+    return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())
+
+
+def lock_stock_of_products(product_ids: Collection[int]) -> list[Inventory]:
+    """Lock every active stock row of these active products in pk order (for carts)."""
+    return list(
+        Inventory.objects.sellable()
+        .filter(product_id__in=product_ids)
+        .select_related("product", "warehouse")
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
+
+
+def hold_if_available(key: StockKey, quantity: int) -> bool:
+    """Add `quantity` to a sellable row's reserved units if that many are available.
+
+    One conditional UPDATE: it takes the row lock, and a concurrent one re-checks the
+    condition against the committed row, so two holds can never share the last units.
+    Return False, changing nothing, when the row is missing, not sellable or short.
+    """
+    matched = (
+        Inventory.objects.sellable()
+        .filter(
+            product_id=key[0],
+            warehouse_id=key[1],
+            total_stock__gte=F("reserved_stock") + quantity,
+        )
+        .update(reserved_stock=F("reserved_stock") + quantity)
+    )
+    return bool(matched)
+
+
+def add_reserved(key: StockKey, quantity: int) -> None:
+    """Count `quantity` more held units on a row the caller has locked and checked."""
+    _row(key).update(reserved_stock=F("reserved_stock") + quantity)
+
+
+def return_reserved(key: StockKey, quantity: int) -> None:
+    """Give `quantity` held units back to a row's available stock (a release or expiry)."""
+    _row(key).update(reserved_stock=F("reserved_stock") - quantity)
+
+
+def ship_reserved(key: StockKey, quantity: int) -> None:
+    """Take `quantity` held units out of stock for good (a confirmation)."""
+    _row(key).update(
+        total_stock=F("total_stock") - quantity, reserved_stock=F("reserved_stock") - quantity
+    )
+
+
+def set_reserved(key: StockKey, reserved: int) -> None:
+    """Overwrite a locked row's reserved units with a recount (a repair)."""
+    _row(key).update(reserved_stock=reserved)
+
+
+def add_total(key: StockKey, delta: int) -> None:
+    """Add `delta` units (negative: remove them) to a locked row's total stock."""
+    _row(key).update(total_stock=F("total_stock") + delta)

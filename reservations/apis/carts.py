@@ -1,0 +1,126 @@
+"""Carts: hold every line or none, then confirm or release all of a cart's holds at once."""
+
+from collections.abc import Callable
+from http import HTTPStatus
+
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.fields import IdField, StrictBooleanField, StrictSerializer
+from core.ids import parse_uuid
+from core.openapi import error_response, uuid_path_parameter
+from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from idempotency.decorators import idempotent
+from reservations.apis.bodies import CartOutputSerializer, cart_body
+from reservations.apis.inputs import LocatedSerializer, QuantityField
+from reservations.models import Reservation
+from reservations.planning import CartLine
+from reservations.services import carts
+
+MAX_CART_LINES = 50
+_ID_PARAMETER = uuid_path_parameter("cart_id")
+
+
+class ReservationBatchApi(APIView):
+    @extend_schema_serializer(component_name="CartLine")
+    class LineSerializer(StrictSerializer):
+        productId = IdField()
+        warehouseId = IdField(required=False, help_text="Omit to route the line.")
+        quantity = QuantityField()
+
+    @extend_schema_serializer(component_name="CartInput")
+    class InputSerializer(LocatedSerializer):
+        items = serializers.ListField(allow_empty=False, max_length=MAX_CART_LINES)
+        allowSplit = StrictBooleanField(
+            required=False,
+            default=False,
+            help_text="Split a routed line no single warehouse covers over the fewest, "
+            "nearest warehouses that together can.",
+        )
+
+        def validate_items(self, items: list) -> list[CartLine]:
+            lines = ReservationBatchApi.LineSerializer(data=items, many=True)
+            lines.is_valid(raise_exception=True)
+            return [
+                CartLine(line["productId"], line.get("warehouseId"), line["quantity"])
+                for line in lines.validated_data
+            ]
+
+    @extend_schema(
+        operation_id="reservations_batch",
+        request=inline_serializer(
+            "CartInput",
+            {
+                "items": LineSerializer(many=True),
+                "lat": serializers.FloatField(required=False),
+                "lng": serializers.FloatField(required=False),
+                "city": serializers.CharField(required=False),
+                "allowSplit": serializers.BooleanField(required=False),
+            },
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: CartOutputSerializer,
+            400: error_response("Bad input, or more than 50 lines"),
+            404: error_response("A product not stocked (in the warehouse asked for)"),
+            409: error_response("INSUFFICIENT_STOCK naming productId, warehouseId, available"),
+            422: error_response("IDEMPOTENCY_KEY_REUSED"),
+        },
+    )
+    @idempotent("reservations.batch")
+    def post(self, request: Request) -> Response:
+        """Hold every line of a cart or none: 201 with the cart, or 409 naming the short line."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = carts.reserve_cart(
+            lines=data.validated_data["items"],
+            origin=data.validated_data["origin"],
+            allow_split=data.validated_data["allowSplit"],
+            user=request.user,
+        )
+        held = [(hold.reservation, hold.distance_km) for hold in cart.holds]
+        return Response(cart_body(cart.cart_id, held), status=HTTPStatus.CREATED)
+
+
+def _act_on_cart(
+    service: Callable[..., list[Reservation]], request: Request, cart_id: str
+) -> Response:
+    """Parse the cart's id from the path, call the action's service, answer the cart."""
+    reservations = service(cart_id=parse_uuid(cart_id, name="cartId"), user=request.user)
+    return Response(cart_body(reservations[0].cart_id, [(r, None) for r in reservations]))
+
+
+class CartConfirmApi(APIView):
+    @extend_schema(
+        operation_id="carts_confirm",
+        summary="Confirm every hold of a cart in one transaction.",
+        request=None,
+        parameters=[_ID_PARAMETER],
+        responses={
+            200: CartOutputSerializer,
+            404: error_response("No such cart"),
+            409: error_response("INVALID_TRANSITION: a hold was released (not by expiry)"),
+            410: error_response("RESERVATION_EXPIRED: a hold's time is up (due ones released)"),
+        },
+    )
+    def post(self, request: Request, cart_id: str) -> Response:
+        return _act_on_cart(carts.confirm_cart, request, cart_id)
+
+
+class CartReleaseApi(APIView):
+    @extend_schema(
+        operation_id="carts_release",
+        summary="Release every hold of a cart in one transaction.",
+        request=None,
+        parameters=[_ID_PARAMETER],
+        responses={
+            200: CartOutputSerializer,
+            404: error_response("No such cart"),
+            409: error_response("INVALID_TRANSITION: a hold was confirmed"),
+        },
+    )
+    def post(self, request: Request, cart_id: str) -> Response:
+        return _act_on_cart(carts.release_cart, request, cart_id)

@@ -1,0 +1,178 @@
+"""Holds: reserve, list, read, and the confirm, release and extend actions on one hold.
+
+The reserve endpoint is the hot path of the product: a plain input serializer, one service
+call (one SQL statement) and an output dict built directly, documented for OpenAPI by
+ReservationOutputSerializer.
+"""
+
+from collections.abc import Callable
+from http import HTTPStatus
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.fields import IdField
+from core.ids import parse_uuid
+from core.openapi import error_response, uuid_path_parameter
+from core.paging import PageSerializer, page_response
+from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from idempotency.decorators import idempotent
+from reservations.apis.bodies import ReservationOutputSerializer, reservation_body
+from reservations.apis.inputs import LocatedSerializer, QuantityField
+from reservations.models import Reservation
+from reservations.services import holds, transitions
+
+DEFAULT_PAGE_SIZE = 50
+_ID_PARAMETER = uuid_path_parameter("reservation_id")
+
+
+class ReservationCollectionApi(APIView):
+    @extend_schema_serializer(component_name="ReservationInput")
+    class InputSerializer(LocatedSerializer):
+        productId = IdField()
+        warehouseId = IdField(
+            required=False,
+            help_text="Omit to hold in the nearest warehouse that has the whole quantity "
+            "(to lat/lng or city), or the one with most available without a location.",
+        )
+        quantity = QuantityField()
+
+    class FilterSerializer(PageSerializer):
+        default_limit = DEFAULT_PAGE_SIZE
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "GET" else []
+
+    @extend_schema(
+        operation_id="reservations_create",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: ReservationOutputSerializer,
+            400: error_response("Bad input"),
+            404: error_response("Unknown product or warehouse"),
+            409: error_response("INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE"),
+            422: error_response("IDEMPOTENCY_KEY_REUSED"),
+        },
+    )
+    @idempotent("reservations.create")
+    def post(self, request: Request) -> Response:
+        """Hold units of a product in a warehouse until they are confirmed, released or expire."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = data.validated_data
+        if "warehouseId" in line:
+            reservation = holds.reserve(
+                product_id=line["productId"],
+                warehouse_id=line["warehouseId"],
+                quantity=line["quantity"],
+                user=request.user,
+            )
+            return Response(reservation_body(reservation), status=HTTPStatus.CREATED)
+        hold = holds.reserve_nearest(
+            product_id=line["productId"],
+            quantity=line["quantity"],
+            origin=line["origin"],
+            user=request.user,
+        )
+        body = reservation_body(hold.reservation, hold.distance_km)
+        return Response(body, status=HTTPStatus.CREATED)
+
+    @extend_schema(
+        operation_id="reservations_list",
+        parameters=[FilterSerializer],
+        responses={
+            200: OpenApiResponse(
+                ReservationOutputSerializer(many=True),
+                description="Newest first; X-Total-Count holds the number visible in all.",
+            ),
+            403: error_response("Not signed in"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """List holds, newest first: a shopper's own, or all for staff. Due holds expire first."""
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page, total = transitions.list_reservations(user=request.user, **params.validated_data)
+        return page_response([reservation_body(r) for r in page], total=total)
+
+
+class ReservationDetailApi(APIView):
+    @extend_schema(
+        operation_id="reservations_retrieve",
+        parameters=[_ID_PARAMETER],
+        responses={200: ReservationOutputSerializer, 404: error_response("No such reservation")},
+    )
+    def get(self, request: Request, reservation_id: str) -> Response:
+        """Return one hold, expiring it first if its time is up."""
+        reservation = transitions.get_reservation(
+            reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
+        )
+        return Response(reservation_body(reservation))
+
+
+def _act_on_hold(
+    service: Callable[..., Reservation], request: Request, reservation_id: str
+) -> Response:
+    """Parse the hold's id from the path, call the action's service, answer the hold."""
+    reservation = service(
+        reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
+    )
+    return Response(reservation_body(reservation))
+
+
+class ReservationConfirmApi(APIView):
+    @extend_schema(
+        operation_id="reservations_confirm",
+        summary="Confirm a hold: its units leave stock (200 again if already confirmed).",
+        request=None,
+        parameters=[_ID_PARAMETER, IDEMPOTENCY_KEY],
+        responses={
+            200: ReservationOutputSerializer,
+            404: error_response("No such reservation"),
+            409: error_response(
+                "INVALID_TRANSITION: released (not by expiry); or IDEMPOTENCY_KEY_IN_USE"
+            ),
+            410: error_response("RESERVATION_EXPIRED"),
+            422: error_response("IDEMPOTENCY_KEY_REUSED"),
+        },
+    )
+    @idempotent("reservations.confirm")
+    def post(self, request: Request, reservation_id: str) -> Response:
+        return _act_on_hold(transitions.confirm, request, reservation_id)
+
+
+class ReservationReleaseApi(APIView):
+    @extend_schema(
+        operation_id="reservations_release",
+        summary="Release a hold: its units go back to stock (200 again if already released).",
+        request=None,
+        parameters=[_ID_PARAMETER],
+        responses={
+            200: ReservationOutputSerializer,
+            404: error_response("No such reservation"),
+            409: error_response("INVALID_TRANSITION: already confirmed"),
+        },
+    )
+    def post(self, request: Request, reservation_id: str) -> Response:
+        return _act_on_hold(transitions.release, request, reservation_id)
+
+
+class ReservationExtendApi(APIView):
+    @extend_schema(
+        operation_id="reservations_extend",
+        summary="Extend a live hold once by RESERVATION_TTL_SECONDS.",
+        request=None,
+        parameters=[_ID_PARAMETER],
+        responses={
+            200: ReservationOutputSerializer,
+            404: error_response("No such reservation"),
+            409: error_response("EXTENSION_LIMIT, or INVALID_TRANSITION"),
+            410: error_response("RESERVATION_EXPIRED"),
+        },
+    )
+    def post(self, request: Request, reservation_id: str) -> Response:
+        return _act_on_hold(transitions.extend, request, reservation_id)

@@ -1,0 +1,19 @@
+"""The limits every hold keeps, read from settings: how long it lasts and how many units."""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from reservations.errors import InvalidQuantity
+
+
+def hold_ttl() -> timedelta:
+    """How long a new or extended hold lasts (RESERVATION_TTL_SECONDS)."""
+    return timedelta(seconds=settings.RESERVATION_TTL_SECONDS)
+
+
+def check_quantity(quantity: int) -> None:
+    """Raise InvalidQuantity unless 1 <= quantity <= MAX_QUANTITY_PER_RESERVATION."""
+    limit = settings.MAX_QUANTITY_PER_RESERVATION
+    if not 1 <= quantity <= limit:
+        raise InvalidQuantity(f"quantity must be between 1 and {limit}.")

@@ -1,0 +1,196 @@
+"""Carts: hold every line or none, and confirm or release all of a cart's holds at once."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import locks as stock_locks
+from inventory.errors import StockNotFound
+from inventory.models import Inventory
+from reservations import access, events, locks
+from reservations.errors import (
+    CartNotFound,
+    InsufficientStock,
+    InvalidTransition,
+    ReservationExpired,
+)
+from reservations.models import Reservation
+from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines, plan_cart
+from reservations.policy import check_quantity, hold_ttl
+from reservations.rules import Plan, Refusal, Step, plan_confirm, plan_release
+from reservations.services import sweeps
+from reservations.services.holds import RoutedHold
+from reservations.services.transitions import WRITERS
+from warehouses.routing import Location, StockOption
+
+Reason = Reservation.ReleaseReason
+
+
+@dataclass(frozen=True)
+class Cart:
+    cart_id: uuid.UUID
+    holds: list[RoutedHold]
+
+
+def _stock_by_product(rows: list[Inventory]) -> dict[int, list[StockOption]]:
+    stock: dict[int, list[StockOption]] = defaultdict(list)
+    for row in rows:
+        location = Location(row.warehouse.lat, row.warehouse.lng)
+        stock[row.product_id].append(StockOption(row.warehouse_id, location, row.available))
+    return stock
+
+
+def _check_lines_are_stocked(lines: list[CartLine], rows: list[Inventory]) -> None:
+    stocked = {(row.product_id, row.warehouse_id) for row in rows}
+    products = {product_id for product_id, _ in stocked}
+    for line in lines:
+        if line.product_id not in products or (
+            line.warehouse_id is not None and (line.product_id, line.warehouse_id) not in stocked
+        ):
+            where = f"warehouse {line.warehouse_id}" if line.warehouse_id else "any warehouse"
+            raise StockNotFound(f"Product {line.product_id} is not stocked in {where}.")
+
+
+def _shortage_of(line: ShortLine) -> InsufficientStock:
+    where = f"warehouse {line.warehouse_id}" if line.warehouse_id else "any warehouse"
+    return InsufficientStock(
+        f"Product {line.product_id}: only {line.available} unit(s) available in {where}.",
+        productId=line.product_id,
+        warehouseId=line.warehouse_id,
+        available=line.available,
+    )
+
+
+def _write_cart(
+    plan: list[PlannedHold], rows: list[Inventory], *, cart_id: uuid.UUID, user, now: datetime
+) -> list[RoutedHold]:
+    """Insert the cart's holds and events, then add them to the (locked) stock rows."""
+    row_of = {(row.product_id, row.warehouse_id): row for row in rows}
+    user_id = access.owner_id(user)
+    holds = [
+        RoutedHold(
+            Reservation(
+                product=row_of[(h.product_id, h.warehouse_id)].product,
+                warehouse=row_of[(h.product_id, h.warehouse_id)].warehouse,
+                quantity=h.quantity,
+                expires_at=now + hold_ttl(),
+                created_at=now,
+                updated_at=now,
+                user_id=user_id,
+                cart_id=cart_id,
+            ),
+            h.distance_km,
+        )
+        for h in plan
+    ]
+    Reservation.objects.bulk_create([hold.reservation for hold in holds])
+    events.record(
+        events.about_reservation(
+            hold.reservation,
+            events.EventType.RESERVED,
+            actor=access.actor_for(user),
+            at=now,
+            cartId=str(cart_id),
+        )
+        for hold in holds
+    )
+    added: dict[stock_locks.StockKey, int] = defaultdict(int)
+    for h in plan:
+        added[(h.product_id, h.warehouse_id)] += h.quantity
+    for key, quantity in sorted(added.items(), key=lambda item: row_of[item[0]].pk):
+        stock_locks.add_reserved(key, quantity)
+    return holds
+
+
+def _reserve_cart_once(
+    lines: list[CartLine], *, origin: Location | None, allow_split: bool, user
+) -> Cart:
+    cart_id, now = uuid.uuid4(), timezone.now()
+    with transaction.atomic():
+        rows = stock_locks.lock_stock_of_products({line.product_id for line in lines})
+        _check_lines_are_stocked(lines, rows)
+        plan = plan_cart(lines, _stock_by_product(rows), origin=origin, allow_split=allow_split)
+        if isinstance(plan, ShortLine):
+            raise _shortage_of(plan)
+        holds = _write_cart(plan, rows, cart_id=cart_id, user=user, now=now)
+    return Cart(cart_id, holds)
+
+
+def reserve_cart(
+    *, lines: list[CartLine], origin: Location | None = None, allow_split: bool = False, user=None
+) -> Cart:
+    """Hold every line of a cart, or none of them.
+
+    Lines for the same product and warehouse are merged. Lines without a warehouse are routed
+    to the nearest one that covers them, or with `allow_split` split over the fewest, nearest
+    warehouses that together can. All the products' stock rows are locked at once, in primary
+    key order, so carts never deadlock each other whatever order their lines come in. Raise
+    InsufficientStock naming the first short line (after releasing the cart's due holds and
+    trying once more), or StockNotFound; nothing is held then.
+    """
+    merged = merge_lines(lines)
+    for line in merged:
+        check_quantity(line.quantity)
+    try:
+        return _reserve_cart_once(merged, origin=origin, allow_split=allow_split, user=user)
+    except InsufficientStock:
+        if not sweeps.expire_due_reservations(product_ids={line.product_id for line in merged}):
+            raise
+    return _reserve_cart_once(merged, origin=origin, allow_split=allow_split, user=user)
+
+
+def _act_on_cart(
+    *,
+    cart_id: uuid.UUID,
+    user,
+    plan: Callable[[Reservation, datetime], Plan],
+    reason: str = Reason.CANCELLED,
+) -> list[Reservation]:
+    """Lock a cart's holds, then their stock rows, decide for all, write, commit, refuse.
+
+    Any INVALID refusal writes nothing. Otherwise due holds are expired; if any hold is
+    expired the rest are left as they are and the cart is refused as expired after commit.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        reservations = locks.lock_cart(cart_id)
+        if not reservations:
+            raise CartNotFound()
+        for reservation in reservations:
+            access.check_access(reservation, user, missing=CartNotFound)
+        stock_locks.lock_stock_rows((r.product_id, r.warehouse_id) for r in reservations)
+        plans = [(reservation, *plan(reservation, now)) for reservation in reservations]
+        refusals = {refusal for _, _, refusal in plans if refusal is not None}
+        if Refusal.INVALID in refusals:
+            raise InvalidTransition("A hold in the cart cannot make that change.")
+        expired = Refusal.EXPIRED in refusals
+        actor = access.actor_for(user)
+        for reservation, step, _ in plans:
+            if expired and step != Step.EXPIRE:
+                continue
+            WRITERS[step](reservation, now=now, actor=actor, reason=reason)
+    if expired:
+        raise ReservationExpired("A hold in the cart expired; its units went back to stock.")
+    return reservations
+
+
+def confirm_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:
+    """Confirm every hold of a cart in one transaction (200 again if already confirmed).
+
+    Raise ReservationExpired if any hold's time is up (due ones are released, the others
+    stay pending), InvalidTransition if any was released otherwise; nothing is confirmed then.
+    """
+    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_confirm)
+
+
+def release_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:
+    """Release every hold of a cart in one transaction (due ones as EXPIRED).
+
+    Raise InvalidTransition, releasing nothing, if any hold was confirmed.
+    """
+    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_release)

@@ -1,0 +1,178 @@
+"""One hold's life after it is made: confirm, release, extend, expire, and reading it.
+
+Each service locks the hold, lets a pure planner in reservations.rules decide, writes the step,
+commits, and only then raises any refusal, so an expiry found on the way (a confirm of a hold
+whose time is up) is kept even though the caller gets a 410.
+"""
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import locks as stock_locks
+from reservations import access, events, locks, selectors
+from reservations.errors import (
+    ExtensionLimit,
+    InvalidTransition,
+    ReservationExpired,
+    ReservationNotFound,
+)
+from reservations.models import Reservation
+from reservations.policy import hold_ttl
+from reservations.rules import (
+    Plan,
+    Refusal,
+    Step,
+    plan_confirm,
+    plan_expiry,
+    plan_extend,
+    plan_release,
+)
+from reservations.services import sweeps, waitlist
+
+Status = Reservation.Status
+Reason = Reservation.ReleaseReason
+EventType = events.EventType
+
+REFUSALS = {
+    Refusal.EXPIRED: ReservationExpired,
+    Refusal.INVALID: InvalidTransition,
+    Refusal.EXTENSION_LIMIT: ExtensionLimit,
+}
+
+
+def _stock_key(reservation: Reservation) -> stock_locks.StockKey:
+    return (reservation.product_id, reservation.warehouse_id)
+
+
+# Each writer below runs on a locked PENDING hold. It writes the hold and its event first
+# and the inventory row last, so the hot row stays locked only for its UPDATE and the commit.
+
+
+def _write_confirm(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    reservation.status = Status.CONFIRMED
+    reservation.confirmed_at = now
+    reservation.updated_at = now
+    reservation.save(update_fields=["status", "confirmed_at", "updated_at"])
+    events.record([events.about_reservation(reservation, EventType.CONFIRMED, actor=actor, at=now)])
+    stock_locks.ship_reserved(_stock_key(reservation), reservation.quantity)
+
+
+def _write_release(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    reservation.status = Status.RELEASED
+    reservation.release_reason = reason
+    reservation.released_at = now
+    reservation.updated_at = now
+    reservation.save(update_fields=["status", "release_reason", "released_at", "updated_at"])
+    event_type = EventType.EXPIRED if reason == Reason.EXPIRED else EventType.RELEASED
+    events.record(
+        [events.about_reservation(reservation, event_type, actor=actor, at=now, reason=reason)]
+    )
+    stock_locks.return_reserved(_stock_key(reservation), reservation.quantity)
+    waitlist.offer_freed_units_on_commit([_stock_key(reservation)])
+
+
+def _write_expiry(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    _write_release(reservation, now=now, actor=actor, reason=Reason.EXPIRED)
+
+
+def _write_extension(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    previous = reservation.expires_at
+    reservation.expires_at = now + hold_ttl()
+    reservation.extended = True
+    reservation.updated_at = now
+    reservation.save(update_fields=["expires_at", "extended", "updated_at"])
+    event = events.about_reservation(
+        reservation,
+        EventType.EXTENDED,
+        actor=actor,
+        at=now,
+        previousExpiresAt=previous.isoformat(),
+        expiresAt=reservation.expires_at.isoformat(),
+    )
+    events.record([event])
+
+
+def _write_nothing(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+    return None
+
+
+WRITERS = {
+    Step.CONFIRM: _write_confirm,
+    Step.RELEASE: _write_release,
+    Step.EXPIRE: _write_expiry,
+    Step.EXTEND: _write_extension,
+    Step.NOTHING: _write_nothing,
+}
+
+
+def _act(
+    *,
+    reservation_id: uuid.UUID,
+    user,
+    plan: Callable[[Reservation, datetime], Plan],
+    actor: str | None = None,
+    reason: str = Reason.CANCELLED,
+) -> Reservation:
+    """Lock one hold, let `plan` decide, write the step, commit, then raise any refusal."""
+    now = timezone.now()
+    with transaction.atomic():
+        reservation = access.check_access(
+            locks.lock_reservation(reservation_id), user, missing=ReservationNotFound
+        )
+        step, refusal = plan(reservation, now)
+        WRITERS[step](reservation, now=now, actor=actor or access.actor_for(user), reason=reason)
+    if refusal is not None:
+        raise REFUSALS[refusal]()
+    return reservation
+
+
+def confirm(*, reservation_id: uuid.UUID, user=None) -> Reservation:
+    """Confirm a hold: its units leave stock. Confirming a confirmed hold changes nothing.
+
+    Raise ReservationExpired if its time is up (it is released as EXPIRED first, and that is
+    kept) or it was released by expiry; InvalidTransition if it was released otherwise.
+    """
+    return _act(reservation_id=reservation_id, user=user, plan=plan_confirm)
+
+
+def release(*, reservation_id: uuid.UUID, user=None, reason: str = Reason.CANCELLED) -> Reservation:
+    """Release a hold: its units go back to stock. Releasing a released hold changes nothing.
+
+    A hold whose time is up is released with reason EXPIRED. Raise InvalidTransition if the
+    hold was confirmed.
+    """
+    return _act(reservation_id=reservation_id, user=user, plan=plan_release, reason=reason)
+
+
+def extend(*, reservation_id: uuid.UUID, user=None) -> Reservation:
+    """Move a live hold's expiry RESERVATION_TTL_SECONDS past now, once.
+
+    Raise ExtensionLimit the second time, ReservationExpired if its time is up (it is
+    released first), InvalidTransition if it is confirmed or was released.
+    """
+    return _act(reservation_id=reservation_id, user=user, plan=plan_extend)
+
+
+def expire_reservation(*, reservation_id: uuid.UUID, actor: str = "system:lazy") -> Reservation:
+    """Release one hold as EXPIRED if its time is up; return it either way."""
+    return _act(reservation_id=reservation_id, user=None, plan=plan_expiry, actor=actor)
+
+
+def get_reservation(*, reservation_id: uuid.UUID, user) -> Reservation:
+    """Return a hold `user` may see, expiring it first if its time is up."""
+    reservation = access.check_access(
+        selectors.reservation_detail(reservation_id), user, missing=ReservationNotFound
+    )
+    if reservation.is_due(timezone.now()):
+        return expire_reservation(reservation_id=reservation_id)
+    return reservation
+
+
+def list_reservations(*, user, limit: int, offset: int) -> tuple[list[Reservation], int]:
+    """Return a page of the holds `user` may see, newest first, after expiring due ones."""
+    sweeps.expire_due_reservations(user_id=None if user.is_staff else user.pk, actor="system:lazy")
+    return selectors.reservation_page(user=user, limit=limit, offset=offset)

@@ -1,0 +1,187 @@
+"""Waitlist services: join, read, cancel, and promotion when units come back.
+
+Promotion locks the stock row first, so promotions of one row run one after another and a
+fresh shopper's reserve waits for them: each waiting entry, oldest first, gets its units held
+(by the same one-statement hold as `reserve`, which cannot oversell) if they fit now, and is
+skipped if not. It runs after the commit that freed the units, never inside it.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory import locks as stock_locks
+from inventory.errors import StockNotFound
+from inventory.selectors import available_units
+from reservations import access, events, locks
+from reservations.errors import InvalidTransition, StockAvailable, WaitlistEntryNotFound
+from reservations.models import WaitlistEntry
+from reservations.notifications import send_promotion_email
+from reservations.policy import check_quantity, hold_ttl
+
+Status = WaitlistEntry.Status
+EventType = events.EventType
+PROMOTER = "system:waitlist"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A waiting entry that got its units: the entry and the hold made for it."""
+
+    waitlist_entry_id: uuid.UUID
+    reservation_id: uuid.UUID
+
+
+def position(entry: WaitlistEntry) -> int | None:
+    """Return the entry's place in its queue (1 is next), or None once it is not waiting."""
+    if entry.status != Status.WAITING:
+        return None
+    ahead = WaitlistEntry.objects.filter(
+        product_id=entry.product_id, warehouse_id=entry.warehouse_id, status=Status.WAITING
+    ).filter(Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lt=entry.pk))
+    return ahead.count() + 1
+
+
+def join_waitlist(
+    *, product_id: int, warehouse_id: int, quantity: int, email: str, user=None
+) -> WaitlistEntry:
+    """Queue a shopper for units the warehouse cannot cover now.
+
+    Raise StockNotFound for an unknown row and StockAvailable when the units could be
+    reserved right away; write nothing then.
+    """
+    check_quantity(quantity)
+    available = available_units(product_id=product_id, warehouse_id=warehouse_id)
+    if available is None:
+        raise StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+    if available >= quantity:
+        raise StockAvailable(available=available)
+    now = timezone.now()
+    with transaction.atomic():
+        entry = WaitlistEntry.objects.create(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            quantity=quantity,
+            email=email,
+            user_id=access.owner_id(user),
+            created_at=now,
+            updated_at=now,
+        )
+        events.record(
+            [
+                events.about_entry(
+                    entry, EventType.WAITLIST_JOINED, actor=access.actor_for(user), at=now
+                )
+            ]
+        )
+        # Units freed between the availability check and this commit must not be missed.
+        offer_freed_units_on_commit([(product_id, warehouse_id)])
+    return entry
+
+
+def get_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:
+    """Return a waitlist entry `user` may see."""
+    entry = WaitlistEntry.objects.filter(pk=entry_id).first()
+    return access.check_access(entry, user, missing=WaitlistEntryNotFound)
+
+
+def cancel_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:
+    """Take a waiting entry off the queue; cancelling twice changes nothing.
+
+    Raise InvalidTransition if it was already promoted (release its reservation instead).
+    """
+    with transaction.atomic():
+        entry = access.check_access(
+            locks.lock_waitlist_entry(entry_id), user, missing=WaitlistEntryNotFound
+        )
+        if entry.status == Status.PROMOTED:
+            raise InvalidTransition("The entry was promoted; release its reservation instead.")
+        if entry.status == Status.WAITING:
+            entry.status = Status.CANCELLED
+            entry.updated_at = timezone.now()
+            entry.save(update_fields=["status", "updated_at"])
+            events.record(
+                [
+                    events.about_entry(
+                        entry,
+                        EventType.WAITLIST_CANCELLED,
+                        actor=access.actor_for(user),
+                        at=entry.updated_at,
+                    )
+                ]
+            )
+    return entry
+
+
+# --- promotion ---------------------------------------------------------------------------
+
+
+def _promote(entry: WaitlistEntry) -> Promotion | None:
+    """Hold an entry's units on its (locked) stock row and mark it PROMOTED, if they fit."""
+    now = timezone.now()
+    hold = locks.hold_stock(
+        product_id=entry.product_id,
+        warehouse_id=entry.warehouse_id,
+        quantity=entry.quantity,
+        now=now,
+        expires_at=now + hold_ttl(),
+        actor=PROMOTER,
+        user_id=entry.user_id,
+        payload={"waitlistEntryId": str(entry.pk)},
+    )
+    if hold is None:
+        return None
+    entry.status = Status.PROMOTED
+    entry.reservation_id = hold.reservation_id
+    entry.updated_at = now
+    entry.save(update_fields=["status", "reservation", "updated_at"])
+    events.record([events.about_entry(entry, EventType.WAITLIST_PROMOTED, actor=PROMOTER, at=now)])
+    return Promotion(entry.pk, hold.reservation_id)
+
+
+def promote_waiting(*, product_id: int, warehouse_id: int) -> list[Promotion]:
+    """Give freed units to the oldest waiting entries that fit now, FIFO; return the promotions.
+
+    Each promoted entry gets a PENDING reservation, a WAITLIST_PROMOTED event and, after
+    commit, one email (sent by a Celery task) with a link to its checkout page.
+    """
+    queue = WaitlistEntry.objects.filter(
+        product_id=product_id, warehouse_id=warehouse_id, status=Status.WAITING
+    )
+    if not queue.exists():
+        return []
+    promotions: list[Promotion] = []
+    with transaction.atomic():
+        if not stock_locks.lock_stock_rows([(product_id, warehouse_id)]):
+            return []
+        for entry in locks.lock_waiting_entries(product_id=product_id, warehouse_id=warehouse_id):
+            promotion = _promote(entry)
+            if promotion is not None:
+                promotions.append(promotion)
+                entry_id = str(promotion.waitlist_entry_id)
+                transaction.on_commit(partial(send_promotion_email.delay, entry_id))
+    return promotions
+
+
+def _offer(key: stock_locks.StockKey, promotions: list[Promotion] | None) -> None:
+    made = promote_waiting(product_id=key[0], warehouse_id=key[1])
+    if promotions is not None:
+        promotions.extend(made)
+
+
+def offer_freed_units_on_commit(
+    keys: Iterable[stock_locks.StockKey], *, promotions: list[Promotion] | None = None
+) -> None:
+    """Once the current transaction commits, offer each stock row's units to its waitlist.
+
+    Deferred so a rolled-back change promotes nobody, and so promotion never runs inside (and
+    never lengthens) the transaction that holds the freed row's lock. The promotions made are
+    appended to `promotions` when it is given.
+    """
+    for key in sorted(set(keys)):
+        transaction.on_commit(partial(_offer, key, promotions))
