@@ -23,6 +23,11 @@ class PageSerializer(serializers.Serializer):
     # Up to the largest offset PostgreSQL accepts: a bigger one would answer 500.
     offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID, default=0)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.default_limit is not None:
+            self.fields["limit"].default = self.default_limit  # also shown in the OpenAPI document
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         data.setdefault("limit", self.default_limit)
         return data

@@ -29,7 +29,7 @@ class ProductOutputSerializer(serializers.Serializer):
     category = serializers.CharField()
     price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     description = serializers.CharField()
-    image = serializers.CharField(source="image_url", allow_null=True)
+    image = serializers.CharField(source="image_url", allow_null=True, read_only=True)
     inventory = InventoryOutputSerializer(many=True)
     totalAvailable = serializers.IntegerField(source="total_available")
 

@@ -1,7 +1,7 @@
 """The one recorder of the audit log: every ReservationEvent is built and written here.
 
 The single-statement hold in reservations.locks writes its RESERVED event in SQL; a test holds
-that row to what `about_reservation` builds, column for column.
+that row to what `about` builds, column for column.
 """
 
 from collections.abc import Iterable
@@ -37,35 +37,32 @@ def about_stock(
     )
 
 
-def about_reservation(
-    reservation: Reservation, event_type: str, *, actor: str, at: datetime, **payload: Any
+def about(
+    subject: Reservation | WaitlistEntry,
+    event_type: str,
+    *,
+    actor: str,
+    at: datetime,
+    **payload: Any,
 ) -> ReservationEvent:
-    """Build (not save) the event of a change to `reservation`."""
+    """Build (not save) the event of a change to a hold or to a waitlist entry.
+
+    An entry's event names the entry in its payload and the hold it got, if any.
+    """
+    if isinstance(subject, WaitlistEntry):
+        reservation_id = subject.reservation_id
+        payload = {"waitlistEntryId": str(subject.pk), **payload}
+    else:
+        reservation_id = subject.pk
     return about_stock(
         event_type,
-        product_id=reservation.product_id,
-        warehouse_id=reservation.warehouse_id,
-        quantity=reservation.quantity,
-        reservation_id=reservation.pk,
+        product_id=subject.product_id,
+        warehouse_id=subject.warehouse_id,
+        quantity=subject.quantity,
+        reservation_id=reservation_id,
         actor=actor,
         at=at,
         **payload,
-    )
-
-
-def about_entry(
-    entry: WaitlistEntry, event_type: str, *, actor: str, at: datetime
-) -> ReservationEvent:
-    """Build (not save) the event of a change to a waitlist entry."""
-    return about_stock(
-        event_type,
-        product_id=entry.product_id,
-        warehouse_id=entry.warehouse_id,
-        quantity=entry.quantity,
-        reservation_id=entry.reservation_id,
-        actor=actor,
-        at=at,
-        waitlistEntryId=str(entry.pk),
     )
 
 

@@ -190,7 +190,7 @@ def _hold_stock_portably(params: dict) -> tuple | None:
         )
         events.record(
             [
-                events.about_reservation(
+                events.about(
                     reservation,
                     ReservationEvent.Type.RESERVED,
                     actor=params["actor"],

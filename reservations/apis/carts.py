@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from http import HTTPStatus
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core.fields import IdField, StrictBooleanField, StrictSerializer
 from core.ids import parse_uuid
-from core.openapi import error_response, uuid_path_parameter
+from core.openapi import documented, uuid_path_parameter
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from reservations.apis.bodies import CartOutputSerializer, cart_body
@@ -49,8 +49,9 @@ class ReservationBatchApi(APIView):
                 for line in lines.validated_data
             ]
 
-    @extend_schema(
-        operation_id="reservations_batch",
+    @documented(
+        "reservations_batch",
+        # Documents `items` line by line (the input serializer takes them as a plain list).
         request=inline_serializer(
             "CartInput",
             {
@@ -62,12 +63,13 @@ class ReservationBatchApi(APIView):
             },
         ),
         parameters=[IDEMPOTENCY_KEY],
-        responses={
-            201: CartOutputSerializer,
-            400: error_response("Bad input, or more than 50 lines"),
-            404: error_response("A product not stocked (in the warehouse asked for)"),
-            409: error_response("INSUFFICIENT_STOCK naming productId, warehouseId, available"),
-            422: error_response("IDEMPOTENCY_KEY_REUSED"),
+        ok=CartOutputSerializer,
+        status=201,
+        errors={
+            400: "Bad input, or more than 50 lines",
+            404: "A product not stocked (in the warehouse asked for)",
+            409: "INSUFFICIENT_STOCK naming productId, warehouseId, available",
+            422: "IDEMPOTENCY_KEY_REUSED",
         },
     )
     @idempotent("reservations.batch")
@@ -94,16 +96,15 @@ def _act_on_cart(
 
 
 class CartConfirmApi(APIView):
-    @extend_schema(
-        operation_id="carts_confirm",
+    @documented(
+        "carts_confirm",
         summary="Confirm every hold of a cart in one transaction.",
-        request=None,
         parameters=[_ID_PARAMETER],
-        responses={
-            200: CartOutputSerializer,
-            404: error_response("No such cart"),
-            409: error_response("INVALID_TRANSITION: a hold was released (not by expiry)"),
-            410: error_response("RESERVATION_EXPIRED: a hold's time is up (due ones released)"),
+        ok=CartOutputSerializer,
+        errors={
+            404: "No such cart",
+            409: "INVALID_TRANSITION: a hold was released (not by expiry)",
+            410: "RESERVATION_EXPIRED: a hold's time is up (due holds are released)",
         },
     )
     def post(self, request: Request, cart_id: str) -> Response:
@@ -111,15 +112,14 @@ class CartConfirmApi(APIView):
 
 
 class CartReleaseApi(APIView):
-    @extend_schema(
-        operation_id="carts_release",
+    @documented(
+        "carts_release",
         summary="Release every hold of a cart in one transaction.",
-        request=None,
         parameters=[_ID_PARAMETER],
-        responses={
-            200: CartOutputSerializer,
-            404: error_response("No such cart"),
-            409: error_response("INVALID_TRANSITION: a hold was confirmed"),
+        ok=CartOutputSerializer,
+        errors={
+            404: "No such cart",
+            409: "INVALID_TRANSITION: a hold was confirmed",
         },
     )
     def post(self, request: Request, cart_id: str) -> Response:

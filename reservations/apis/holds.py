@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core.fields import IdField
 from core.ids import parse_uuid
-from core.openapi import error_response, uuid_path_parameter
+from core.openapi import documented, error_response, uuid_path_parameter
 from core.paging import PageSerializer, page_response
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
@@ -46,16 +46,17 @@ class ReservationCollectionApi(APIView):
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "GET" else []
 
-    @extend_schema(
-        operation_id="reservations_create",
+    @documented(
+        "reservations_create",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={
-            201: ReservationOutputSerializer,
-            400: error_response("Bad input"),
-            404: error_response("Unknown product or warehouse"),
-            409: error_response("INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE"),
-            422: error_response("IDEMPOTENCY_KEY_REUSED"),
+        ok=ReservationOutputSerializer,
+        status=201,
+        errors={
+            400: "Bad input",
+            404: "Unknown product or warehouse",
+            409: "INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE",
+            422: "IDEMPOTENCY_KEY_REUSED",
         },
     )
     @idempotent("reservations.create")
@@ -125,19 +126,16 @@ def _act_on_hold(
 
 
 class ReservationConfirmApi(APIView):
-    @extend_schema(
-        operation_id="reservations_confirm",
+    @documented(
+        "reservations_confirm",
         summary="Confirm a hold: its units leave stock (200 again if already confirmed).",
-        request=None,
         parameters=[_ID_PARAMETER, IDEMPOTENCY_KEY],
-        responses={
-            200: ReservationOutputSerializer,
-            404: error_response("No such reservation"),
-            409: error_response(
-                "INVALID_TRANSITION: released (not by expiry); or IDEMPOTENCY_KEY_IN_USE"
-            ),
-            410: error_response("RESERVATION_EXPIRED"),
-            422: error_response("IDEMPOTENCY_KEY_REUSED"),
+        ok=ReservationOutputSerializer,
+        errors={
+            404: "No such reservation",
+            409: "INVALID_TRANSITION: released (not by expiry); or IDEMPOTENCY_KEY_IN_USE",
+            410: "RESERVATION_EXPIRED",
+            422: "IDEMPOTENCY_KEY_REUSED",
         },
     )
     @idempotent("reservations.confirm")
@@ -146,15 +144,14 @@ class ReservationConfirmApi(APIView):
 
 
 class ReservationReleaseApi(APIView):
-    @extend_schema(
-        operation_id="reservations_release",
+    @documented(
+        "reservations_release",
         summary="Release a hold: its units go back to stock (200 again if already released).",
-        request=None,
         parameters=[_ID_PARAMETER],
-        responses={
-            200: ReservationOutputSerializer,
-            404: error_response("No such reservation"),
-            409: error_response("INVALID_TRANSITION: already confirmed"),
+        ok=ReservationOutputSerializer,
+        errors={
+            404: "No such reservation",
+            409: "INVALID_TRANSITION: already confirmed",
         },
     )
     def post(self, request: Request, reservation_id: str) -> Response:
@@ -162,16 +159,15 @@ class ReservationReleaseApi(APIView):
 
 
 class ReservationExtendApi(APIView):
-    @extend_schema(
-        operation_id="reservations_extend",
+    @documented(
+        "reservations_extend",
         summary="Extend a live hold once by RESERVATION_TTL_SECONDS.",
-        request=None,
         parameters=[_ID_PARAMETER],
-        responses={
-            200: ReservationOutputSerializer,
-            404: error_response("No such reservation"),
-            409: error_response("EXTENSION_LIMIT, or INVALID_TRANSITION"),
-            410: error_response("RESERVATION_EXPIRED"),
+        ok=ReservationOutputSerializer,
+        errors={
+            404: "No such reservation",
+            409: "EXTENSION_LIMIT, or INVALID_TRANSITION",
+            410: "RESERVATION_EXPIRED",
         },
     )
     def post(self, request: Request, reservation_id: str) -> Response:

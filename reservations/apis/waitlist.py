@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from core.fields import IdField, StrictSerializer
 from core.ids import parse_uuid
-from core.openapi import error_response, uuid_path_parameter
+from core.openapi import documented, error_response, uuid_path_parameter
 from reservations.apis.bodies import WaitlistOutputSerializer, waitlist_body
 from reservations.apis.inputs import QuantityField
 from reservations.services import waitlist
@@ -26,14 +26,15 @@ class WaitlistJoinApi(APIView):
         quantity = QuantityField()
         email = serializers.EmailField(max_length=254)
 
-    @extend_schema(
-        operation_id="waitlist_join",
+    @documented(
+        "waitlist_join",
         request=InputSerializer,
-        responses={
-            201: WaitlistOutputSerializer,
-            400: error_response("Bad input"),
-            404: error_response("Unknown product or warehouse"),
-            409: error_response("STOCK_AVAILABLE: reserve instead"),
+        ok=WaitlistOutputSerializer,
+        status=201,
+        errors={
+            400: "Bad input",
+            404: "Unknown product or warehouse",
+            409: "STOCK_AVAILABLE: reserve instead",
         },
     )
     def post(self, request: Request) -> Response:
@@ -61,13 +62,13 @@ class WaitlistEntryApi(APIView):
         entry = waitlist.get_entry(entry_id=parse_uuid(entry_id, name="entryId"), user=request.user)
         return Response(waitlist_body(entry))
 
-    @extend_schema(
-        operation_id="waitlist_cancel",
+    @documented(
+        "waitlist_cancel",
         parameters=[_ID_PARAMETER],
-        responses={
-            200: WaitlistOutputSerializer,
-            404: error_response("No such entry"),
-            409: error_response("INVALID_TRANSITION: already promoted"),
+        ok=WaitlistOutputSerializer,
+        errors={
+            404: "No such entry",
+            409: "INVALID_TRANSITION: already promoted",
         },
     )
     def delete(self, request: Request, entry_id: str) -> Response:

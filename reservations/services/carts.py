@@ -90,7 +90,7 @@ def _write_cart(
     ]
     Reservation.objects.bulk_create([hold.reservation for hold in holds])
     events.record(
-        events.about_reservation(
+        events.about(
             hold.reservation,
             events.EventType.RESERVED,
             actor=access.actor_for(user),

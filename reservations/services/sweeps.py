@@ -26,9 +26,7 @@ def _expire_batch(
         status=Status.RELEASED, release_reason=Reason.EXPIRED, released_at=now, updated_at=now
     )
     events.record(
-        events.about_reservation(
-            r, events.EventType.EXPIRED, actor=actor, at=now, reason=Reason.EXPIRED
-        )
+        events.about(r, events.EventType.EXPIRED, actor=actor, at=now, reason=Reason.EXPIRED)
         for r in due
     )
     freed: dict[stock_locks.StockKey, int] = defaultdict(int)

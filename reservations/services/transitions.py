@@ -57,7 +57,7 @@ def _write_confirm(reservation: Reservation, *, now: datetime, actor: str, reaso
     reservation.confirmed_at = now
     reservation.updated_at = now
     reservation.save(update_fields=["status", "confirmed_at", "updated_at"])
-    events.record([events.about_reservation(reservation, EventType.CONFIRMED, actor=actor, at=now)])
+    events.record([events.about(reservation, EventType.CONFIRMED, actor=actor, at=now)])
     stock_locks.ship_reserved(_stock_key(reservation), reservation.quantity)
 
 
@@ -68,9 +68,7 @@ def _write_release(reservation: Reservation, *, now: datetime, actor: str, reaso
     reservation.updated_at = now
     reservation.save(update_fields=["status", "release_reason", "released_at", "updated_at"])
     event_type = EventType.EXPIRED if reason == Reason.EXPIRED else EventType.RELEASED
-    events.record(
-        [events.about_reservation(reservation, event_type, actor=actor, at=now, reason=reason)]
-    )
+    events.record([events.about(reservation, event_type, actor=actor, at=now, reason=reason)])
     stock_locks.return_reserved(_stock_key(reservation), reservation.quantity)
     waitlist.offer_freed_units_on_commit([_stock_key(reservation)])
 
@@ -85,7 +83,7 @@ def _write_extension(reservation: Reservation, *, now: datetime, actor: str, rea
     reservation.extended = True
     reservation.updated_at = now
     reservation.save(update_fields=["expires_at", "extended", "updated_at"])
-    event = events.about_reservation(
+    event = events.about(
         reservation,
         EventType.EXTENDED,
         actor=actor,

@@ -73,11 +73,7 @@ def join_waitlist(
             updated_at=now,
         )
         events.record(
-            [
-                events.about_entry(
-                    entry, EventType.WAITLIST_JOINED, actor=access.actor_for(user), at=now
-                )
-            ]
+            [events.about(entry, EventType.WAITLIST_JOINED, actor=access.actor_for(user), at=now)]
         )
         # Units freed between the availability check and this commit must not be missed.
         offer_freed_units_on_commit([(product_id, warehouse_id)])
@@ -107,7 +103,7 @@ def cancel_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:
             entry.save(update_fields=["status", "updated_at"])
             events.record(
                 [
-                    events.about_entry(
+                    events.about(
                         entry,
                         EventType.WAITLIST_CANCELLED,
                         actor=access.actor_for(user),
@@ -140,7 +136,7 @@ def _promote(entry: WaitlistEntry) -> Promotion | None:
     entry.reservation_id = hold.reservation_id
     entry.updated_at = now
     entry.save(update_fields=["status", "reservation", "updated_at"])
-    events.record([events.about_entry(entry, EventType.WAITLIST_PROMOTED, actor=PROMOTER, at=now)])
+    events.record([events.about(entry, EventType.WAITLIST_PROMOTED, actor=PROMOTER, at=now)])
     return Promotion(entry.pk, hold.reservation_id)
 
 
