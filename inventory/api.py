@@ -1,13 +1,23 @@
-"""Catalogue API: products with their stock per warehouse."""
+"""Catalogue API: products with their stock per warehouse, and delivery by pincode."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from typing import Any
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import IdField, StrictSerializer
 from core.ids import parse_int_id
+from core.openapi import documented
 from core.paging import PageSerializer, page_response
+from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
 from inventory.selectors import CatalogueFilters, product_detail, product_list
 
@@ -32,6 +42,51 @@ class ProductOutputSerializer(serializers.Serializer):
     image = serializers.CharField(source="image_url", allow_null=True, read_only=True)
     inventory = InventoryOutputSerializer(many=True)
     totalAvailable = serializers.IntegerField(source="total_available")
+
+
+class DeliveryOptionSerializer(serializers.Serializer):
+    """One warehouse's offer in delivery_body() (for the OpenAPI document)."""
+
+    warehouseId = serializers.CharField()
+    warehouseName = serializers.CharField()
+    city = serializers.CharField()
+    location = serializers.CharField()
+    distanceKm = serializers.IntegerField(help_text="Whole kilometres.")
+    available = serializers.IntegerField()
+    shippingCost = serializers.IntegerField(help_text="Rupees; 0 is free.")
+    deliveryDays = serializers.IntegerField(help_text="At the most.")
+    deliveryLabel = serializers.CharField()
+    isNearest = serializers.BooleanField()
+    isRecommended = serializers.BooleanField()
+
+
+def delivery_body(quote: DeliveryQuote) -> dict[str, Any]:
+    """Render a delivery quote as the original stockd's JSON."""
+    recommended = quote.recommended_warehouse_id
+    return {
+        "detectedLocation": {
+            "city": quote.place.city,
+            "state": quote.place.state,
+            "pincode": quote.place.pincode,
+        },
+        "warehouses": [
+            {
+                "warehouseId": str(warehouse.id),
+                "warehouseName": warehouse.name,
+                "city": warehouse.city,
+                "location": warehouse.location,
+                "distanceKm": option.distance_km,
+                "available": option.available,
+                "shippingCost": option.shipping.cost,
+                "deliveryDays": option.shipping.days,
+                "deliveryLabel": option.shipping.label,
+                "isNearest": option.is_nearest,
+                "isRecommended": option.is_recommended,
+            }
+            for warehouse, option in quote.options
+        ],
+        "recommendedWarehouseId": None if recommended is None else str(recommended),
+    }
 
 
 class ProductListApi(APIView):
@@ -75,3 +130,42 @@ class ProductDetailApi(APIView):
         if product is None:
             raise ProductNotFound(f"No product with id {product_id}.")
         return Response(ProductOutputSerializer(product).data)
+
+
+class DetectWarehouseApi(APIView):
+    """The original's "check delivery": where a product ships from to a pincode, at what cost."""
+
+    class InputSerializer(StrictSerializer):
+        pincode = serializers.CharField(max_length=12, help_text="A 6-digit Indian pincode.")
+        productId = IdField()
+
+    class OutputSerializer(serializers.Serializer):
+        detectedLocation = inline_serializer(
+            "DetectedLocation",
+            {
+                "city": serializers.CharField(),
+                "state": serializers.CharField(),
+                "pincode": serializers.CharField(),
+            },
+        )
+        warehouses = DeliveryOptionSerializer(many=True)
+        recommendedWarehouseId = serializers.CharField(allow_null=True)
+
+    @documented(
+        "detect_warehouse",
+        request=InputSerializer,
+        ok=OutputSerializer,
+        errors={
+            400: "Bad input (a field missing or of the wrong type)",
+            404: "No such product",
+            422: "PINCODE_NOT_SERVICEABLE: malformed or unknown pincode",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Quote delivery of a product to a pincode from every warehouse, nearest first."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        quote = quote_delivery(
+            product_id=data.validated_data["productId"], pincode=data.validated_data["pincode"]
+        )
+        return Response(delivery_body(quote))
