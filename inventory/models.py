@@ -22,6 +22,9 @@ class Product(models.Model):
     image = models.CharField(
         max_length=200, blank=True, help_text="Path under the static root, served locally."
     )
+    size = models.CharField(max_length=120, blank=True)
+    colors = models.JSONField(default=list, blank=True, help_text="Colour names, in order.")
+    box_contents = models.TextField(blank=True, help_text="What is in the box.")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

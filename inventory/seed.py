@@ -55,6 +55,10 @@ def _seed_warehouses() -> int:
     return _insert_missing(Warehouse, rows)
 
 
+def _colors(cell: str) -> list[str]:
+    return [color.strip() for color in cell.split(";") if color.strip()]
+
+
 def _seed_products() -> int:
     rows = [
         Product(
@@ -65,6 +69,9 @@ def _seed_products() -> int:
             price=Decimal(row["price_inr"]),
             description=row["description"],
             image=_category_image(row["category"]),
+            size=row["size"],
+            colors=_colors(row["colors"]),
+            box_contents=row["box_contents"],
         )
         for row in _read_csv("products.csv")
     ]
@@ -72,11 +79,15 @@ def _seed_products() -> int:
 
 
 def _seed_inventory() -> int:
-    skus = [row["sku"] for row in _read_csv("products.csv")]
+    """Give every product a row in every warehouse: 10 units, 0 for the sold-out ones."""
+    units = {
+        row["sku"]: 0 if row["sold_out"] == "yes" else UNITS_PER_ROW
+        for row in _read_csv("products.csv")
+    }
     codes = [row["code"] for row in _read_csv("warehouses.csv")]
     rows = [
-        Inventory(product_id=product_id, warehouse_id=warehouse_id, total_stock=UNITS_PER_ROW)
-        for product_id in Product.objects.filter(sku__in=skus).values_list("id", flat=True)
+        Inventory(product_id=product_id, warehouse_id=warehouse_id, total_stock=units[sku])
+        for product_id, sku in Product.objects.filter(sku__in=units).values_list("id", "sku")
         for warehouse_id in Warehouse.objects.filter(code__in=codes).values_list("id", flat=True)
     ]
     return _insert_missing(Inventory, rows)

@@ -31,12 +31,25 @@ def _snapshot() -> dict:
     }
 
 
-def test_seed_loads_five_warehouses_53_products_and_265_rows_of_ten():
+SOLD_OUT = {
+    "Organic Vitamin C Serum (20%)",
+    "Pro Resistance Band Set",
+    "Limited Edition Smartwatch Pro",
+}
+
+
+def test_seed_loads_five_warehouses_53_products_and_265_rows_of_ten_but_three_sold_out():
     _seed()
     assert Warehouse.objects.count() == 5
     assert Product.objects.count() == 53
     assert Inventory.objects.count() == 265
-    assert set(Inventory.objects.values_list("total_stock", "reserved_stock")) == {(10, 0)}
+    assert set(Inventory.objects.values_list("reserved_stock", flat=True)) == {0}
+    empty = Inventory.objects.filter(total_stock=0)
+    assert set(empty.values_list("product__name", flat=True)) == SOLD_OUT
+    assert empty.count() == 15
+    assert set(Inventory.objects.exclude(total_stock=0).values_list("total_stock", flat=True)) == {
+        10
+    }
     counts = dict(Product.objects.values_list("category").annotate(n=Count("id")))
     assert counts == {
         "Healthcare": 10,
@@ -106,3 +119,15 @@ def test_seed_does_not_reset_stock_that_is_held():
     Inventory.objects.filter(pk=Inventory.objects.first().pk).update(reserved_stock=4)
     _seed()
     assert Inventory.objects.filter(reserved_stock=4).count() == 1
+
+
+def test_seed_loads_the_originals_size_colours_and_box_contents():
+    _seed()
+    thermometer = Product.objects.get(name="Digital Thermometer")
+    assert thermometer.size == "14.5 cm"
+    assert thermometer.colors == ["Yellow", "Purple"]
+    assert (
+        thermometer.box_contents
+        == "Thermometer, 1× LR41 battery, protective cap, instruction sheet"
+    )
+    assert Product.objects.get(name="BP Monitor").colors == []

@@ -16,6 +16,7 @@ class Warehouse(models.Model):
     lat = models.FloatField()
     lng = models.FloatField()
     active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     objects = WarehouseQuerySet.as_manager()
 
