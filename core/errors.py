@@ -1,7 +1,8 @@
 """The base of every domain error: a stable code, an HTTP status, a sentence and extra fields.
 
 Services raise StockdError subclasses (each app keeps its own in its errors.py); the one
-exception handler in core.exceptions renders them as {"error": CODE, "detail": text, ...}.
+exception handler in core.exceptions renders them as the original stockd did, a sentence a
+shopper can read in "error", plus a stable "code" for programs: {"error", "code", ...}.
 Domain code names statuses with http.HTTPStatus, so it does not depend on DRF.
 """
 
@@ -22,7 +23,7 @@ class StockdError(Exception):
         super().__init__(self.detail)
 
     def body(self) -> dict[str, Any]:
-        return {"error": self.code, "detail": self.detail, **self.extra}
+        return {"error": self.detail, "code": self.code, **self.extra}
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -40,6 +41,13 @@ class NotFound(StockdError):
 
 
 class InvalidInput(StockdError):
-    """Input a service refuses that a serializer could not catch (a quantity over the limit)."""
+    """Input a service refuses that a serializer could not catch (a quantity over the limit).
+
+    Its body has the same `details` as a serializer's validation error.
+    """
 
     code = "VALIDATION_ERROR"
+
+    def body(self) -> dict[str, Any]:
+        details = {"formErrors": [self.detail], "fieldErrors": {}}
+        return {"error": "Invalid input", "code": self.code, "details": details, **self.extra}

@@ -1,8 +1,10 @@
 """One exception handler for the whole API, and JSON 404/500 pages under /api/.
 
 Services raise StockdError; DRF raises its own exceptions for bad input. Both become
-{"error": CODE, "detail": text, ...} with the right status, so views need no try/except and no
-request can answer with an HTML error page.
+{"error": "<a readable sentence>", "code": "<STABLE_CODE>", ...} with the right status, so views
+need no try/except and no request can answer with an HTML error page. Validation errors carry
+{"details": {"formErrors": [...], "fieldErrors": {field: [messages]}}}, the shape the original
+stockd's clients read.
 """
 
 from typing import Any
@@ -11,6 +13,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from core.errors import NotFound, StockdError
@@ -29,18 +32,34 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
-def _validation_detail(fields: Any) -> str:
-    """Flatten DRF's nested validation errors into one readable sentence."""
-    if isinstance(fields, dict):
-        parts = [f"{name}: {_validation_detail(value)}" for name, value in fields.items()]
-        return "; ".join(parts)
-    if isinstance(fields, list):
-        return " ".join(_validation_detail(item) for item in fields)
-    return str(fields)
+def _messages(errors: Any, path: str = "") -> list[str]:
+    """Flatten DRF's nested errors into sentences, prefixing nested ones with where they are."""
+    if isinstance(errors, dict):
+        return [m for key, value in errors.items() for m in _messages(value, f"{path}{key}.")]
+    if isinstance(errors, list):
+        if all(not isinstance(item, dict | list) for item in errors):
+            return [f"{path.rstrip('.')}: {item}" if path else str(item) for item in errors]
+        return [
+            m for index, item in enumerate(errors) for m in _messages(item, f"{path}[{index}].")
+        ]
+    return [f"{path.rstrip('.')}: {errors}" if path else str(errors)]
+
+
+def validation_details(errors: Any) -> dict[str, Any]:
+    """Split DRF's validation errors into form-level and per-field messages."""
+    if not isinstance(errors, dict):
+        return {"formErrors": _messages(errors), "fieldErrors": {}}
+    form = _messages(errors.get(api_settings.NON_FIELD_ERRORS_KEY, []))
+    fields = {
+        name: _messages(value)
+        for name, value in errors.items()
+        if name != api_settings.NON_FIELD_ERRORS_KEY
+    }
+    return {"formErrors": form, "fieldErrors": fields}
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Render StockdError and DRF exceptions as {"error", "detail", ...}."""
+    """Render StockdError and DRF exceptions as {"error", "code", ...}."""
     if isinstance(exc, StockdError):
         return Response(exc.body(), status=exc.status, headers=exc.headers())
     if isinstance(exc, Http404):
@@ -51,12 +70,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     code = _DRF_CODES.get(type(exc), "ERROR")
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
-            "error": code,
-            "detail": _validation_detail(exc.detail),
-            "fields": exc.detail,
+            "error": "Invalid input",
+            "code": code,
+            "details": validation_details(exc.detail),
         }
     else:
-        response.data = {"error": code, "detail": str(exc.detail)}
+        response.data = {"error": str(exc.detail), "code": code}
     return response
 
 
@@ -74,6 +93,6 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
 def handler500(request: HttpRequest):
     """Answer JSON under /api/, Django's page elsewhere."""
     if _wants_json(request):
-        body = {"error": "INTERNAL_ERROR", "detail": "An unexpected error occurred."}
+        body = {"error": "An unexpected error occurred.", "code": "INTERNAL_ERROR"}
         return JsonResponse(body, status=500)
     return defaults.server_error(request)

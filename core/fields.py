@@ -2,7 +2,10 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from core.ids import id_from_text
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -51,11 +54,20 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-MAX_ID = 2**63 - 1
+@extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "example": "12"})
+class IdField(serializers.Field):
+    """A positive 64-bit integer id, sent as a JSON string ("12", as the original's ids were
+    strings) or an integer (12). "12.0", "", "abc", true and 1.5 are refused."""
 
+    default_error_messages = {"invalid": 'An id is required: a string of digits such as "12".'}
 
-class IdField(StrictIntegerField):
-    """A positive 64-bit integer id."""
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, int) and not isinstance(data, bool):
+            data = str(data)
+        parsed = id_from_text(data) if isinstance(data, str) else None
+        if parsed is None:
+            self.fail("invalid")
+        return parsed
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+    def to_representation(self, value: int) -> str:
+        return str(value)

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.fields import MAX_ID
+from core.ids import MAX_ID
 
 MAX_PAGE_SIZE = 200
 TOTAL_COUNT_HEADER = "X-Total-Count"

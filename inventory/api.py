@@ -6,6 +6,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers
@@ -17,31 +18,47 @@ from core.fields import IdField, StrictSerializer
 from core.ids import parse_int_id
 from core.openapi import documented
 from core.paging import PageSerializer, page_response
+from core.urls import absolute_url
 from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
+from inventory.models import Product
 from inventory.selectors import CatalogueFilters, product_detail, product_list
 
 
 class InventoryOutputSerializer(serializers.Serializer):
-    warehouseId = serializers.IntegerField(source="warehouse_id")
+    warehouseId = IdField(source="warehouse_id")
     warehouseName = serializers.CharField(source="warehouse.name")
     city = serializers.CharField(source="warehouse.city")
+    location = serializers.CharField(source="warehouse.location")
     totalStock = serializers.IntegerField(source="total_stock")
     reservedStock = serializers.IntegerField(source="reserved_stock")
     available = serializers.IntegerField(source="available_units")
 
 
 class ProductOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    """A product as the original stockd showed it; give the request in the context."""
+
+    id = IdField()
     sku = serializers.CharField()
     name = serializers.CharField()
     brand = serializers.CharField()
     category = serializers.CharField()
     price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     description = serializers.CharField()
-    image = serializers.CharField(source="image_url", allow_null=True, read_only=True)
+    image = serializers.SerializerMethodField(help_text="Absolute URL.")
+    images = serializers.SerializerMethodField(help_text="Absolute URLs, the main image first.")
+    colors = serializers.ListField(child=serializers.CharField())
+    size = serializers.CharField()
+    boxContents = serializers.CharField(source="box_contents")
     inventory = InventoryOutputSerializer(many=True)
     totalAvailable = serializers.IntegerField(source="total_available")
+
+    def get_image(self, product: Product) -> str | None:
+        return absolute_url(self.context["request"], product.image_url)
+
+    def get_images(self, product: Product) -> list[str]:
+        image = self.get_image(product)
+        return [image] if image else []
 
 
 class DeliveryOptionSerializer(serializers.Serializer):
@@ -100,7 +117,7 @@ class ProductListApi(APIView):
         responses={
             200: OpenApiResponse(
                 ProductOutputSerializer(many=True),
-                description="Products in catalogue order (category, name). "
+                description="Products by name, as the original listed them. "
                 "The X-Total-Count header holds the number matching the filters.",
             )
         },
@@ -115,7 +132,8 @@ class ProductListApi(APIView):
             limit=query["limit"],
             offset=query["offset"],
         )
-        return page_response(ProductOutputSerializer(products, many=True).data, total=total)
+        body = ProductOutputSerializer(products, many=True, context={"request": request}).data
+        return page_response(body, total=total)
 
 
 class ProductDetailApi(APIView):
@@ -129,7 +147,7 @@ class ProductDetailApi(APIView):
         product = product_detail(product_id=parse_int_id(product_id, name="productId"))
         if product is None:
             raise ProductNotFound(f"No product with id {product_id}.")
-        return Response(ProductOutputSerializer(product).data)
+        return Response(ProductOutputSerializer(product, context={"request": request}).data)
 
 
 class DetectWarehouseApi(APIView):
@@ -139,6 +157,7 @@ class DetectWarehouseApi(APIView):
         pincode = serializers.CharField(max_length=12, help_text="A 6-digit Indian pincode.")
         productId = IdField()
 
+    @extend_schema_serializer(component_name="DeliveryQuote")
     class OutputSerializer(serializers.Serializer):
         detectedLocation = inline_serializer(
             "DetectedLocation",

@@ -61,11 +61,11 @@ def _with_stock(products: QuerySet[Product]) -> QuerySet[Product]:
 def product_list(
     *, filters: CatalogueFilters, limit: int | None = None, offset: int = 0
 ) -> tuple[list[Product], int]:
-    """Return one page of active products in catalogue order, and how many match in all.
+    """Return one page of active products by name, and how many match in all.
 
     Runs two queries for the whole catalogue, three for a slice of it (the count).
     """
-    products = _filtered_products(filters).order_by("category", "name", "id")
+    products = _filtered_products(filters).order_by("name", "id")
     if limit is None and offset == 0:
         page = list(_with_stock(products))
         return page, len(page)

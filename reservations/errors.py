@@ -16,7 +16,7 @@ class InsufficientStock(StockdError):
 
 
 class ReservationExpired(StockdError):
-    code = "RESERVATION_EXPIRED"
+    code = "EXPIRED"
     status = HTTPStatus.GONE
     detail = "The reservation expired and its units went back to stock."
 
@@ -43,8 +43,14 @@ class CartNotFound(NotFound):
 
 class StockAvailable(StockdError):
     code = "STOCK_AVAILABLE"
-    status = HTTPStatus.CONFLICT
+    status = HTTPStatus.BAD_REQUEST  # as the original answered
     detail = "Enough units are available now: reserve them instead of joining the waitlist."
+
+
+class AlreadyWaiting(StockdError):
+    code = "ALREADY_WAITING"
+    status = HTTPStatus.CONFLICT
+    detail = "This email is already on the waitlist for that product in that warehouse."
 
 
 class WaitlistEntryNotFound(NotFound):
@@ -54,4 +60,4 @@ class WaitlistEntryNotFound(NotFound):
 class CronSecretInvalid(StockdError):
     code = "UNAUTHORIZED"
     status = HTTPStatus.UNAUTHORIZED
-    detail = "The x-cron-secret header is missing or wrong."
+    detail = "The cron secret (x-cron-secret or Authorization: Bearer) is missing or wrong."

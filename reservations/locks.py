@@ -50,11 +50,14 @@ class Hold:
     created_at: datetime
     expires_at: datetime
     user_id: int | None
+    guest_id: uuid.UUID | None
     product_name: str
     product_price: Decimal
     product_image: str
+    product_category: str
     warehouse_name: str
     warehouse_city: str
+    warehouse_location: str
 
 
 def _table(model) -> str:
@@ -73,7 +76,7 @@ def _hold_sql() -> str:
         _column(Reservation, name)
         for name in (
             "id", "product", "warehouse", "quantity", "status", "expires_at", "created_at",
-            "updated_at", "extended", "user",
+            "updated_at", "extended", "user", "guest_id",
         )
     )  # fmt: skip
     e_columns = ", ".join(
@@ -95,11 +98,11 @@ WITH held AS (
        AND p.id = i.{i_product} AND p.active
        AND w.id = i.{i_warehouse} AND w.active
        AND i.{total} - i.{reserved} >= %(quantity)s
- RETURNING p.name, p.price, p.image, w.name, w.city
+ RETURNING p.name, p.price, p.image, p.category, w.name, w.city, w.location
 ), reservation AS (
     INSERT INTO {reservation} ({r_columns})
     SELECT %(id)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, %(pending)s,
-           %(expires_at)s, %(now)s, %(now)s, false, %(user_id)s
+           %(expires_at)s, %(now)s, %(now)s, false, %(user_id)s, %(guest_id)s
       FROM held
  RETURNING id
 ), event AS (
@@ -128,6 +131,7 @@ def hold_stock(
     expires_at: datetime,
     actor: str,
     user_id: int | None = None,
+    guest_id: uuid.UUID | None = None,
     payload: dict | None = None,
 ) -> Hold | None:
     """Hold `quantity` units and write the reservation and its RESERVED event.
@@ -142,6 +146,7 @@ def hold_stock(
         "now": now,
         "expires_at": expires_at,
         "user_id": user_id,
+        "guest_id": guest_id,
         "actor": actor,
         "payload": json.dumps(payload or {}),
         "pending": Reservation.Status.PENDING,
@@ -155,7 +160,7 @@ def hold_stock(
         row = _hold_stock_portably(params)
     if row is None:
         return None
-    product_name, price, image, warehouse_name, city = row
+    product_name, price, image, category, warehouse_name, city, location = row
     return Hold(
         reservation_id=params["id"],
         product_id=product_id,
@@ -164,11 +169,14 @@ def hold_stock(
         created_at=now,
         expires_at=expires_at,
         user_id=user_id,
+        guest_id=guest_id,
         product_name=product_name,
         product_price=Decimal(price),
         product_image=image,
+        product_category=category,
         warehouse_name=warehouse_name,
         warehouse_city=city,
+        warehouse_location=location,
     )
 
 
@@ -187,6 +195,7 @@ def _hold_stock_portably(params: dict) -> tuple | None:
             created_at=params["now"],
             updated_at=params["now"],
             user_id=params["user_id"],
+            guest_id=params["guest_id"],
         )
         events.record(
             [
@@ -199,8 +208,12 @@ def _hold_stock_portably(params: dict) -> tuple | None:
                 )
             ]
         )
-    product = Product.objects.values_list("name", "price", "image").get(pk=params["product_id"])
-    warehouse = Warehouse.objects.values_list("name", "city").get(pk=params["warehouse_id"])
+    product = Product.objects.values_list("name", "price", "image", "category").get(
+        pk=params["product_id"]
+    )
+    warehouse = Warehouse.objects.values_list("name", "city", "location").get(
+        pk=params["warehouse_id"]
+    )
     return (*product, *warehouse)
 
 
@@ -221,6 +234,7 @@ def lock_due_reservations(
     stock_key: StockKey | None = None,
     product_ids: Collection[int] | None = None,
     user_id: int | None = None,
+    guest_id: uuid.UUID | None = None,
 ) -> list[Reservation]:
     """Lock up to `limit` due PENDING holds in pk order, skipping rows others have locked.
 
@@ -234,6 +248,8 @@ def lock_due_reservations(
         due = due.filter(product_id__in=product_ids)
     if user_id is not None:
         due = due.filter(user_id=user_id)
+    if guest_id is not None:
+        due = due.filter(guest_id=guest_id)
     return list(due.order_by("pk").select_for_update(skip_locked=True)[:limit])
 
 

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from inventory.models import Product
 from warehouses.models import Warehouse
@@ -16,12 +17,15 @@ class ReservationQuerySet(models.QuerySet):
         """Pending holds whose time is up (expired but not yet released)."""
         return self.pending().filter(expires_at__lte=now)
 
-    def visible_to(self, user) -> "ReservationQuerySet":
-        """Staff see every hold; a signed-in shopper their own; anonymous callers none."""
+    def visible_to(self, user, guest_id: uuid.UUID | None = None) -> "ReservationQuerySet":
+        """Staff see every hold; a signed-in shopper their own; a guest the holds their
+        browser session made (`guest_id`); anyone else none."""
         if user.is_staff:
             return self
         if user.is_authenticated:
             return self.filter(user=user)
+        if guest_id is not None:
+            return self.filter(guest_id=guest_id, user__isnull=True)
         return self.none()
 
 
@@ -67,6 +71,9 @@ class Reservation(models.Model):
         related_name="reservations",
     )
     cart_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # The browser session of a shopper without an account (kept in its session data): only
+    # that session lists the hold, and it moves to the account when the shopper logs in.
+    guest_id = models.UUIDField(null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -81,6 +88,11 @@ class Reservation(models.Model):
             ),
             models.Index(fields=["product", "warehouse", "status"], name="reservation_row_status"),
             models.Index(fields=["user", "-created_at"], name="reservation_user_recent"),
+            models.Index(
+                fields=["guest_id", "-created_at"],
+                condition=Q(guest_id__isnull=False),
+                name="reservation_guest_recent",
+            ),
             models.Index(fields=["-created_at"], name="reservation_recent"),
         ]
         constraints = [
@@ -186,6 +198,13 @@ class WaitlistEntry(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="waitlist_quantity_positive"),
+            models.UniqueConstraint(
+                Lower("email"),
+                "product",
+                "warehouse",
+                condition=Q(status="WAITING"),
+                name="waitlist_one_waiting_entry_per_email",
+            ),
             models.CheckConstraint(
                 condition=Q(status="PROMOTED", reservation__isnull=False)
                 | (~Q(status="PROMOTED") & Q(reservation__isnull=True)),

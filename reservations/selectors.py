@@ -12,8 +12,10 @@ def reservation_detail(reservation_id: uuid.UUID) -> Reservation | None:
     )
 
 
-def reservation_page(*, user, limit: int, offset: int) -> tuple[list[Reservation], int]:
-    """Return a page of the holds `user` may see, newest first, and how many there are."""
-    visible = Reservation.objects.visible_to(user)
+def reservation_page(
+    *, user, guest_id: uuid.UUID | None, limit: int, offset: int
+) -> tuple[list[Reservation], int]:
+    """Return a page of the holds `user` (or guest) may see, newest first, and how many."""
+    visible = Reservation.objects.visible_to(user, guest_id)
     page = visible.select_related("product", "warehouse").order_by("-created_at", "-pk")
     return list(page[offset : offset + limit]), visible.count()

@@ -6,21 +6,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import IdField
 from warehouses.models import Warehouse
 
 
 class WarehouseListApi(APIView):
     class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
+        id = IdField()
         code = serializers.CharField()
         name = serializers.CharField()
         location = serializers.CharField()
         city = serializers.CharField()
         lat = serializers.FloatField()
         lng = serializers.FloatField()
+        createdAt = serializers.DateTimeField(source="created_at")
 
     @extend_schema(operation_id="warehouses_list", responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        """List the active warehouses."""
-        warehouses = Warehouse.objects.active().order_by("id")
+        """List the active warehouses by name, as the original did."""
+        warehouses = Warehouse.objects.active().order_by("name", "id")
         return Response(self.OutputSerializer(warehouses, many=True).data)

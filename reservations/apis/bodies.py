@@ -1,28 +1,37 @@
 """The JSON each reservation endpoint answers, and the serializers documenting it for OpenAPI.
 
 The hot path builds its answer as a plain dict (a serializer costs more than the hold);
-tests/test_response_shapes.py holds every dict here to its serializer, field for field.
+tests/test_response_shapes.py holds every dict here to its serializer, field for field. Ids
+are strings, as the original stockd's were.
 """
 
 from typing import Any
 
+from django.http import HttpRequest
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from core.urls import absolute_url
 from reservations.models import Reservation, WaitlistEntry
 from reservations.services import waitlist
 
 
-def reservation_body(reservation: Reservation, distance_km: float | None = None) -> dict[str, Any]:
+def _id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def reservation_body(
+    reservation: Reservation, request: HttpRequest, distance_km: float | None = None
+) -> dict[str, Any]:
     """Render a hold as the original stockd's JSON, without a serializer (hot path).
 
     A hold routed from the shopper's location also carries its warehouse's distance.
     """
     product, warehouse = reservation.product, reservation.warehouse
     body: dict[str, Any] = {
-        "id": reservation.id,
-        "productId": reservation.product_id,
-        "warehouseId": reservation.warehouse_id,
+        "id": str(reservation.id),
+        "productId": str(reservation.product_id),
+        "warehouseId": str(reservation.warehouse_id),
         "quantity": reservation.quantity,
         "status": reservation.status,
         "releaseReason": reservation.release_reason,
@@ -30,14 +39,20 @@ def reservation_body(reservation: Reservation, distance_km: float | None = None)
         "createdAt": reservation.created_at,
         "updatedAt": reservation.updated_at,
         "extended": reservation.extended,
-        "cartId": reservation.cart_id,
+        "cartId": _id(reservation.cart_id),
         "product": {
-            "id": product.id,
+            "id": str(product.id),
             "name": product.name,
             "price": product.price,
-            "image": product.image_url,
+            "image": absolute_url(request, product.image_url),
+            "category": product.category,
         },
-        "warehouse": {"id": warehouse.id, "name": warehouse.name, "city": warehouse.city},
+        "warehouse": {
+            "id": str(warehouse.id),
+            "name": warehouse.name,
+            "city": warehouse.city,
+            "location": warehouse.location,
+        },
     }
     if reservation.confirmed_at:
         body["confirmedAt"] = reservation.confirmed_at
@@ -51,9 +66,9 @@ def reservation_body(reservation: Reservation, distance_km: float | None = None)
 class ReservationOutputSerializer(serializers.Serializer):
     """The shape reservation_body() returns (for the OpenAPI document)."""
 
-    id = serializers.UUIDField()
-    productId = serializers.IntegerField()
-    warehouseId = serializers.IntegerField()
+    id = serializers.CharField(help_text="UUID")
+    productId = serializers.CharField()
+    warehouseId = serializers.CharField()
     quantity = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Reservation.Status.choices)
     releaseReason = serializers.ChoiceField(
@@ -68,51 +83,89 @@ class ReservationOutputSerializer(serializers.Serializer):
         required=False, help_text="Only for a hold routed from the shopper's location."
     )
     extended = serializers.BooleanField()
-    cartId = serializers.UUIDField(allow_null=True)
+    cartId = serializers.CharField(allow_null=True, help_text="UUID of the cart, if any.")
     product = inline_serializer(
         "ReservationProduct",
         {
-            "id": serializers.IntegerField(),
+            "id": serializers.CharField(),
             "name": serializers.CharField(),
             "price": serializers.FloatField(),
-            "image": serializers.CharField(allow_null=True),
+            "image": serializers.CharField(allow_null=True, help_text="Absolute URL."),
+            "category": serializers.CharField(),
         },
     )
     warehouse = inline_serializer(
         "ReservationWarehouse",
         {
-            "id": serializers.IntegerField(),
+            "id": serializers.CharField(),
             "name": serializers.CharField(),
             "city": serializers.CharField(),
+            "location": serializers.CharField(),
         },
     )
 
 
-def cart_body(cart_id, holds: list[tuple[Reservation, float | None]]) -> dict[str, Any]:
+def cart_body(
+    cart_id: Any, holds: list[tuple[Reservation, float | None]], request: HttpRequest
+) -> dict[str, Any]:
     return {
-        "cartId": cart_id,
-        "reservations": [reservation_body(r, distance) for r, distance in holds],
+        "cartId": str(cart_id),
+        "reservations": [reservation_body(r, request, distance) for r, distance in holds],
     }
 
 
 CartOutputSerializer = inline_serializer(
     "Cart",
     {
-        "cartId": serializers.UUIDField(),
+        "cartId": serializers.CharField(help_text="UUID"),
         "reservations": ReservationOutputSerializer(many=True),
+    },
+)
+
+
+def promotion_body(promotion: waitlist.Promotion) -> dict[str, str]:
+    return {
+        "waitlistEntryId": str(promotion.waitlist_entry_id),
+        "reservationId": str(promotion.reservation_id),
+    }
+
+
+class PromotionOutputSerializer(serializers.Serializer):
+    """The shape promotion_body() returns: a waiting entry and the hold it got."""
+
+    waitlistEntryId = serializers.CharField()
+    reservationId = serializers.CharField()
+
+
+def release_body(
+    reservation: Reservation, promotions: list[waitlist.Promotion], request: HttpRequest
+) -> dict[str, Any]:
+    """The original's release answer: the hold, and the waitlist entry its units went to."""
+    return {
+        "reservation": reservation_body(reservation, request),
+        "waitlistPromotion": promotion_body(promotions[0]) if promotions else None,
+    }
+
+
+ReleaseOutputSerializer = inline_serializer(
+    "ReleaseResult",
+    {
+        "reservation": ReservationOutputSerializer(),
+        "waitlistPromotion": PromotionOutputSerializer(allow_null=True),
     },
 )
 
 
 def waitlist_body(entry: WaitlistEntry) -> dict[str, Any]:
     return {
-        "id": entry.id,
+        "id": str(entry.id),
         "status": entry.status,
         "position": waitlist.position(entry),
-        "reservationId": entry.reservation_id,
-        "productId": entry.product_id,
-        "warehouseId": entry.warehouse_id,
+        "reservationId": _id(entry.reservation_id),
+        "productId": str(entry.product_id),
+        "warehouseId": str(entry.warehouse_id),
         "quantity": entry.quantity,
+        "email": entry.email,
         "createdAt": entry.created_at,
     }
 
@@ -120,13 +173,30 @@ def waitlist_body(entry: WaitlistEntry) -> dict[str, Any]:
 class WaitlistOutputSerializer(serializers.Serializer):
     """The shape waitlist_body() returns (for the OpenAPI document)."""
 
-    id = serializers.UUIDField()
+    id = serializers.CharField(help_text="UUID")
     status = serializers.ChoiceField(choices=WaitlistEntry.Status.choices)
     position = serializers.IntegerField(
         allow_null=True, help_text="1 is next; null once not waiting."
     )
-    reservationId = serializers.UUIDField(allow_null=True)
-    productId = serializers.IntegerField()
-    warehouseId = serializers.IntegerField()
+    reservationId = serializers.CharField(allow_null=True)
+    productId = serializers.CharField()
+    warehouseId = serializers.CharField()
     quantity = serializers.IntegerField()
+    email = serializers.EmailField()
     createdAt = serializers.DateTimeField()
+
+
+def joined_body(entry: WaitlistEntry) -> dict[str, Any]:
+    """The original's answer to joining: the entry and a sentence with its place."""
+    body = waitlist_body(entry)
+    product, warehouse = entry.product.name, entry.warehouse.name
+    message = (
+        f"You're #{body['position']} on the waitlist for {product} at {warehouse}. "
+        "We'll hold the units for you and email you when they come back."
+    )
+    return {"entry": body, "message": message}
+
+
+JoinedOutputSerializer = inline_serializer(
+    "WaitlistJoined", {"entry": WaitlistOutputSerializer(), "message": serializers.CharField()}
+)

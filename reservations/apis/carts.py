@@ -14,6 +14,7 @@ from core.ids import parse_uuid
 from core.openapi import documented, uuid_path_parameter
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
+from reservations import guests
 from reservations.apis.bodies import CartOutputSerializer, cart_body
 from reservations.apis.inputs import LocatedSerializer, QuantityField
 from reservations.models import Reservation
@@ -59,6 +60,7 @@ class ReservationBatchApi(APIView):
                 "lat": serializers.FloatField(required=False),
                 "lng": serializers.FloatField(required=False),
                 "city": serializers.CharField(required=False),
+                "pincode": serializers.CharField(required=False),
                 "allowSplit": serializers.BooleanField(required=False),
             },
         ),
@@ -77,14 +79,17 @@ class ReservationBatchApi(APIView):
         """Hold every line of a cart or none: 201 with the cart, or 409 naming the short line."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        guest = guests.guest_id_for_new_hold(request)
         cart = carts.reserve_cart(
             lines=data.validated_data["items"],
             origin=data.validated_data["origin"],
             allow_split=data.validated_data["allowSplit"],
             user=request.user,
+            guest_id=guest,
         )
+        guests.remember_guest(request, guest)
         held = [(hold.reservation, hold.distance_km) for hold in cart.holds]
-        return Response(cart_body(cart.cart_id, held), status=HTTPStatus.CREATED)
+        return Response(cart_body(cart.cart_id, held, request), status=HTTPStatus.CREATED)
 
 
 def _act_on_cart(
@@ -92,7 +97,8 @@ def _act_on_cart(
 ) -> Response:
     """Parse the cart's id from the path, call the action's service, answer the cart."""
     reservations = service(cart_id=parse_uuid(cart_id, name="cartId"), user=request.user)
-    return Response(cart_body(reservations[0].cart_id, [(r, None) for r in reservations]))
+    held = [(r, None) for r in reservations]
+    return Response(cart_body(reservations[0].cart_id, held, request))
 
 
 class CartConfirmApi(APIView):

@@ -10,9 +10,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.openapi import error_response
+from reservations.apis.bodies import PromotionOutputSerializer, promotion_body
 from reservations.errors import CronSecretInvalid
 from reservations.services import sweeps
 from reservations.services.waitlist import Promotion
+
+
+def _given_secret(request: Request) -> str:
+    """The secret from x-cron-secret, else from Authorization: Bearer (never the query string:
+    it would end up in access logs)."""
+    given = request.headers.get("x-cron-secret")
+    if given is not None:
+        return given
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class CronExpireApi(APIView):
@@ -20,24 +31,38 @@ class CronExpireApi(APIView):
 
     @extend_schema(
         operation_id="cron_expire",
-        parameters=[OpenApiParameter("x-cron-secret", str, OpenApiParameter.HEADER, required=True)],
+        parameters=[
+            OpenApiParameter(
+                "x-cron-secret",
+                str,
+                OpenApiParameter.HEADER,
+                description="CRON_SECRET; or send it as Authorization: Bearer <CRON_SECRET>.",
+            )
+        ],
         responses={
             200: inline_serializer(
                 "CronExpireResult",
                 {
+                    "message": serializers.CharField(),
                     "released": serializers.IntegerField(),
-                    "waitlistPromotions": serializers.IntegerField(),
+                    "waitlistPromotions": PromotionOutputSerializer(many=True),
                 },
             ),
-            401: error_response("Missing or wrong x-cron-secret"),
+            401: error_response("Missing or wrong secret"),
         },
     )
     def get(self, request: Request) -> Response:
         """Release every due hold, for hosts that call a URL on a schedule instead of Celery."""
         expected = settings.CRON_SECRET.encode()
-        given = request.headers.get("x-cron-secret", "").encode()
+        given = _given_secret(request).encode()
         if not expected or not hmac.compare_digest(given, expected):
             raise CronSecretInvalid()
         promotions: list[Promotion] = []
         released = sweeps.expire_due_reservations(actor="system:cron", promotions=promotions)
-        return Response({"released": released, "waitlistPromotions": len(promotions)})
+        return Response(
+            {
+                "message": f"Released {released} expired reservation(s).",
+                "released": released,
+                "waitlistPromotions": [promotion_body(p) for p in promotions],
+            }
+        )

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,10 +19,17 @@ from core.openapi import documented, error_response, uuid_path_parameter
 from core.paging import PageSerializer, page_response
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
-from reservations.apis.bodies import ReservationOutputSerializer, reservation_body
+from reservations import guests
+from reservations.apis.bodies import (
+    ReleaseOutputSerializer,
+    ReservationOutputSerializer,
+    release_body,
+    reservation_body,
+)
 from reservations.apis.inputs import LocatedSerializer, QuantityField
 from reservations.models import Reservation
 from reservations.services import holds, transitions
+from reservations.services.waitlist import Promotion
 
 DEFAULT_PAGE_SIZE = 50
 _ID_PARAMETER = uuid_path_parameter("reservation_id")
@@ -42,9 +48,6 @@ class ReservationCollectionApi(APIView):
 
     class FilterSerializer(PageSerializer):
         default_limit = DEFAULT_PAGE_SIZE
-
-    def get_permissions(self):
-        return [IsAuthenticated()] if self.request.method == "GET" else []
 
     @documented(
         "reservations_create",
@@ -65,21 +68,26 @@ class ReservationCollectionApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         line = data.validated_data
+        guest = guests.guest_id_for_new_hold(request)
         if "warehouseId" in line:
             reservation = holds.reserve(
                 product_id=line["productId"],
                 warehouse_id=line["warehouseId"],
                 quantity=line["quantity"],
                 user=request.user,
+                guest_id=guest,
             )
-            return Response(reservation_body(reservation), status=HTTPStatus.CREATED)
-        hold = holds.reserve_nearest(
-            product_id=line["productId"],
-            quantity=line["quantity"],
-            origin=line["origin"],
-            user=request.user,
-        )
-        body = reservation_body(hold.reservation, hold.distance_km)
+            body = reservation_body(reservation, request)
+        else:
+            hold = holds.reserve_nearest(
+                product_id=line["productId"],
+                quantity=line["quantity"],
+                origin=line["origin"],
+                user=request.user,
+                guest_id=guest,
+            )
+            body = reservation_body(hold.reservation, request, hold.distance_km)
+        guests.remember_guest(request, guest)
         return Response(body, status=HTTPStatus.CREATED)
 
     @extend_schema(
@@ -90,15 +98,17 @@ class ReservationCollectionApi(APIView):
                 ReservationOutputSerializer(many=True),
                 description="Newest first; X-Total-Count holds the number visible in all.",
             ),
-            403: error_response("Not signed in"),
         },
     )
     def get(self, request: Request) -> Response:
-        """List holds, newest first: a shopper's own, or all for staff. Due holds expire first."""
+        """List holds, newest first: a guest's browser session's own, a signed-in shopper's
+        own, or all for staff. Due holds among them expire first."""
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page, total = transitions.list_reservations(user=request.user, **params.validated_data)
-        return page_response([reservation_body(r) for r in page], total=total)
+        page, total = transitions.list_reservations(
+            user=request.user, guest_id=guests.guest_id(request), **params.validated_data
+        )
+        return page_response([reservation_body(r, request) for r in page], total=total)
 
 
 class ReservationDetailApi(APIView):
@@ -112,7 +122,7 @@ class ReservationDetailApi(APIView):
         reservation = transitions.get_reservation(
             reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
         )
-        return Response(reservation_body(reservation))
+        return Response(reservation_body(reservation, request))
 
 
 def _act_on_hold(
@@ -122,7 +132,7 @@ def _act_on_hold(
     reservation = service(
         reservation_id=parse_uuid(reservation_id, name="reservationId"), user=request.user
     )
-    return Response(reservation_body(reservation))
+    return Response(reservation_body(reservation, request))
 
 
 class ReservationConfirmApi(APIView):
@@ -148,14 +158,18 @@ class ReservationReleaseApi(APIView):
         "reservations_release",
         summary="Release a hold: its units go back to stock (200 again if already released).",
         parameters=[_ID_PARAMETER],
-        ok=ReservationOutputSerializer,
-        errors={
-            404: "No such reservation",
-            409: "INVALID_TRANSITION: already confirmed",
-        },
+        ok=ReleaseOutputSerializer,
+        errors={404: "No such reservation", 409: "INVALID_TRANSITION: already confirmed"},
     )
     def post(self, request: Request, reservation_id: str) -> Response:
-        return _act_on_hold(transitions.release, request, reservation_id)
+        """Release a hold, and say which waiting shopper (if any) its units went to."""
+        promotions: list[Promotion] = []
+        reservation = transitions.release(
+            reservation_id=parse_uuid(reservation_id, name="reservationId"),
+            user=request.user,
+            promotions=promotions,
+        )
+        return Response(release_body(reservation, promotions, request))
 
 
 class ReservationExtendApi(APIView):

@@ -6,6 +6,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.fields import StrictFloatField, StrictIntegerField, StrictSerializer
+from warehouses.errors import PincodeNotServiceable
+from warehouses.pincodes import place_for_pincode
 from warehouses.routing import KNOWN_CITIES, Location, city_location
 
 
@@ -24,10 +26,15 @@ class QuantityField(StrictIntegerField):
 
 
 class LocatedSerializer(StrictSerializer):
-    """Where the shopper is: lat and lng together, or a known city (lat/lng win if both)."""
+    """Where the shopper is: lat and lng together, a pincode, or a known city.
+
+    The most precise one given wins: lat/lng, then pincode, then city. An unknown pincode is
+    422 PINCODE_NOT_SERVICEABLE, as in the delivery check.
+    """
 
     lat = StrictFloatField(required=False, min_value=-90, max_value=90)
     lng = StrictFloatField(required=False, min_value=-180, max_value=180)
+    pincode = serializers.CharField(required=False, max_length=12)
     city = serializers.CharField(required=False, max_length=80)
 
     def validate(self, data: dict) -> dict:
@@ -35,6 +42,11 @@ class LocatedSerializer(StrictSerializer):
             raise serializers.ValidationError({"lat": ["Give lat and lng together."]})
         if "lat" in data:
             data["origin"] = Location(data["lat"], data["lng"])
+        elif "pincode" in data:
+            place = place_for_pincode(data["pincode"])
+            if place is None:
+                raise PincodeNotServiceable(pincode=data["pincode"])
+            data["origin"] = place.location
         elif "city" in data:
             data["origin"] = city_location(data["city"])
             if data["origin"] is None:

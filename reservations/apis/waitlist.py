@@ -2,8 +2,9 @@
 
 from http import HTTPStatus
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,11 +12,19 @@ from rest_framework.views import APIView
 from core.fields import IdField, StrictSerializer
 from core.ids import parse_uuid
 from core.openapi import documented, error_response, uuid_path_parameter
-from reservations.apis.bodies import WaitlistOutputSerializer, waitlist_body
+from core.paging import PageSerializer, page_response
+from reservations.apis.bodies import (
+    JoinedOutputSerializer,
+    WaitlistOutputSerializer,
+    joined_body,
+    waitlist_body,
+)
 from reservations.apis.inputs import QuantityField
+from reservations.errors import AlreadyWaiting
 from reservations.services import waitlist
 
 _ID_PARAMETER = uuid_path_parameter("entry_id")
+DEFAULT_PAGE_SIZE = 50
 
 
 class WaitlistJoinApi(APIView):
@@ -26,29 +35,56 @@ class WaitlistJoinApi(APIView):
         quantity = QuantityField()
         email = serializers.EmailField(max_length=254)
 
+    class FilterSerializer(PageSerializer):
+        default_limit = DEFAULT_PAGE_SIZE
+
+    def get_permissions(self):
+        return [IsAdminUser()] if self.request.method == "GET" else []
+
     @documented(
         "waitlist_join",
         request=InputSerializer,
-        ok=WaitlistOutputSerializer,
+        ok=JoinedOutputSerializer,
         status=201,
         errors={
-            400: "Bad input",
+            400: "Bad input; or STOCK_AVAILABLE (with `available`): reserve instead",
             404: "Unknown product or warehouse",
-            409: "STOCK_AVAILABLE: reserve instead",
+            409: "ALREADY_WAITING, with the waiting `entry` and its `position`",
         },
     )
     def post(self, request: Request) -> Response:
         """Wait for units a warehouse cannot cover now; they are held for you when they return."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = waitlist.join_waitlist(
+        joined = waitlist.join_waitlist(
             product_id=data.validated_data["productId"],
             warehouse_id=data.validated_data["warehouseId"],
             quantity=data.validated_data["quantity"],
             email=data.validated_data["email"],
             user=request.user,
         )
-        return Response(waitlist_body(entry), status=HTTPStatus.CREATED)
+        if not joined.created:
+            entry = waitlist_body(joined.entry)
+            raise AlreadyWaiting(entry=entry, position=entry["position"])
+        return Response(joined_body(joined.entry), status=HTTPStatus.CREATED)
+
+    @extend_schema(
+        operation_id="waitlist_list",
+        parameters=[FilterSerializer],
+        responses={
+            200: OpenApiResponse(
+                WaitlistOutputSerializer(many=True),
+                description="Newest first; X-Total-Count holds the number of entries.",
+            ),
+            403: error_response("Not staff"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """List every waitlist entry, newest first (staff only: entries carry emails)."""
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        entries, total = waitlist.list_entries(**params.validated_data)
+        return page_response([waitlist_body(entry) for entry in entries], total=total)
 
 
 class WaitlistEntryApi(APIView):

@@ -5,6 +5,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -67,7 +68,13 @@ def _shortage_of(line: ShortLine) -> InsufficientStock:
 
 
 def _write_cart(
-    plan: list[PlannedHold], rows: list[Inventory], *, cart_id: uuid.UUID, user, now: datetime
+    plan: list[PlannedHold],
+    rows: list[Inventory],
+    *,
+    cart_id: uuid.UUID,
+    user,
+    guest_id: uuid.UUID | None,
+    now: datetime,
 ) -> list[RoutedHold]:
     """Insert the cart's holds and events, then add them to the (locked) stock rows."""
     row_of = {(row.product_id, row.warehouse_id): row for row in rows}
@@ -82,6 +89,7 @@ def _write_cart(
                 created_at=now,
                 updated_at=now,
                 user_id=user_id,
+                guest_id=None if user_id else guest_id,
                 cart_id=cart_id,
             ),
             h.distance_km,
@@ -108,7 +116,12 @@ def _write_cart(
 
 
 def _reserve_cart_once(
-    lines: list[CartLine], *, origin: Location | None, allow_split: bool, user
+    lines: list[CartLine],
+    *,
+    origin: Location | None,
+    allow_split: bool,
+    user,
+    guest_id: uuid.UUID | None,
 ) -> Cart:
     cart_id, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
@@ -117,14 +130,19 @@ def _reserve_cart_once(
         plan = plan_cart(lines, _stock_by_product(rows), origin=origin, allow_split=allow_split)
         if isinstance(plan, ShortLine):
             raise _shortage_of(plan)
-        holds = _write_cart(plan, rows, cart_id=cart_id, user=user, now=now)
+        holds = _write_cart(plan, rows, cart_id=cart_id, user=user, guest_id=guest_id, now=now)
     return Cart(cart_id, holds)
 
 
 def reserve_cart(
-    *, lines: list[CartLine], origin: Location | None = None, allow_split: bool = False, user=None
+    *,
+    lines: list[CartLine],
+    origin: Location | None = None,
+    allow_split: bool = False,
+    user=None,
+    guest_id: uuid.UUID | None = None,
 ) -> Cart:
-    """Hold every line of a cart, or none of them.
+    """Hold every line of a cart, or none of them, for `user` or else the guest `guest_id`.
 
     Lines for the same product and warehouse are merged. Lines without a warehouse are routed
     to the nearest one that covers them, or with `allow_split` split over the fewest, nearest
@@ -136,12 +154,20 @@ def reserve_cart(
     merged = merge_lines(lines)
     for line in merged:
         check_quantity(line.quantity)
+    attempt = partial(
+        _reserve_cart_once,
+        merged,
+        origin=origin,
+        allow_split=allow_split,
+        user=user,
+        guest_id=guest_id,
+    )
     try:
-        return _reserve_cart_once(merged, origin=origin, allow_split=allow_split, user=user)
+        return attempt()
     except InsufficientStock:
         if not sweeps.expire_due_reservations(product_ids={line.product_id for line in merged}):
             raise
-    return _reserve_cart_once(merged, origin=origin, allow_split=allow_split, user=user)
+    return attempt()
 
 
 def _act_on_cart(
@@ -173,7 +199,7 @@ def _act_on_cart(
         for reservation, step, _ in plans:
             if expired and step != Step.EXPIRE:
                 continue
-            WRITERS[step](reservation, now=now, actor=actor, reason=reason)
+            WRITERS[step](reservation, now=now, actor=actor, reason=reason, promotions=None)
     if expired:
         raise ReservationExpired("A hold in the cart expired; its units went back to stock.")
     return reservations

@@ -1,5 +1,6 @@
 """Holding units: `reserve` in a given warehouse, `reserve_nearest` in the nearest that has them."""
 
+import uuid
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -34,9 +35,13 @@ def reservation_from_hold(hold: locks.Hold) -> Reservation:
             name=hold.product_name,
             price=hold.product_price,
             image=hold.product_image,
+            category=hold.product_category,
         ),
         warehouse=Warehouse(
-            id=hold.warehouse_id, name=hold.warehouse_name, city=hold.warehouse_city
+            id=hold.warehouse_id,
+            name=hold.warehouse_name,
+            city=hold.warehouse_city,
+            location=hold.warehouse_location,
         ),
         quantity=hold.quantity,
         status=Reservation.Status.PENDING,
@@ -45,11 +50,18 @@ def reservation_from_hold(hold: locks.Hold) -> Reservation:
         updated_at=hold.created_at,
         extended=False,
         user_id=hold.user_id,
+        guest_id=hold.guest_id,
     )
 
 
 def _hold_now(
-    *, product_id: int, warehouse_id: int, quantity: int, actor: str, user_id: int | None
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    actor: str,
+    user_id: int | None,
+    guest_id: uuid.UUID | None,
 ) -> locks.Hold | None:
     """Try one hold now, with a fresh expiry; None (nothing written) if it does not fit."""
     now = timezone.now()
@@ -61,6 +73,7 @@ def _hold_now(
         expires_at=now + hold_ttl(),
         actor=actor,
         user_id=user_id,
+        guest_id=guest_id,
     )
 
 
@@ -75,8 +88,17 @@ def _shortage(product_id: int, warehouse_id: int) -> StockdError:
     )
 
 
-def reserve(*, product_id: int, warehouse_id: int, quantity: int, user=None) -> Reservation:
+def reserve(
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    user=None,
+    guest_id: uuid.UUID | None = None,
+) -> Reservation:
     """Hold `quantity` units of a product in a warehouse for RESERVATION_TTL_SECONDS.
+
+    The hold belongs to `user` when signed in, else to the guest session `guest_id`.
 
     On PostgreSQL the hold is one statement. If the row is short, release its due holds (time
     up but not yet swept) and try once more. If it is still short, raise InsufficientStock
@@ -90,6 +112,7 @@ def reserve(*, product_id: int, warehouse_id: int, quantity: int, user=None) -> 
         "quantity": quantity,
         "actor": access.actor_for(user),
         "user_id": access.owner_id(user),
+        "guest_id": None if access.owner_id(user) else guest_id,
     }
     hold = _hold_now(**attempt)
     if hold is None and sweeps.expire_due_reservations(stock_key=(product_id, warehouse_id)):
@@ -107,7 +130,12 @@ def _nearest_first(product_id: int, quantity: int, origin: Location | None) -> l
 
 
 def reserve_nearest(
-    *, product_id: int, quantity: int, origin: Location | None = None, user=None
+    *,
+    product_id: int,
+    quantity: int,
+    origin: Location | None = None,
+    user=None,
+    guest_id: uuid.UUID | None = None,
 ) -> RoutedHold:
     """Hold `quantity` units in the nearest active warehouse that has them all.
 
@@ -126,6 +154,7 @@ def reserve_nearest(
                     warehouse_id=option.warehouse_id,
                     quantity=quantity,
                     user=user,
+                    guest_id=guest_id,
                 )
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest

@@ -1,5 +1,6 @@
 """Releasing holds whose time is up, in batches, without ever releasing one twice."""
 
+import uuid
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
@@ -44,6 +45,7 @@ def expire_due_reservations(
     stock_key: stock_locks.StockKey | None = None,
     product_ids: Collection[int] | None = None,
     user_id: int | None = None,
+    guest_id: uuid.UUID | None = None,
     batch_size: int = SWEEP_BATCH_SIZE,
     actor: str = "system:sweep",
     promotions: list[waitlist.Promotion] | None = None,
@@ -52,9 +54,10 @@ def expire_due_reservations(
 
     Each batch is one transaction over holds locked with SKIP LOCKED, so concurrent sweeps,
     lazy expiry, confirm and release never release a hold twice or wait on each other.
-    `stock_key`, `product_ids` and `user_id` narrow the sweep to one stock row, some
-    products or one shopper's holds. The freed units are offered to the waitlist once each
-    batch commits; pass a list as `promotions` to have the promotions made appended to it.
+    `stock_key`, `product_ids`, `user_id` and `guest_id` narrow the sweep to one stock row,
+    some products, or one shopper's or guest session's holds. The freed units are offered to
+    the waitlist once each batch commits; pass a list as `promotions` to have the promotions
+    made appended to it.
     """
     now = now or timezone.now()
     promotions = [] if promotions is None else promotions
@@ -67,6 +70,7 @@ def expire_due_reservations(
                 stock_key=stock_key,
                 product_ids=product_ids,
                 user_id=user_id,
+                guest_id=guest_id,
             )
             if due:
                 _expire_batch(due, now=now, actor=actor, promotions=promotions)

@@ -52,7 +52,9 @@ def _stock_key(reservation: Reservation) -> stock_locks.StockKey:
 # and the inventory row last, so the hot row stays locked only for its UPDATE and the commit.
 
 
-def _write_confirm(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+def _write_confirm(
+    reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
+) -> None:
     reservation.status = Status.CONFIRMED
     reservation.confirmed_at = now
     reservation.updated_at = now
@@ -61,7 +63,9 @@ def _write_confirm(reservation: Reservation, *, now: datetime, actor: str, reaso
     stock_locks.ship_reserved(_stock_key(reservation), reservation.quantity)
 
 
-def _write_release(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+def _write_release(
+    reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
+) -> None:
     reservation.status = Status.RELEASED
     reservation.release_reason = reason
     reservation.released_at = now
@@ -70,14 +74,18 @@ def _write_release(reservation: Reservation, *, now: datetime, actor: str, reaso
     event_type = EventType.EXPIRED if reason == Reason.EXPIRED else EventType.RELEASED
     events.record([events.about(reservation, event_type, actor=actor, at=now, reason=reason)])
     stock_locks.return_reserved(_stock_key(reservation), reservation.quantity)
-    waitlist.offer_freed_units_on_commit([_stock_key(reservation)])
+    waitlist.offer_freed_units_on_commit([_stock_key(reservation)], promotions=promotions)
 
 
-def _write_expiry(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
-    _write_release(reservation, now=now, actor=actor, reason=Reason.EXPIRED)
+def _write_expiry(
+    reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
+) -> None:
+    _write_release(reservation, now=now, actor=actor, reason=Reason.EXPIRED, promotions=promotions)
 
 
-def _write_extension(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+def _write_extension(
+    reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
+) -> None:
     previous = reservation.expires_at
     reservation.expires_at = now + hold_ttl()
     reservation.extended = True
@@ -94,7 +102,9 @@ def _write_extension(reservation: Reservation, *, now: datetime, actor: str, rea
     events.record([event])
 
 
-def _write_nothing(reservation: Reservation, *, now: datetime, actor: str, reason: str) -> None:
+def _write_nothing(
+    reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
+) -> None:
     return None
 
 
@@ -114,15 +124,25 @@ def _act(
     plan: Callable[[Reservation, datetime], Plan],
     actor: str | None = None,
     reason: str = Reason.CANCELLED,
+    promotions: list | None = None,
 ) -> Reservation:
-    """Lock one hold, let `plan` decide, write the step, commit, then raise any refusal."""
+    """Lock one hold, let `plan` decide, write the step, commit, then raise any refusal.
+
+    Promotions made with units the step freed are appended to `promotions` when given.
+    """
     now = timezone.now()
     with transaction.atomic():
         reservation = access.check_access(
             locks.lock_reservation(reservation_id), user, missing=ReservationNotFound
         )
         step, refusal = plan(reservation, now)
-        WRITERS[step](reservation, now=now, actor=actor or access.actor_for(user), reason=reason)
+        WRITERS[step](
+            reservation,
+            now=now,
+            actor=actor or access.actor_for(user),
+            reason=reason,
+            promotions=promotions,
+        )
     if refusal is not None:
         raise REFUSALS[refusal]()
     return reservation
@@ -137,13 +157,26 @@ def confirm(*, reservation_id: uuid.UUID, user=None) -> Reservation:
     return _act(reservation_id=reservation_id, user=user, plan=plan_confirm)
 
 
-def release(*, reservation_id: uuid.UUID, user=None, reason: str = Reason.CANCELLED) -> Reservation:
+def release(
+    *,
+    reservation_id: uuid.UUID,
+    user=None,
+    reason: str = Reason.CANCELLED,
+    promotions: list[waitlist.Promotion] | None = None,
+) -> Reservation:
     """Release a hold: its units go back to stock. Releasing a released hold changes nothing.
 
     A hold whose time is up is released with reason EXPIRED. Raise InvalidTransition if the
-    hold was confirmed.
+    hold was confirmed. The waitlist promotions the freed units made, right after the commit,
+    are appended to `promotions` when it is given.
     """
-    return _act(reservation_id=reservation_id, user=user, plan=plan_release, reason=reason)
+    return _act(
+        reservation_id=reservation_id,
+        user=user,
+        plan=plan_release,
+        reason=reason,
+        promotions=promotions,
+    )
 
 
 def extend(*, reservation_id: uuid.UUID, user=None) -> Reservation:
@@ -170,7 +203,15 @@ def get_reservation(*, reservation_id: uuid.UUID, user) -> Reservation:
     return reservation
 
 
-def list_reservations(*, user, limit: int, offset: int) -> tuple[list[Reservation], int]:
-    """Return a page of the holds `user` may see, newest first, after expiring due ones."""
-    sweeps.expire_due_reservations(user_id=None if user.is_staff else user.pk, actor="system:lazy")
-    return selectors.reservation_page(user=user, limit=limit, offset=offset)
+def list_reservations(
+    *, user, guest_id: uuid.UUID | None = None, limit: int, offset: int
+) -> tuple[list[Reservation], int]:
+    """Return a page of the holds `user` (or the guest session `guest_id`) may see, newest
+    first, after expiring the due ones among them."""
+    if user.is_staff:
+        sweeps.expire_due_reservations(actor="system:lazy")
+    elif user.is_authenticated:
+        sweeps.expire_due_reservations(user_id=user.pk, actor="system:lazy")
+    elif guest_id is not None:
+        sweeps.expire_due_reservations(guest_id=guest_id, actor="system:lazy")
+    return selectors.reservation_page(user=user, guest_id=guest_id, limit=limit, offset=offset)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -47,13 +47,36 @@ def position(entry: WaitlistEntry) -> int | None:
     return ahead.count() + 1
 
 
+@dataclass(frozen=True)
+class Joined:
+    """The entry a shopper holds on a waitlist, and whether this call created it."""
+
+    entry: WaitlistEntry
+    created: bool
+
+
+def _waiting_entry(*, product_id: int, warehouse_id: int, email: str) -> WaitlistEntry | None:
+    return (
+        WaitlistEntry.objects.filter(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            email__iexact=email,
+            status=Status.WAITING,
+        )
+        .select_related("product", "warehouse")
+        .first()
+    )
+
+
 def join_waitlist(
     *, product_id: int, warehouse_id: int, quantity: int, email: str, user=None
-) -> WaitlistEntry:
+) -> Joined:
     """Queue a shopper for units the warehouse cannot cover now.
 
-    Raise StockNotFound for an unknown row and StockAvailable when the units could be
-    reserved right away; write nothing then.
+    An email waits at most once per product and warehouse (a unique index holds it, also
+    under races): joining again returns the entry that waits, with created=False. Raise
+    StockNotFound for an unknown row and StockAvailable when the units could be reserved
+    right away; write nothing then.
     """
     check_quantity(quantity)
     available = available_units(product_id=product_id, warehouse_id=warehouse_id)
@@ -61,23 +84,41 @@ def join_waitlist(
         raise StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
     if available >= quantity:
         raise StockAvailable(available=available)
+    waiting = _waiting_entry(product_id=product_id, warehouse_id=warehouse_id, email=email)
+    if waiting is not None:
+        return Joined(waiting, created=False)
     now = timezone.now()
-    with transaction.atomic():
-        entry = WaitlistEntry.objects.create(
-            product_id=product_id,
-            warehouse_id=warehouse_id,
-            quantity=quantity,
-            email=email,
-            user_id=access.owner_id(user),
-            created_at=now,
-            updated_at=now,
-        )
-        events.record(
-            [events.about(entry, EventType.WAITLIST_JOINED, actor=access.actor_for(user), at=now)]
-        )
-        # Units freed between the availability check and this commit must not be missed.
-        offer_freed_units_on_commit([(product_id, warehouse_id)])
-    return entry
+    try:
+        with transaction.atomic():
+            entry = WaitlistEntry.objects.create(
+                product_id=product_id,
+                warehouse_id=warehouse_id,
+                quantity=quantity,
+                email=email,
+                user_id=access.owner_id(user),
+                created_at=now,
+                updated_at=now,
+            )
+            joined = events.about(
+                entry, EventType.WAITLIST_JOINED, actor=access.actor_for(user), at=now
+            )
+            events.record([joined])
+            # Units freed between the availability check and this commit must not be missed.
+            offer_freed_units_on_commit([(product_id, warehouse_id)])
+    except IntegrityError:  # the same email joined at the same moment, and won
+        waiting = _waiting_entry(product_id=product_id, warehouse_id=warehouse_id, email=email)
+        if waiting is None:
+            raise
+        return Joined(waiting, created=False)
+    return Joined(
+        WaitlistEntry.objects.select_related("product", "warehouse").get(pk=entry.pk), True
+    )
+
+
+def list_entries(*, limit: int, offset: int) -> tuple[list[WaitlistEntry], int]:
+    """Return a page of every waitlist entry, newest first, and how many there are (staff)."""
+    entries = WaitlistEntry.objects.order_by("-created_at", "-pk")
+    return list(entries[offset : offset + limit]), entries.count()
 
 
 def get_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:
