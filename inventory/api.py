@@ -6,6 +6,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers
@@ -139,6 +140,7 @@ class DetectWarehouseApi(APIView):
         pincode = serializers.CharField(max_length=12, help_text="A 6-digit Indian pincode.")
         productId = IdField()
 
+    @extend_schema_serializer(component_name="DeliveryQuote")
     class OutputSerializer(serializers.Serializer):
         detectedLocation = inline_serializer(
             "DetectedLocation",
