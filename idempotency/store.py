@@ -65,6 +65,17 @@ def cached_answer(*, scope: str, key: str) -> dict | None:
         return None
 
 
+def forget_cached_answer(*, scope: str, key: str) -> None:
+    """Drop the cached answer of (scope, key), as its expiry would; PostgreSQL keeps its record.
+
+    Ignore an unreachable cache, as every cache call here does.
+    """
+    try:
+        cache.delete(_cache_key(scope, key))
+    except Exception:
+        logger.warning("idempotency cache unreachable; nothing to forget", exc_info=True)
+
+
 def _cache_answer(scope: str, key: str, answer: dict) -> None:
     try:
         cache.set(_cache_key(scope, key), answer, int(KEY_LIFETIME.total_seconds()))

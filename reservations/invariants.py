@@ -4,6 +4,12 @@
 2. reserved_stock equals the sum of that row's PENDING reservations.
 4. A reservation leaves PENDING at most once, with exactly one event for the exit
    (CONFIRMED, RELEASED or EXPIRED), and exactly one RESERVED event for its creation.
+
+Not checked here: that total_stock is the row's opening stock less its CONFIRMED units (plus
+adjustments). No row records its opening stock (creating a row logs no event), and event ids
+do not order a confirmation against an adjustment (a confirm logs before it takes the row),
+so SQL cannot tell a right total from a drifted one. Tests that set the opening stock check
+it themselves (tests/test_lock_order.py, assert_books_balance).
 """
 
 from dataclasses import dataclass

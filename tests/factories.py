@@ -1,7 +1,14 @@
+import hashlib
+from datetime import timedelta
+
 import factory
+from django.conf import settings
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from idempotency.models import IdempotencyKey
 from inventory.models import Inventory, Product
+from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from warehouses.models import Warehouse
 
 
@@ -38,3 +45,79 @@ class InventoryFactory(DjangoModelFactory):
     warehouse = factory.SubFactory(WarehouseFactory)
     total_stock = 10
     reserved_stock = 0
+
+
+class UserFactory(DjangoModelFactory):
+    """A signed-in shopper: the email is the username, as `seed` creates the staff user."""
+
+    class Meta:
+        model = settings.AUTH_USER_MODEL
+
+    email = factory.Sequence(lambda n: f"shopper{n}@example.com")
+    username = factory.SelfAttribute("email")
+    password = factory.django.Password("pw-123456")
+
+
+class ReservationFactory(DjangoModelFactory):
+    """A PENDING hold with ten minutes to go: the reservation row only.
+
+    It is not counted in its inventory row's reserved_stock (invariant 2), no RESERVED event
+    is written (invariant 4), and no stock row need exist. Tests that want the counters and the
+    audit log consistent hold through reservations.services.holds.reserve instead.
+    """
+
+    class Meta:
+        model = Reservation
+
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
+    quantity = 1
+    status = Reservation.Status.PENDING
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.SelfAttribute("created_at")
+    expires_at = factory.LazyAttribute(lambda r: r.created_at + timedelta(minutes=10))
+
+
+class ReservationEventFactory(DjangoModelFactory):
+    """The RESERVED event of a new ReservationFactory hold (the event row only)."""
+
+    class Meta:
+        model = ReservationEvent
+
+    reservation = factory.SubFactory(ReservationFactory)
+    type = ReservationEvent.Type.RESERVED
+    product = factory.SelfAttribute("reservation.product")
+    warehouse = factory.SelfAttribute("reservation.warehouse")
+    quantity = factory.SelfAttribute("reservation.quantity")
+    actor = "anonymous"
+    payload = factory.LazyFunction(dict)
+    created_at = factory.SelfAttribute("reservation.created_at")
+
+
+class WaitlistEntryFactory(DjangoModelFactory):
+    """A WAITING entry (the entry row only: no WAITLIST_JOINED event)."""
+
+    class Meta:
+        model = WaitlistEntry
+
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(WarehouseFactory)
+    quantity = 1
+    email = factory.Sequence(lambda n: f"waiter{n}@example.com")
+    status = WaitlistEntry.Status.WAITING
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.SelfAttribute("created_at")
+
+
+class IdempotencyKeyFactory(DjangoModelFactory):
+    """The stored first answer of an anonymous reserve sent with an Idempotency-Key."""
+
+    class Meta:
+        model = IdempotencyKey
+
+    scope = "reservations.create|anonymous"
+    key = factory.Sequence(lambda n: f"key-{n}")
+    fingerprint = factory.LazyAttribute(lambda k: hashlib.sha256(k.key.encode()).hexdigest())
+    response_status = 201
+    response_body = factory.LazyFunction(dict)
+    created_at = factory.LazyFunction(timezone.now)

@@ -1,12 +1,16 @@
 """Start stockd's own processes (worker, sweeper, server) from tests, against real services."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -67,3 +71,46 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+BOOT_TIMEOUT_SECONDS = 120  # only a hung server takes this long, even on a loaded machine
+
+
+def http_get(url: str, headers: dict[str, str] | None = None):
+    """GET `url` without following redirects; return the status, headers and body."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with opener.open(request, timeout=60) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+@contextmanager
+def gunicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
+    """Serve stockd with gunicorn in a child process with `env`; yield its base URL."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "stockd.wsgi", "--workers", "1"]
+    server = spawn([*command, "--bind", f"127.0.0.1:{port}"], env, log)
+    url = f"http://127.0.0.1:{port}"
+
+    def serving() -> bool:
+        assert server.poll() is None, f"gunicorn exited early:\n{log.read_text()}"
+        try:
+            return http_get(f"{url}/healthz")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(serving, timeout=BOOT_TIMEOUT_SECONDS, what="gunicorn to serve", log=log)
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=BOOT_TIMEOUT_SECONDS)

@@ -100,8 +100,17 @@ def test_search_matches_name_and_brand(api, seeded):
 
 
 def test_search_and_category_combine(api, seeded):
-    body = api.get("/api/products", {"q": "monitor", "category": "Fitness"}).json()
-    assert all(p["category"] == "Fitness" for p in body)
+    everywhere = api.get("/api/products", {"q": "gloves"}).json()
+    assert [(p["category"], p["name"]) for p in everywhere] == [
+        ("Fitness", "Gym Gloves"),
+        ("Healthcare", "Medical Gloves"),
+    ]
+
+    response = api.get("/api/products", {"q": "gloves", "category": "Fitness"})
+
+    assert response.status_code == 200
+    assert [(p["category"], p["name"]) for p in response.json()] == [("Fitness", "Gym Gloves")]
+    assert response["X-Total-Count"] == "1"
 
 
 def test_unknown_category_gives_an_empty_array(api, seeded):
@@ -186,9 +195,16 @@ def test_products_list_rejects_writes(api):
     assert response.json()["error"] == "METHOD_NOT_ALLOWED"
 
 
-def _queries_for_product_list(api) -> int:
+def _queries_for_product_list(api, *, expected_products: int) -> int:
+    """Count the queries of GET /api/products, after checking it listed every product."""
     with CaptureQueriesContext(connection) as queries:
-        assert api.get("/api/products").status_code == 200
+        response = api.get("/api/products")
+    assert response.status_code == 200
+    body = response.json()
+    assert response["X-Total-Count"] == str(expected_products)
+    assert sorted(p["id"] for p in body) == sorted(Product.objects.values_list("id", flat=True))
+    assert len(body) == expected_products
+    assert all(len(p["inventory"]) == 5 and p["totalAvailable"] == 50 for p in body)
     return len(queries)
 
 
@@ -198,14 +214,14 @@ def test_products_list_runs_the_same_few_queries_for_5_and_53_products(api):
         product = ProductFactory()
         for warehouse in warehouses:
             InventoryFactory(product=product, warehouse=warehouse)
-    with_five = _queries_for_product_list(api)
+    with_five = _queries_for_product_list(api, expected_products=5)
 
     for _ in range(48):
         product = ProductFactory()
         for warehouse in warehouses:
             InventoryFactory(product=product, warehouse=warehouse)
     assert Product.objects.count() == 53
-    with_53 = _queries_for_product_list(api)
+    with_53 = _queries_for_product_list(api, expected_products=53)
 
     assert with_five == with_53
     assert with_53 <= 3
@@ -214,8 +230,18 @@ def test_products_list_runs_the_same_few_queries_for_5_and_53_products(api):
 def test_sliced_products_list_stays_within_three_queries(
     api, seeded, django_assert_max_num_queries
 ):
+    skincare = Product.objects.filter(category="Skincare").order_by("name", "id")
+    expected = list(skincare.values_list("name", flat=True)[5:10])
+    assert len(expected) == 5
+
     with django_assert_max_num_queries(3):
-        api.get("/api/products", {"limit": 5, "offset": 5, "category": "Skincare"})
+        response = api.get("/api/products", {"limit": 5, "offset": 5, "category": "Skincare"})
+
+    assert response.status_code == 200
+    assert [p["name"] for p in response.json()] == expected
+    assert {p["category"] for p in response.json()} == {"Skincare"}
+    assert all(len(p["inventory"]) == 5 for p in response.json())
+    assert response["X-Total-Count"] == "11"
 
 
 def test_openapi_schema_describes_the_catalogue(api):

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from inventory.models import Inventory
@@ -55,8 +56,20 @@ def _assert_last_unit_held_once(row: Inventory) -> None:
     assert find_violations() == []
 
 
+POOL_SIZE = 40  # DATABASE_POOL_MAX_SIZE in tests/settings.py
+
+
 @pytest.mark.django_db(transaction=True)
-def test_200_shoppers_racing_for_the_last_unit_get_one_hold():
+def test_200_shoppers_through_a_40_connection_pool_racing_for_the_last_unit_get_one_hold():
+    """200 threads ask at once for the last unit; one gets it, 199 are refused with 0 left.
+
+    They share the test settings' pool of 40 connections (PostgreSQL allows 100 in all, so
+    200 real ones are not possible here) and the test's own thread keeps one, so at most 39
+    holds really run against the row at the same moment; the other threads queue for a
+    connection, as requests do behind a production pool, and race whoever holds one then.
+    """
+    pool = settings.DATABASES["default"]["OPTIONS"]["pool"]
+    assert pool["max_size"] == POOL_SIZE, "the pool changed: rename this test to match it"
     row = InventoryFactory(total_stock=1)
 
     outcomes = run_together(

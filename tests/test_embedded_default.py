@@ -19,6 +19,12 @@ pytestmark = pytest.mark.slow
 
 BOOT_TIMEOUT_SECONDS = 120
 RACERS = 50
+# The seed's three sold-out products: 0 units in every warehouse (fixtures/products.csv).
+SOLD_OUT = {
+    "Organic Vitamin C Serum (20%)",
+    "Pro Resistance Band Set",
+    "Limited Edition Smartwatch Pro",
+}
 
 
 @dataclass
@@ -77,12 +83,17 @@ def test_make_run_serves_the_catalogue_on_sqlite_without_servers(embedded):
 
     status, products = _request(f"{embedded.url}/api/products")
     assert status == 200 and len(products) == 53
-    assert {row["totalStock"] for p in products for row in p["inventory"]} == {10}
+    stock = {p["name"]: {row["totalStock"] for row in p["inventory"]} for p in products}
+    assert {name for name, units in stock.items() if units == {0}} == SOLD_OUT
+    assert {name for name, units in stock.items() if units == {10}} == set(stock) - SOLD_OUT
+    assert all(len(p["inventory"]) == 5 for p in products)
 
     database = embedded.var_dir / "stockd.sqlite3"
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("SELECT COUNT(*) FROM inventory_inventory").fetchone()[0] == 265
+        empty_rows = "SELECT COUNT(*) FROM inventory_inventory WHERE total_stock = 0"
+        assert connection.execute(empty_rows).fetchone()[0] == 15
     wait_for(
         lambda: "Sweeping due reservations every 60s" in embedded.log.read_text(),
         timeout=30,

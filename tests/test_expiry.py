@@ -1,21 +1,31 @@
 """Holds end on time: lazily when touched, and by every sweep, even when nobody reads them."""
 
+import hmac
+import re
 import signal
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import time_machine
+from celery.result import EagerResult
 from django.conf import settings
+from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Inventory
-from reservations.models import Reservation, ReservationEvent
-from reservations.services import holds, sweeps, transitions
+from reservations.models import Reservation, ReservationEvent, WaitlistEntry
+from reservations.notifications import send_promotion_email
+from reservations.services import holds, sweeps, transitions, waitlist
 from reservations.tasks import expire_due_reservations as expire_task
+from stockd.celery import app as celery_app
 from tests.factories import InventoryFactory
 from tests.processes import env_for_test_database, manage, spawn, wait_for
 
@@ -130,39 +140,123 @@ def test_manage_py_expire_runs_one_sweep(stock):
     assert reserved(stock) == 0
 
 
-def test_the_celery_task_runs_the_sweep(stock):
+def test_the_expiry_task_function_runs_the_sweep(stock):
     hold(stock)
     _make_all_due()
     assert expire_task.apply().get() == 1
     assert reserved(stock) == 0
+    assert ReservationEvent.objects.get(type="EXPIRED").actor == "system:beat"
 
 
-def test_celery_beat_runs_the_sweep_every_minute():
+def test_the_beat_schedule_names_the_sweep_every_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["expire-due-reservations"]
     assert entry == {"task": "reservations.tasks.expire_due_reservations", "schedule": 60.0}
     assert expire_task.name == entry["task"]
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.slow
-def test_a_real_celery_worker_releases_due_holds(tmp_path):
-    stock = InventoryFactory(total_stock=10)
-    hold(stock, quantity=4)
-    _make_all_due()
-    queue = f"stockd-test-{tmp_path.name}"
+# --- a real worker, through the real broker ----------------------------------------------------
+
+WORKER_TIMEOUT_SECONDS = 120  # only a hung worker takes this long, even on a loaded machine
+
+
+@contextmanager
+def celery_worker(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Run a Celery worker on a queue of its own, on the test database; yield queue and log.
+
+    The queue is unique so no other worker on the same Redis takes this test's tasks.
+    """
+    queue = f"stockd-test-{uuid.uuid4().hex}"
     log = tmp_path / "worker.log"
+    command = [
+        *("celery", "-A", "stockd", "worker", "--pool", "solo", "--loglevel", "INFO"),
+        *("-Q", queue, "--hostname", f"{queue}@%h"),
+        *("--without-mingle", "--without-gossip", "--without-heartbeat"),
+    ]
     worker = spawn(
-        [sys.executable, "-m", "celery", "-A", "stockd", "worker", "--pool", "solo", "-Q", queue],
-        env_for_test_database(),
+        [sys.executable, "-m", *command],
+        # EMAIL_URL empty: the console backend prints each mail into the worker's log.
+        env_for_test_database(CELERY_TASK_ALWAYS_EAGER="0", EMAIL_URL=""),
         log,
     )
     try:
-        expire_task.apply_async(queue=queue)
-        wait_for(lambda: reserved(stock) == 0, timeout=60, what="the worker's sweep", log=log)
+        yield queue, log
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
-    assert ReservationEvent.objects.get(type="EXPIRED").actor == "system:beat"
+        worker.wait(timeout=WORKER_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def sending_to_the_broker(queue: str) -> Iterator[None]:
+    """Send this process's tasks to `queue` on the broker instead of running them eagerly."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.task_default_queue
+    conf.task_always_eager, conf.task_default_queue = False, queue
+    try:
+        yield
+    finally:
+        conf.task_always_eager, conf.task_default_queue = saved
+
+
+def _succeeded(log: Path, task_name: str, task_id: str = r"[0-9a-f-]+") -> list[str]:
+    """Return what the worker logged as the result of each successful run of the task."""
+    pattern = rf"Task {re.escape(task_name)}\[{task_id}\] succeeded in [0-9.e-]+s: (.*)"
+    return re.findall(pattern, log.read_text())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_real_celery_worker_runs_the_sweep_sent_through_the_broker(tmp_path):
+    stock = InventoryFactory(total_stock=10)
+    due = hold(stock, quantity=4)
+    _make_all_due()
+    task_id = str(uuid.uuid4())
+
+    with celery_worker(tmp_path) as (queue, log), sending_to_the_broker(queue):
+        sent = expire_task.apply_async(task_id=task_id)
+        assert not isinstance(sent, EagerResult)
+        wait_for(
+            lambda: reserved(stock) == 0 and _succeeded(log, expire_task.name, task_id),
+            timeout=WORKER_TIMEOUT_SECONDS,
+            what="the worker to run the sweep",
+            log=log,
+        )
+
+    assert _succeeded(log, expire_task.name, task_id) == ["1"]
+    assert expired_ids() == {due.id}
+    event = ReservationEvent.objects.get(type="EXPIRED")
+    assert (event.reservation_id, event.actor) == (due.id, "system:beat")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_real_celery_worker_emails_the_promoted_waitlist_shopper(tmp_path):
+    stock = InventoryFactory(total_stock=1)
+    held = hold(stock)
+    entry = waitlist.join_waitlist(
+        product_id=stock.product_id,
+        warehouse_id=stock.warehouse_id,
+        quantity=1,
+        email="waiting@example.com",
+    )
+
+    with celery_worker(tmp_path) as (queue, log), sending_to_the_broker(queue):
+        transitions.release(reservation_id=held.id)  # promotes on commit, emails after that
+        entry.refresh_from_db()
+        assert entry.status == WaitlistEntry.Status.PROMOTED
+        wait_for(
+            lambda: _succeeded(log, send_promotion_email.name),
+            timeout=WORKER_TIMEOUT_SECONDS,
+            what="the worker to send the promotion email",
+            log=log,
+        )
+
+    assert mail.outbox == []  # not sent in this process
+    text = log.read_text()
+    assert len(_succeeded(log, send_promotion_email.name)) == 1
+    assert f"emailed waitlist entry {entry.id} about reservation {entry.reservation_id}" in text
+    assert "To: waiting@example.com" in text
+    assert f"Subject: {stock.product.name} is held for you" in text
+    assert f"{settings.SITE_URL}/checkout/{entry.reservation_id}/" in text
 
 
 @pytest.mark.django_db(transaction=True)
@@ -216,6 +310,49 @@ def test_cron_endpoint_without_the_right_secret_answers_401(stock, cron_secret, 
     assert response.status_code == 401
     assert response.json()["error"] == "UNAUTHORIZED"
     assert reserved(stock) == 1
+
+
+@pytest.fixture
+def compare_digest_calls(monkeypatch) -> list[tuple[bytes, bytes]]:
+    """Record each call of hmac.compare_digest (at its definition) and answer as it does."""
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def recording(given, expected):
+        calls.append((given, expected))
+        return real(given, expected)
+
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [("s3cret-cron", 200), ("s3cret-croX", 401), ("s3cret", 401), ("s3cret-cron-and-more", 401)],
+)
+def test_cron_secret_is_checked_by_a_constant_time_comparison(
+    stock, cron_secret, compare_digest_calls, header, status
+):
+    hold(stock)
+    _make_all_due()
+    response = APIClient().get("/api/cron/expire", HTTP_X_CRON_SECRET=header)
+    assert response.status_code == status
+    assert compare_digest_calls == [(header.encode(), cron_secret.encode())]
+    assert reserved(stock) == (0 if status == 200 else 1)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "header", "status"), [(False, "s3cret-cron", 401), (True, "x", 200)]
+)
+def test_the_constant_time_comparison_alone_decides(
+    stock, cron_secret, monkeypatch, verdict, header, status
+):
+    hold(stock)
+    _make_all_due()
+    monkeypatch.setattr(hmac, "compare_digest", lambda given, expected: verdict)
+    response = APIClient().get("/api/cron/expire", HTTP_X_CRON_SECRET=header)
+    assert response.status_code == status
+    assert reserved(stock) == (0 if status == 200 else 1)
 
 
 def test_cron_endpoint_is_closed_while_no_secret_is_configured(settings, stock):

@@ -6,9 +6,16 @@ POST /api/reservations (scope "reservations.create") and POST /api/reservations/
 as well as from the answers: reservations, events by type, IdempotencyKey rows and the
 inventory counters.
 
-Answers cached in Redis outlive the test database's rollback; tests/conftest.py empties this
-run's cache before each test, and every test also uses keys of its own (uuid4), so no replay
-can come from another test.
+Answers are cached in Redis once their transaction commits (transaction.on_commit), so every
+test that means to exercise the cache is transactional: inside pytest-django's wrapping
+transaction nothing commits and nothing would be cached. Cached answers outlive the test
+database's flush; tests/conftest.py empties this run's cache before each test, and every test
+also uses keys of its own (uuid4), so no replay can come from another test.
+
+Tests that hold a request in flight do it with a row lock held from another connection and
+released by the test, and they wait for the database to show the requests queued behind it
+(pg_stat_activity and pg_blocking_pids), never for the clock. HANG_SECONDS bounds only a
+hung test; a slow machine waits longer, never fails sooner.
 """
 
 import json
@@ -18,9 +25,9 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
@@ -30,6 +37,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
@@ -140,15 +148,35 @@ def redis_down(settings) -> None:
 
 @pytest.fixture(params=["redis", "redis-down"])
 def cache_mode(request) -> str:
-    """Run a test with the Redis fast path on, then with Redis unreachable."""
+    """Run a test with the Redis fast path on, then with Redis unreachable.
+
+    Answers are cached on commit, so the test must be transactional: inside pytest-django's
+    wrapping transaction the "redis" run would never cache anything and would test the
+    PostgreSQL path twice. Fail the test if it is not.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    assert marker is not None and marker.kwargs.get("transaction"), (
+        "cache_mode needs @pytest.mark.django_db(transaction=True): answers are cached on commit"
+    )
     if request.param == "redis-down":
         request.getfixturevalue("redis_down")
     return request.param
 
 
+def assert_cached(cache_mode: str, scope: str, key: str, status: int, body: Any) -> None:
+    """Assert that Redis holds the stored answer of (scope, key), or nothing when it is down."""
+    answer = idempotency.cached_answer(scope=scope, key=key)
+    if cache_mode == "redis-down":
+        assert answer is None
+        return
+    record = IdempotencyKey.objects.get(scope=scope, key=key)
+    assert answer == {"fingerprint": record.fingerprint, "status": status, "body": body}
+
+
 # --- retries -----------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
 def test_a_retry_gets_the_first_answer_with_the_replay_header_and_writes_nothing(
     api, stock, cache_mode
 ):
@@ -159,6 +187,7 @@ def test_a_retry_gets_the_first_answer_with_the_replay_header_and_writes_nothing
     after_first = state(stock)
     assert after_first == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
     assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
+    assert_cached(cache_mode, CREATE_ANONYMOUS, key, 201, first.json())
 
     for _ in range(2):
         retry = reserve(api, stock, key=key)
@@ -190,10 +219,12 @@ def test_the_same_body_with_its_fields_in_another_order_is_a_retry(api, stock):
     assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
 
 
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
 def test_the_same_key_with_another_body_answers_422_and_writes_nothing(api, stock, cache_mode):
     key = new_key()
     first = reserve(api, stock, quantity=2, key=key)
     assert first.status_code == 201
+    assert_cached(cache_mode, CREATE_ANONYMOUS, key, 201, first.json())
     after_first = state(stock)
 
     for changed in ({"quantity": 3}, {"quantity": 2, "city": "Pune"}):
@@ -204,12 +235,37 @@ def test_the_same_key_with_another_body_answers_422_and_writes_nothing(api, stoc
         assert not is_replay(response)
         assert state(stock) == after_first
     assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
+    assert_cached(cache_mode, CREATE_ANONYMOUS, key, 201, first.json())
 
     # The original request still replays afterwards.
     again = reserve(api, stock, quantity=2, key=key)
     assert (again.status_code, is_replay(again), again.json()) == (201, True, first.json())
 
 
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
+def test_with_redis_up_another_body_under_a_cached_key_answers_422_from_the_cache_alone(
+    api, django_assert_num_queries
+):
+    stock = InventoryFactory(total_stock=5)
+    key = new_key()
+    first = reserve(api, stock, quantity=2, key=key)
+    assert first.status_code == 201
+    assert_cached("redis", CREATE_ANONYMOUS, key, 201, first.json())
+    after_first = state(stock)
+
+    for changed in ({"quantity": 3}, {"quantity": 2, "city": "Pune"}):
+        with django_assert_num_queries(0):  # the cached fingerprint alone refuses it
+            response = reserve(api, stock, key=key, **changed)
+        assert response.status_code == 422
+        assert response.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
+        assert response.json()["detail"]
+        assert not is_replay(response)
+        assert state(stock) == after_first
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
+    assert_cached("redis", CREATE_ANONYMOUS, key, 201, first.json())
+
+
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
 def test_a_409_insufficient_stock_answer_is_replayed_even_once_stock_has_arrived(
     api, stock, cache_mode
 ):
@@ -220,6 +276,7 @@ def test_a_409_insufficient_stock_answer_is_replayed_even_once_stock_has_arrived
     assert not is_replay(refused)
     assert state(stock) == State(reservations=0, events={}, keys=1, stock=(5, 0))
     assert stored(key) == [(CREATE_ANONYMOUS, 409, refused.json())]
+    assert_cached(cache_mode, CREATE_ANONYMOUS, key, 409, refused.json())
 
     Inventory.objects.filter(pk=stock.pk).update(total_stock=10)  # a re-run would now succeed
     retry = reserve(api, stock, quantity=6, key=key)
@@ -232,6 +289,7 @@ def test_a_409_insufficient_stock_answer_is_replayed_even_once_stock_has_arrived
     assert reserve(api, stock, quantity=6, key=new_key()).status_code == 201
 
 
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
 def test_a_404_answer_is_replayed_even_once_the_product_is_stocked(api, stock, cache_mode):
     stock.product.active = False
     stock.product.save()
@@ -239,6 +297,7 @@ def test_a_404_answer_is_replayed_even_once_the_product_is_stocked(api, stock, c
     missing = reserve(api, stock, quantity=2, key=key)
     assert missing.status_code == 404 and missing.json()["error"] == "NOT_FOUND"
     assert stored(key) == [(CREATE_ANONYMOUS, 404, missing.json())]
+    assert_cached(cache_mode, CREATE_ANONYMOUS, key, 404, missing.json())
 
     stock.product.active = True
     stock.product.save()
@@ -251,6 +310,7 @@ def test_a_404_answer_is_replayed_even_once_the_product_is_stocked(api, stock, c
 # --- confirm -----------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
 def test_a_confirm_retry_gets_the_first_200_with_the_replay_header(api, stock, cache_mode):
     reservation_id = reserve(api, stock, quantity=2, key=None).json()["id"]
     key = new_key()
@@ -263,12 +323,14 @@ def test_a_confirm_retry_gets_the_first_200_with_the_replay_header(api, stock, c
         reservations=1, events={"RESERVED": 1, "CONFIRMED": 1}, keys=1, stock=(3, 0)
     )
     assert stored(key) == [(CONFIRM_ANONYMOUS, 200, first.json())]
+    assert_cached(cache_mode, CONFIRM_ANONYMOUS, key, 200, first.json())
 
     retry = confirm(api, reservation_id, key=key)
     assert (retry.status_code, is_replay(retry), retry.json()) == (200, True, first.json())
     assert state(stock) == after_first
 
 
+@pytest.mark.django_db(transaction=True)  # answers are cached on commit
 def test_a_410_reservation_expired_confirm_answer_is_replayed(api, stock, cache_mode):
     reservation_id = reserve(api, stock, quantity=2, key=None).json()["id"]
     make_due(reservation_id)
@@ -285,6 +347,7 @@ def test_a_410_reservation_expired_confirm_answer_is_replayed(api, stock, cache_
         reservations=1, events={"RESERVED": 1, "EXPIRED": 1}, keys=1, stock=(5, 0)
     )
     assert stored(key) == [(CONFIRM_ANONYMOUS, 410, first.json())]
+    assert_cached(cache_mode, CONFIRM_ANONYMOUS, key, 410, first.json())
 
     retry = confirm(api, reservation_id, key=key)
     assert (retry.status_code, is_replay(retry), retry.json()) == (410, True, first.json())
@@ -553,6 +616,7 @@ def test_celery_beat_purges_keys_hourly(settings):
     assert schedule["schedule"] == 3600.0
 
 
+@pytest.mark.django_db(transaction=True)  # Redis really holds the answer, then forgets it
 def test_a_key_older_than_24_hours_not_yet_purged_is_treated_as_new(api, stock):
     key = new_key()
     first = reserve(api, stock, quantity=2, key=key)
@@ -561,7 +625,7 @@ def test_a_key_older_than_24_hours_not_yet_purged_is_treated_as_new(api, stock):
         created_at=timezone.now() - timedelta(hours=24, minutes=1)
     )
     # Redis's own 24 h expiry would have dropped the cached answer by then, too.
-    cache.delete(idempotency._cache_key(CREATE_ANONYMOUS, key))
+    idempotency.forget_cached_answer(scope=CREATE_ANONYMOUS, key=key)
 
     again = reserve(api, stock, quantity=2, key=key)
 
@@ -575,13 +639,14 @@ def test_a_key_older_than_24_hours_not_yet_purged_is_treated_as_new(api, stock):
     assert (retry.status_code, is_replay(retry), retry.json()) == (201, True, again.json())
 
 
+@pytest.mark.django_db(transaction=True)  # Redis really holds the answer, then forgets it
 def test_a_key_older_than_24_hours_is_free_for_another_body(api, stock):
     key = new_key()
     assert reserve(api, stock, quantity=2, key=key).status_code == 201
     IdempotencyKey.objects.filter(key=key).update(
         created_at=timezone.now() - timedelta(hours=24, minutes=1)
     )
-    cache.delete(idempotency._cache_key(CREATE_ANONYMOUS, key))
+    idempotency.forget_cached_answer(scope=CREATE_ANONYMOUS, key=key)
 
     other = reserve(api, stock, quantity=3, key=key)
 
@@ -590,6 +655,9 @@ def test_a_key_older_than_24_hours_is_free_for_another_body(api, stock):
 
 
 # --- real HTTP, real threads -----------------------------------------------------------------
+
+# Only a hung test waits this long; no assertion is timed against it.
+HANG_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -614,7 +682,7 @@ def _post(url: str, body: dict, key: str) -> Answer:
     )
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=HANG_SECONDS) as response:
             status, headers, raw = response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         with error:
@@ -630,6 +698,16 @@ def _post(url: str, body: dict, key: str) -> Answer:
 def _answers(outcomes: list[Outcome]) -> list[Answer]:
     assert unexpected_errors(outcomes) == []
     return [outcome.value for outcome in outcomes]
+
+
+@pytest.fixture
+def patient_key_waits(settings) -> None:
+    """Let a request wait for the request holding its key until a hang, not 10 s.
+
+    What these tests check does not depend on the wait bound (its own test does), and on a
+    loaded machine the request holding the key may take longer than 10 s to commit.
+    """
+    settings.IDEMPOTENCY_WAIT_SECONDS = HANG_SECONDS
 
 
 def _assert_one_key_raced_into_one_hold(live_server, n: int) -> list[Answer]:
@@ -653,75 +731,106 @@ def _assert_one_key_raced_into_one_hold(live_server, n: int) -> list[Answer]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog")
+@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits")
 def test_50_http_clients_sending_one_key_at_once_make_one_hold_and_get_one_answer(live_server):
     _assert_one_key_raced_into_one_hold(live_server, 50)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog", "redis_down")
+@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits", "redis_down")
 def test_with_redis_unreachable_20_clients_racing_with_one_key_make_one_hold(live_server):
     _assert_one_key_raced_into_one_hold(live_server, 20)
 
 
 # --- requests held in flight -----------------------------------------------------------------
 
-HOLD_SQL_LIKE = "%UPDATE inventory_inventory%"
-CLAIM_SQL_LIKE = '%INSERT INTO "idempotency_idempotencykey"%'
 
+def _wait_for(done: Callable[[], bool], what: str, *, unless_finished: list[Future]) -> None:
+    """Poll until done() is true.
 
-def _waiting_on_a_lock(query_like: str) -> int:
-    """How many sessions of our test database wait on a lock while running `query_like`."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            " AND query LIKE %s",
-            [query_like],
-        )
-        (waiting,) = cursor.fetchone()
-    return waiting
-
-
-def _wait_until_waiting(query_like: str, count: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (waiting := _waiting_on_a_lock(query_like)) < count:
-        assert time.monotonic() < deadline, (
-            f"{waiting} of {count} sessions waiting on {query_like!r} after {timeout}s"
-        )
+    Fail as soon as one of `unless_finished` ends first (it was meant to be held), or after
+    HANG_SECONDS, which only a hang takes.
+    """
+    deadline = time.monotonic() + HANG_SECONDS
+    while not done():
+        ended = [f.exception() or f.result() for f in unless_finished if f.done()]
+        assert not ended, f"ended before {what}: {ended}"
+        assert time.monotonic() < deadline, f"not {what} after {HANG_SECONDS}s: a hang"
         time.sleep(0.02)
 
 
-@contextmanager
-def stock_row_locked(stock: Inventory, at_most: float) -> Iterator[None]:
-    """Hold the stock row's lock on another thread (its own connection) while inside.
+def _lock_waits() -> dict[int, list[int]]:
+    """Map each session of the test database waiting on a lock to the sessions it waits for."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return dict(cursor.fetchall())
 
-    A reserve that claimed its key then blocks on the row, inside its transaction, until the
-    block is left (or `at_most` seconds pass).
+
+def _waiting_for(waits: dict[int, list[int]], pid: int) -> set[int]:
+    """The sessions that wait for `pid` itself."""
+    return {waiter for waiter, blockers in waits.items() if pid in blockers}
+
+
+def _queued_behind(waits: dict[int, list[int]], pid: int) -> set[int]:
+    """The sessions that wait for `pid`, directly or behind another waiting session."""
+    queued: set[int] = set()
+    reached = {pid}
+    while reached:
+        reached = set().union(*(_waiting_for(waits, p) for p in reached)) - queued
+        queued |= reached
+    return queued
+
+
+def _wait_until_queued(holder: int, count: int, requests: list[Future]) -> dict[int, list[int]]:
+    """Wait until `count` sessions are queued behind the session `holder`; return the waits."""
+    waits: dict[int, list[int]] = {}
+
+    def queued() -> bool:
+        nonlocal waits
+        waits = _lock_waits()
+        return len(_queued_behind(waits, holder)) >= count
+
+    _wait_for(queued, f"{count} sessions queued behind {holder}", unless_finished=requests)
+    return waits
+
+
+@contextmanager
+def row_locked(row: Model) -> Iterator[int]:
+    """Lock `row` FOR UPDATE from another thread (its own connection) while inside; yield its pid.
+
+    The lock is released when the block is left, however long that takes: nothing lapses on
+    its own, so a slow machine only makes the test wait longer.
     """
     locked, unlock = threading.Event(), threading.Event()
+    holder_pid: list[int] = []
 
     def hold() -> None:
         try:
             with transaction.atomic():
-                Inventory.objects.select_for_update().get(pk=stock.pk)
+                type(row).objects.select_for_update().get(pk=row.pk)
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    holder_pid.append(cursor.fetchone()[0])
                 locked.set()
-                unlock.wait(timeout=at_most)
+                assert unlock.wait(timeout=HANG_SECONDS), "the row was never unlocked: a hang"
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         holder = pool.submit(hold)
-        assert locked.wait(timeout=10), holder.exception(timeout=0)
+        _wait_for(locked.is_set, f"{row!r} locked", unless_finished=[holder])
         try:
-            yield
+            yield holder_pid[0]
         finally:
             unlock.set()
-            holder.result(timeout=30)
+            holder.result(timeout=HANG_SECONDS)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog")
+@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits")
 def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_answer(
     live_server, cache_mode
 ):
@@ -731,14 +840,16 @@ def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_an
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 3}
     key = new_key()
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with stock_row_locked(stock, at_most=8):  # under IDEMPOTENCY_WAIT_SECONDS (10)
-            racing = pool.submit(run_together, n, lambda _: _post(url, body, key))
-            # One request claimed the key and is stuck on the row; all others wait on the key.
-            _wait_until_waiting(HOLD_SQL_LIKE, 1)
-            _wait_until_waiting(CLAIM_SQL_LIKE, n - 1)
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        with row_locked(stock) as holder:
+            requests = [pool.submit(_post, url, body, key) for _ in range(n)]
+            waits = _wait_until_queued(holder, n, requests)
+            # One request claimed the key and is stuck on the row; all others wait for that
+            # one's transaction, which holds nothing else they need but the uncommitted key.
+            (first_pid,) = _waiting_for(waits, holder)
+            assert len(_waiting_for(waits, first_pid)) == n - 1, waits
             assert state(stock) == State(reservations=0, events={}, keys=0, stock=(10, 0))
-        answers = _answers(racing.result(timeout=60))
+        answers = [request.result(timeout=HANG_SECONDS) for request in requests]
 
     assert Counter(a.status for a in answers) == {201: n}, [a.body for a in answers]
     (first,) = [a for a in answers if REPLAYED.lower() not in a.headers]
@@ -747,6 +858,7 @@ def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_an
     assert str(Reservation.objects.get().id) == first.body["id"]
     assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(10, 3))
     assert stored(key) == [(CREATE_ANONYMOUS, 201, first.body)]
+    assert_cached(cache_mode, CREATE_ANONYMOUS, key, 201, first.body)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -761,24 +873,27 @@ def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in
     key = new_key()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        with stock_row_locked(stock, at_most=3):
-            # The first request claims the key, then blocks on the row inside its transaction.
+        with row_locked(stock) as holder:
+            # The first request claims the key, then blocks on the row inside its transaction
+            # until the block is left, however long the retry takes.
             running = pool.submit(_post, url, body, key)
-            _wait_until_waiting(HOLD_SQL_LIKE, 1)
+            _wait_until_queued(holder, 1, [running])
 
             second = _post(url, body, key)
+            assert not running.done()  # still held: it was running when the 409 went out
             in_flight = state(stock)  # the first request cannot have committed yet
-        first = running.result(timeout=30)
+        first = running.result(timeout=HANG_SECONDS)
 
     assert second.status == 409, second
     assert second.body["error"] == "IDEMPOTENCY_KEY_IN_USE" and second.body["detail"]
     assert second.headers.get("retry-after") == "1"
     assert REPLAYED.lower() not in second.headers
-    assert 0.9 <= second.seconds < 2.5, second.seconds  # waited the 1 s bound, no longer
+    # It waited out the 1 s lock_timeout first (less 0.1 s for PostgreSQL's clock against ours).
+    assert second.seconds >= 0.9, second.seconds
     assert in_flight == State(reservations=0, events={}, keys=0, stock=(5, 0))
 
     assert first.status == 201 and REPLAYED.lower() not in first.headers
-    assert first.seconds > second.seconds  # it was still running when the 409 went out
+    assert first.seconds > second.seconds  # started before the retry, answered after it
     assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
     retry = _post(url, body, key)
     assert (retry.status, retry.headers.get(REPLAYED.lower()), retry.body) == (
@@ -790,35 +905,38 @@ def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog")
+@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits")
 def test_two_retries_at_once_of_a_key_older_than_24_hours_run_once_and_share_the_answer(
-    live_server, monkeypatch
+    live_server,
 ):
     stock = InventoryFactory(total_stock=5)
     url = f"{live_server.url}/api/reservations"
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2}
     key = new_key()
-    assert _post(url, body, key).status == 201
+    first = _post(url, body, key)
+    assert first.status == 201
     IdempotencyKey.objects.filter(key=key).update(
         created_at=timezone.now() - timedelta(hours=24, minutes=1)
     )
-    cache.delete(idempotency._cache_key(CREATE_ANONYMOUS, key))  # as Redis's own expiry would
-    # Line both retries up after each has read the old row and before either replaces it.
-    both_read = threading.Barrier(2)
-    read_stored_row = idempotency._stored
+    idempotency.forget_cached_answer(scope=CREATE_ANONYMOUS, key=key)  # as its expiry would
+    old_key = IdempotencyKey.objects.get(key=key)
 
-    def read_then_meet(scope: str, wanted: str) -> IdempotencyKey | None:
-        record = read_stored_row(scope, wanted)
-        # (A fix that locks the row while reading it serializes the two instead.)
-        with suppress(threading.BrokenBarrierError):
-            both_read.wait(timeout=2)
-        return record
-
-    monkeypatch.setattr(idempotency, "_stored", read_then_meet)
-
-    answers = _answers(run_together(2, lambda _: _post(url, body, key)))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Line both retries up after each has found the old row and before either replaces
+        # it: while another session holds the row's lock, both can read it, neither can
+        # delete or overwrite it. (A fix that locks the row while reading it queues them
+        # here too.) Fail unless both are queued on that lock.
+        with row_locked(old_key) as holder:
+            retries = [pool.submit(_post, url, body, key) for _ in range(2)]
+            _wait_until_queued(holder, 2, retries)
+            assert state(stock) == State(
+                reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2)
+            )
+        answers = [retry.result(timeout=HANG_SECONDS) for retry in retries]
 
     assert [a.status for a in answers] == [201, 201], [a.body for a in answers]
     assert answers[0].body == answers[1].body
     assert Counter(a.headers.get(REPLAYED.lower()) for a in answers) == {"true": 1, None: 1}
+    assert answers[0].body["id"] != first.body["id"]
     assert state(stock) == State(reservations=2, events={"RESERVED": 2}, keys=1, stock=(5, 4))
+    assert stored(key) == [(CREATE_ANONYMOUS, 201, answers[0].body)]

@@ -11,7 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Inventory
-from reservations.models import Reservation, ReservationEvent
+from reservations.models import Reservation, ReservationEvent, WaitlistEntry
+from reservations.services import holds
 from tests.factories import InventoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,9 +205,16 @@ def test_unknown_fields_are_named(api, stock):
 
 def test_the_hot_path_sends_one_statement(api, stock):
     with CaptureQueriesContext(connection) as queries:
-        assert reserve(api, stock).status_code == 201
+        response = reserve(api, stock)
+    assert response.status_code == 201
     assert len(queries) <= 3
     assert len(queries) == 1, [q["sql"] for q in queries]
+    body = response.json()
+    reservation = Reservation.objects.get()
+    assert (body["id"], body["status"], body["quantity"]) == (str(reservation.id), "PENDING", 2)
+    assert body["product"]["name"] == stock.product.name
+    assert body["warehouse"]["city"] == stock.warehouse.city
+    assert counters(stock) == (5, 2)
 
 
 # --- GET /api/reservations/{id} ------------------------------------------------------------
@@ -224,7 +232,11 @@ def test_read_one_reservation_joins_product_and_warehouse_in_one_query(
 ):
     created = reserve(api, stock).json()
     with django_assert_num_queries(1):
-        api.get(f"/api/reservations/{created['id']}")
+        response = api.get(f"/api/reservations/{created['id']}")
+    assert response.status_code == 200
+    assert response.json() == created
+    assert response.json()["product"]["name"] == stock.product.name
+    assert response.json()["warehouse"]["name"] == stock.warehouse.name
 
 
 @pytest.mark.parametrize("bad_id", ["abc", "123", "4b32dd1c-fdc5-4031-b787"])
@@ -320,12 +332,72 @@ def test_listing_expires_due_holds_first(api, stock, django_user_model):
     assert counters(stock) == (5, 0)
 
 
+def test_listing_without_a_limit_answers_the_newest_50_and_counts_all(api, django_user_model):
+    row = InventoryFactory(total_stock=100)
+    ann = django_user_model.objects.create_user("ann", password="pw-123456")
+    for _ in range(51):
+        holds.reserve(
+            product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1, user=ann
+        )
+    api.force_login(ann)
+    everything = api.get("/api/reservations", {"limit": 200}).json()
+    assert len(everything) == 51
+
+    response = api.get("/api/reservations")
+
+    assert response.status_code == 200
+    assert response["X-Total-Count"] == "51"
+    listed = [r["id"] for r in response.json()]
+    assert listed == [r["id"] for r in everything[:50]]
+    oldest = Reservation.objects.order_by("created_at", "pk").first()
+    assert str(oldest.id) not in listed
+
+
 @pytest.mark.parametrize(
     "params", [{"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "x"}, {"offset": 2**63}]
 )
 def test_bad_list_paging_answers_400(api, django_user_model, params):
     api.force_login(django_user_model.objects.create_user("ann", password="pw-123456"))
     assert api.get("/api/reservations", params).status_code == 400
+
+
+# --- GET /api/waitlist/{id}: who may see an entry --------------------------------------------
+
+
+def test_staff_see_a_shoppers_waitlist_entry_and_other_shoppers_do_not(
+    api, stock, django_user_model
+):
+    ann = django_user_model.objects.create_user("ann", password="pw-123456")
+    bob = django_user_model.objects.create_user("bob", password="pw-123456")
+    staff = django_user_model.objects.create_user("boss", password="pw-123456", is_staff=True)
+    assert reserve(api, stock, quantity=5).status_code == 201  # sold out: the waitlist opens
+    api.force_login(ann)
+    joined = api.post(
+        "/api/waitlist",
+        {
+            "productId": stock.product_id,
+            "warehouseId": stock.warehouse_id,
+            "quantity": 1,
+            "email": "ann@example.com",
+        },
+        format="json",
+    )
+    assert joined.status_code == 201
+    entry = joined.json()
+    assert WaitlistEntry.objects.get().user == ann
+
+    api.force_login(staff)
+    seen_by_staff = api.get(f"/api/waitlist/{entry['id']}")
+    assert seen_by_staff.status_code == 200
+    assert seen_by_staff.json() == entry
+
+    api.force_login(bob)
+    seen_by_bob = api.get(f"/api/waitlist/{entry['id']}")
+    assert seen_by_bob.status_code == 404
+    assert seen_by_bob.json()["error"] == "NOT_FOUND"
+    api.logout()
+    assert api.get(f"/api/waitlist/{entry['id']}").status_code == 404
+    assert WaitlistEntry.objects.get().status == WaitlistEntry.Status.WAITING
 
 
 # --- confirm ---------------------------------------------------------------------------------

@@ -55,7 +55,12 @@ def test_htmx_history_restore_gets_the_whole_page(client):
     response = client.get(
         "/", {"q": "mat"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
     )
-    assert "<html" in response.content.decode()
+    html = response.content.decode()
+    assert "<html" in html
+    matching = [p["name"] for p in client.get("/api/products", {"q": "mat"}).json()]
+    assert "Yoga Mat" in matching
+    assert _product_names(html) == matching
+    assert 'name="q" value="mat"' in html
 
 
 def test_no_match_says_so(client):
@@ -79,3 +84,11 @@ def test_home_page_uses_no_cdn(client):
 def test_too_long_search_is_ignored_not_an_error(client):
     response = client.get("/", {"q": "x" * 500})
     assert response.status_code == 200
+    html = response.content.decode()
+    api_names = [p["name"] for p in client.get("/api/products").json()]
+    assert len(api_names) == 53
+    assert _product_names(html) == api_names
+    assert '<span data-testid="result-count">53</span> products' in html
+    assert '<input id="search-q" type="search" name="q" value=""' in html
+    assert "x" * 500 not in html
+    assert "No products match." not in html

@@ -1,21 +1,29 @@
 """Shoppers wait for stock that is gone; freed units go to them first come, first served."""
 
+import re
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from inventory.errors import StockBelowReserved
 from inventory.models import Inventory
+from reservations import locks
 from reservations.errors import InsufficientStock
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from reservations.services import holds, sweeps, transitions, waitlist
 from reservations.services.stock import adjust_stock
 from tests.factories import InventoryFactory
-from tests.races import run_together, unexpected_errors
+from tests.races import JOIN_TIMEOUT_SECONDS, run_together, unexpected_errors
 
 Status = WaitlistEntry.Status
 promotion = pytest.mark.django_db(transaction=True)  # promotion runs after a real commit
@@ -170,6 +178,16 @@ def test_a_release_promotes_the_oldest_waiting_entry(mailoutbox):
     assert message.to == ["first@example.com"]
     assert f"/checkout/{reservation.id}/" in message.body
     assert find_violations() == []
+    # The emailed link opens the hold's checkout page.
+    (link,) = re.findall(rf"{re.escape(settings.SITE_URL)}/\S+", message.body)
+    assert link == f"{settings.SITE_URL}/checkout/{reservation.id}/"
+    page = Client().get(link.removeprefix(settings.SITE_URL))
+    assert page.status_code == 200
+    assert "storefront/checkout.html" in [template.name for template in page.templates]
+    html = page.content.decode()
+    assert f"1 × {escape(reservation.product.name)} from" in html
+    assert 'data-status="PENDING"' in html
+    assert f'<dd data-testid="status">{reservation.get_status_display()}</dd>' in html
 
 
 @promotion
@@ -260,24 +278,94 @@ def test_the_promotion_email_is_sent_once(mailoutbox):
     assert len(mailoutbox) == 1
 
 
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _waiting_behind(blocker: int, pids: dict[int, int]) -> set[int]:
+    """Return the keys of `pids` whose backend waits for a lock `blocker` holds, directly or
+    behind another waiter (pg_blocking_pids reads the lock manager as it is now)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, pg_blocking_pids(pid) FROM unnest(%s::int[]) AS pid",
+            [list(pids.values())],
+        )
+        blocked_by = {pid: set(blockers) for pid, blockers in cursor.fetchall()}
+    behind = {blocker}
+    while grown := {pid for pid, blockers in blocked_by.items() if blockers & behind} - behind:
+        behind |= grown
+    return {key for key, pid in pids.items() if pid in behind}
+
+
+SHOPPERS_DURING_PROMOTION = 8
+
+
 @promotion
-def test_a_promotion_racing_fresh_shoppers_never_oversells():
+def test_shoppers_arriving_while_a_promotion_runs_wait_for_it_and_the_queue_is_served_first(
+    monkeypatch,
+):
+    """Freed units go to the waitlist, not to shoppers who come once promotion has begun.
+
+    The release's promotion is stopped right after it has locked the waiting entries; only
+    then are the shoppers released, together. Because promotion locked the stock row first,
+    each shopper's hold waits for it (asked of PostgreSQL's lock manager with
+    pg_blocking_pids, never guessed from a sleep) and then finds the unit gone. Had promotion
+    locked the row later or not at all, the shoppers would take the unit while it is
+    stopped, and the oldest entry would be skipped: this test fails then.
+    """
     row, (hold,) = sold_out()
-    entry = join(row)
+    first, second = join(row, email="first@example.com"), join(row, email="second@example.com")
+    pids: dict[int, int] = {}
+    done: set[int] = set()
+    raced: list[list] = []
 
-    def act(index: int):
-        if index == 0:
-            return transitions.release(reservation_id=hold.id)
-        return holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
+    def shop(index: int) -> Reservation:
+        pids[index] = _backend_pid()
+        try:
+            return holds.reserve(
+                product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1
+            )
+        finally:
+            done.add(index)
 
-    outcomes = run_together(10, act)
+    shoppers = threading.Thread(
+        target=lambda: raced.append(run_together(SHOPPERS_DURING_PROMOTION, shop))
+    )
+    lock_waiting_entries = locks.lock_waiting_entries
 
+    def lock_entries_then_let_shoppers_in(**row_key):
+        entries = lock_waiting_entries(**row_key)
+        if shoppers.ident is None:  # only the release's promotion stops here
+            promoter = _backend_pid()
+            shoppers.start()
+            deadline = time.monotonic() + JOIN_TIMEOUT_SECONDS
+            while len(done | _waiting_behind(promoter, dict(pids))) < SHOPPERS_DURING_PROMOTION:
+                assert time.monotonic() < deadline, f"shoppers neither done nor waiting: {pids}"
+                time.sleep(0.01)
+        return entries
+
+    monkeypatch.setattr(locks, "lock_waiting_entries", lock_entries_then_let_shoppers_in)
+    try:
+        transitions.release(reservation_id=hold.id)
+    finally:
+        if shoppers.ident is not None:
+            shoppers.join()
+
+    (outcomes,) = raced
     assert unexpected_errors(outcomes, InsufficientStock) == []
-    shoppers_served = sum(1 for o in outcomes[1:] if o.error is None)
-    promoted = status_of(entry) == Status.PROMOTED
+    shoppers_served = sum(1 for o in outcomes if o.error is None)
+    assert shoppers_served == 0
+    assert all(o.error.extra == {"available": 0} for o in outcomes)
+    assert status_of(first) == Status.PROMOTED and status_of(second) == Status.WAITING
+    promoted = status_of(first) == Status.PROMOTED
     assert shoppers_served + promoted == 1
     row.refresh_from_db()
-    assert row.reserved_stock == 1
+    assert (row.total_stock, row.reserved_stock) == (1, 1)
+    assert list(Reservation.objects.pending().values_list("pk", flat=True)) == [
+        first.reservation_id
+    ]
     assert find_violations() == []
 
 

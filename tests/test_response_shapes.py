@@ -1,0 +1,585 @@
+"""Every operation of the OpenAPI document answers what the document says, key for key.
+
+The reservation endpoints build their JSON by hand (reservations/apis/bodies.py) and document
+it with serializers that nothing checks against the dicts; the catalogue and warehouses render
+through their serializers. Each documented status of each operation is produced here by a real
+request, and its body is validated against that status's response schema with every object
+made strict: a key added to a dict but not to its serializer fails, as does a missing required
+key or a wrong type.
+"""
+
+import copy
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.http import HttpResponse
+from django.test import override_settings
+from django.utils import timezone
+from jsonschema import Draft202012Validator, FormatChecker
+from rest_framework.test import APIClient
+
+from inventory.models import Inventory
+from reservations.models import Reservation, WaitlistEntry
+from reservations.planning import CartLine
+from reservations.services import carts, holds, transitions
+from tests.factories import (
+    IdempotencyKeyFactory,
+    InventoryFactory,
+    ReservationFactory,
+    UserFactory,
+    WaitlistEntryFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+COMPONENTS = "#/components/schemas/"
+UNKNOWN_ID = 987654
+
+# Keys real error bodies carry that core.openapi.ErrorSerializer does not document, by the
+# (operation, status) that answers them. Each is a mismatch between the document and the
+# answers; they are allowed only there, and every other key stays forbidden.
+_FIELDS = {"fields": {"type": ["object", "array"]}}  # core.exceptions: DRF's per-field messages
+_SHORT_LINE = {  # reservations.services.carts._shortage_of: the short line of a cart
+    "productId": {"type": "integer"},
+    "warehouseId": {"type": ["integer", "null"]},
+}
+_PINCODE = {"pincode": {"type": "string"}}  # warehouses.errors.PincodeNotServiceable's pincode
+UNDOCUMENTED_ERROR_KEYS: dict[tuple[str, int], dict[str, Any]] = {
+    ("reservations_create", 400): _FIELDS,
+    ("reservations_batch", 400): _FIELDS,
+    ("waitlist_join", 400): _FIELDS,
+    ("detect_warehouse", 400): _FIELDS,
+    ("reservations_batch", 409): _SHORT_LINE,
+    ("detect_warehouse", 422): _PINCODE,
+}
+
+
+# --- the document, as JSON Schema --------------------------------------------------------
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Translate one OpenAPI 3.0 schema object to JSON Schema 2020-12, objects made strict."""
+    if "$ref" in schema:  # OpenAPI 3.0 ignores a reference's siblings
+        return {"$ref": "#/$defs/" + schema["$ref"].removeprefix(COMPONENTS)}
+    schema = dict(schema)
+    for key in ("items", "not", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = _strict(schema[key])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema:
+            schema[key] = [_strict(member) for member in schema[key]]
+    if "properties" in schema:
+        schema["properties"] = {name: _strict(s) for name, s in schema["properties"].items()}
+        schema["additionalProperties"] = False
+    for bound, exclusive in (("maximum", "exclusiveMaximum"), ("minimum", "exclusiveMinimum")):
+        if schema.get(exclusive) is True:  # 3.0's boolean form; 2020-12 takes the bound itself
+            schema[exclusive] = schema.pop(bound)
+        elif schema.get(exclusive) is False:
+            del schema[exclusive]
+    if schema.pop("nullable", False):
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _is_date_time(value: object) -> bool:
+    """RFC 3339: a date, a time and an offset (jsonschema checks it only with extra packages)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return "T" in value and parsed.tzinfo is not None
+
+
+FORMATS = FormatChecker()
+FORMATS.checks("date-time")(_is_date_time)
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    response = APIClient().get("/api/schema?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        operation["operationId"]: operation
+        for methods in document["paths"].values()
+        for operation in methods.values()
+    }
+
+
+def _validator(document: dict[str, Any], operation_id: str, status: int) -> Draft202012Validator:
+    response = _operations(document)[operation_id]["responses"][str(status)]
+    media = response["content"]["application/json"]["schema"]
+    definitions = {name: _strict(s) for name, s in document["components"]["schemas"].items()}
+    schema = _strict(media)
+    extra = UNDOCUMENTED_ERROR_KEYS.get((operation_id, status))
+    if extra:
+        assert media == {"$ref": COMPONENTS + "Error"}, "extra keys are allowed on errors only"
+        schema = copy.deepcopy(definitions["Error"])
+        schema["properties"].update(extra)
+    return Draft202012Validator({**schema, "$defs": definitions}, format_checker=FORMATS)
+
+
+# --- the requests: one or more per documented status of every operation ------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    operation_id: str
+    status: int
+    send: Callable[[APIClient], HttpResponse]
+
+    def __str__(self) -> str:
+        return f"{self.operation_id}-{self.status}-{self.send.__name__}"
+
+
+CALLS: list[Call] = []
+
+
+def answers(operation_id: str, status: int) -> Callable:
+    """Register a request expected to answer `status` from `operation_id`."""
+
+    def register(send: Callable[[APIClient], HttpResponse]) -> Callable:
+        CALLS.append(Call(operation_id, status, send))
+        return send
+
+    return register
+
+
+def _row(total: int = 5) -> Inventory:
+    return InventoryFactory(total_stock=total)
+
+
+def _hold(row: Inventory | None = None, *, quantity: int = 1, user=None) -> Reservation:
+    """Hold units through the service, so counters and events stay consistent."""
+    row = row or _row()
+    return holds.reserve(
+        product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=quantity, user=user
+    )
+
+
+def _cart(user=None) -> carts.Cart:
+    lines = [CartLine(row.product_id, row.warehouse_id, 1) for row in (_row(), _row())]
+    return carts.reserve_cart(lines=lines, user=user)
+
+
+def _make_due(*reservation_ids: uuid.UUID) -> None:
+    past = timezone.now() - timedelta(seconds=1)
+    Reservation.objects.filter(pk__in=reservation_ids).update(expires_at=past)
+
+
+def _line(row: Inventory, quantity: int = 1) -> dict[str, int]:
+    return {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": quantity}
+
+
+# POST /api/reservations
+
+
+@answers("reservations_create", 201)
+def reserve_in_a_named_warehouse(api):
+    return api.post("/api/reservations", _line(_row()), format="json")
+
+
+@answers("reservations_create", 201)
+def reserve_routed_from_the_shoppers_location(api):
+    body = {"productId": _row().product_id, "quantity": 1, "lat": 19.0, "lng": 72.8}
+    response = api.post("/api/reservations", body, format="json")
+    assert "distanceKm" in response.json()
+    return response
+
+
+@answers("reservations_create", 400)
+def reserve_with_a_malformed_body(api):
+    return api.post("/api/reservations", {"productId": "one", "quantity": 1}, format="json")
+
+
+@answers("reservations_create", 404)
+def reserve_an_unknown_product(api):
+    body = {**_line(_row()), "productId": UNKNOWN_ID}
+    return api.post("/api/reservations", body, format="json")
+
+
+@answers("reservations_create", 409)
+def reserve_more_than_available(api):
+    return api.post("/api/reservations", _line(_row(total=5), quantity=6), format="json")
+
+
+@answers("reservations_create", 409)
+def reserve_while_the_same_key_is_running(api):
+    IdempotencyKeyFactory(key="busy", response_status=None, response_body=None)
+    return api.post(
+        "/api/reservations", _line(_row()), format="json", headers={"Idempotency-Key": "busy"}
+    )
+
+
+@answers("reservations_create", 422)
+def reserve_with_a_key_used_for_another_body(api):
+    row, key = _row(), {"Idempotency-Key": "reused"}
+    assert api.post("/api/reservations", _line(row), format="json", headers=key).status_code == 201
+    return api.post("/api/reservations", _line(row, 2), format="json", headers=key)
+
+
+# GET /api/reservations
+
+
+@answers("reservations_list", 200)
+def list_a_shoppers_holds_in_every_state(api):
+    shopper = UserFactory()
+    api.force_login(shopper)
+    _hold(user=shopper)
+    transitions.confirm(reservation_id=_hold(user=shopper).id, user=shopper)
+    transitions.release(reservation_id=_hold(user=shopper).id, user=shopper)
+    _cart(user=shopper)
+    response = api.get("/api/reservations")
+    assert len(response.json()) == 5
+    return response
+
+
+@answers("reservations_list", 403)
+def list_without_signing_in(api):
+    return api.get("/api/reservations")
+
+
+# GET /api/reservations/{id}
+
+
+@answers("reservations_retrieve", 200)
+def read_a_hold(api):
+    return api.get(f"/api/reservations/{_hold().id}")
+
+
+@answers("reservations_retrieve", 200)
+def read_a_hold_whose_time_is_up(api):
+    hold = _hold()
+    _make_due(hold.id)
+    response = api.get(f"/api/reservations/{hold.id}")
+    assert response.json()["releaseReason"] == "EXPIRED"
+    return response
+
+
+@answers("reservations_retrieve", 404)
+def read_an_unknown_hold(api):
+    return api.get(f"/api/reservations/{uuid.uuid4()}")
+
+
+# POST /api/reservations/{id}/confirm, /release, /extend
+
+
+@answers("reservations_confirm", 200)
+def confirm_a_hold(api):
+    return api.post(f"/api/reservations/{_hold().id}/confirm")
+
+
+@answers("reservations_confirm", 404)
+def confirm_an_unknown_hold(api):
+    return api.post(f"/api/reservations/{uuid.uuid4()}/confirm")
+
+
+@answers("reservations_confirm", 409)
+def confirm_a_released_hold(api):
+    hold = _hold()
+    transitions.release(reservation_id=hold.id)
+    return api.post(f"/api/reservations/{hold.id}/confirm")
+
+
+@answers("reservations_confirm", 410)
+def confirm_a_hold_whose_time_is_up(api):
+    hold = _hold()
+    _make_due(hold.id)
+    return api.post(f"/api/reservations/{hold.id}/confirm")
+
+
+@answers("reservations_confirm", 422)
+def confirm_with_a_key_used_for_another_hold(api):
+    IdempotencyKeyFactory(scope="reservations.confirm|anonymous", key="used", response_status=200)
+    return api.post(f"/api/reservations/{_hold().id}/confirm", headers={"Idempotency-Key": "used"})
+
+
+@answers("reservations_release", 200)
+def release_a_hold(api):
+    return api.post(f"/api/reservations/{_hold().id}/release")
+
+
+@answers("reservations_release", 404)
+def release_an_unknown_hold(api):
+    return api.post(f"/api/reservations/{uuid.uuid4()}/release")
+
+
+@answers("reservations_release", 409)
+def release_a_confirmed_hold(api):
+    hold = _hold()
+    transitions.confirm(reservation_id=hold.id)
+    return api.post(f"/api/reservations/{hold.id}/release")
+
+
+@answers("reservations_extend", 200)
+def extend_a_hold(api):
+    return api.post(f"/api/reservations/{_hold().id}/extend")
+
+
+@answers("reservations_extend", 404)
+def extend_an_unknown_hold(api):
+    return api.post(f"/api/reservations/{uuid.uuid4()}/extend")
+
+
+@answers("reservations_extend", 409)
+def extend_a_hold_twice(api):
+    hold = _hold()
+    transitions.extend(reservation_id=hold.id)
+    return api.post(f"/api/reservations/{hold.id}/extend")
+
+
+@answers("reservations_extend", 410)
+def extend_a_hold_whose_time_is_up(api):
+    hold = _hold()
+    _make_due(hold.id)
+    return api.post(f"/api/reservations/{hold.id}/extend")
+
+
+# POST /api/reservations/batch
+
+
+@answers("reservations_batch", 201)
+def reserve_a_cart_with_a_named_and_a_routed_line(api):
+    routed = {"productId": _row().product_id, "quantity": 1}
+    body = {"items": [_line(_row()), routed], "lat": 19.0, "lng": 72.8}
+    response = api.post("/api/reservations/batch", body, format="json")
+    assert [("distanceKm" in r) for r in response.json()["reservations"]] == [False, True]
+    return response
+
+
+@answers("reservations_batch", 400)
+def reserve_an_empty_cart(api):
+    return api.post("/api/reservations/batch", {"items": []}, format="json")
+
+
+@answers("reservations_batch", 404)
+def reserve_a_cart_with_an_unknown_product(api):
+    body = {"items": [{**_line(_row()), "productId": UNKNOWN_ID}]}
+    return api.post("/api/reservations/batch", body, format="json")
+
+
+@answers("reservations_batch", 409)
+def reserve_a_cart_with_a_short_line(api):
+    body = {"items": [_line(_row()), _line(_row(total=1), quantity=2)]}
+    return api.post("/api/reservations/batch", body, format="json")
+
+
+@answers("reservations_batch", 422)
+def reserve_a_cart_with_a_key_used_for_another_cart(api):
+    row, key = _row(), {"Idempotency-Key": "reused"}
+    first = api.post("/api/reservations/batch", {"items": [_line(row)]}, format="json", headers=key)
+    assert first.status_code == 201
+    body = {"items": [_line(row, 2)]}
+    return api.post("/api/reservations/batch", body, format="json", headers=key)
+
+
+# POST /api/carts/{id}/confirm, /release
+
+
+@answers("carts_confirm", 200)
+def confirm_a_cart(api):
+    return api.post(f"/api/carts/{_cart().cart_id}/confirm")
+
+
+@answers("carts_confirm", 404)
+def confirm_an_unknown_cart(api):
+    return api.post(f"/api/carts/{uuid.uuid4()}/confirm")
+
+
+@answers("carts_confirm", 409)
+def confirm_a_cart_with_a_released_hold(api):
+    cart = _cart()
+    transitions.release(reservation_id=cart.holds[0].reservation.id)
+    return api.post(f"/api/carts/{cart.cart_id}/confirm")
+
+
+@answers("carts_confirm", 410)
+def confirm_a_cart_whose_time_is_up(api):
+    cart = _cart()
+    _make_due(*(hold.reservation.id for hold in cart.holds))
+    return api.post(f"/api/carts/{cart.cart_id}/confirm")
+
+
+@answers("carts_release", 200)
+def release_a_cart(api):
+    return api.post(f"/api/carts/{_cart().cart_id}/release")
+
+
+@answers("carts_release", 404)
+def release_an_unknown_cart(api):
+    return api.post(f"/api/carts/{uuid.uuid4()}/release")
+
+
+@answers("carts_release", 409)
+def release_a_confirmed_cart(api):
+    cart = _cart()
+    carts.confirm_cart(cart_id=cart.cart_id)
+    return api.post(f"/api/carts/{cart.cart_id}/release")
+
+
+# The waitlist
+
+
+@answers("waitlist_join", 201)
+def join_for_units_all_held(api):
+    row = _row(total=1)
+    _hold(row)
+    body = {**_line(row), "email": "ann@example.com"}
+    return api.post("/api/waitlist", body, format="json")
+
+
+@answers("waitlist_join", 400)
+def join_with_a_malformed_email(api):
+    return api.post("/api/waitlist", {**_line(_row()), "email": "ann"}, format="json")
+
+
+@answers("waitlist_join", 404)
+def join_for_an_unknown_product(api):
+    body = {**_line(_row()), "productId": UNKNOWN_ID, "email": "ann@example.com"}
+    return api.post("/api/waitlist", body, format="json")
+
+
+@answers("waitlist_join", 409)
+def join_while_units_are_available(api):
+    return api.post("/api/waitlist", {**_line(_row()), "email": "ann@example.com"}, format="json")
+
+
+def _promoted_entry() -> WaitlistEntry:
+    hold = ReservationFactory()
+    return WaitlistEntryFactory(
+        product=hold.product,
+        warehouse=hold.warehouse,
+        status=WaitlistEntry.Status.PROMOTED,
+        reservation=hold,
+    )
+
+
+@answers("waitlist_retrieve", 200)
+def read_a_waiting_entry(api):
+    return api.get(f"/api/waitlist/{WaitlistEntryFactory().id}")
+
+
+@answers("waitlist_retrieve", 200)
+def read_a_promoted_entry(api):
+    return api.get(f"/api/waitlist/{_promoted_entry().id}")
+
+
+@answers("waitlist_retrieve", 404)
+def read_an_unknown_entry(api):
+    return api.get(f"/api/waitlist/{uuid.uuid4()}")
+
+
+@answers("waitlist_cancel", 200)
+def cancel_a_waiting_entry(api):
+    return api.delete(f"/api/waitlist/{WaitlistEntryFactory().id}")
+
+
+@answers("waitlist_cancel", 404)
+def cancel_an_unknown_entry(api):
+    return api.delete(f"/api/waitlist/{uuid.uuid4()}")
+
+
+@answers("waitlist_cancel", 409)
+def cancel_a_promoted_entry(api):
+    return api.delete(f"/api/waitlist/{_promoted_entry().id}")
+
+
+# The cron sweep, the catalogue, delivery and the warehouses
+
+
+@answers("cron_expire", 200)
+def sweep_with_the_secret(api):
+    _make_due(_hold().id)
+    with override_settings(CRON_SECRET="shapes-secret"):
+        response = api.get("/api/cron/expire", headers={"x-cron-secret": "shapes-secret"})
+    assert response.json()["released"] == 1
+    return response
+
+
+@answers("cron_expire", 401)
+def sweep_without_the_secret(api):
+    with override_settings(CRON_SECRET="shapes-secret"):
+        return api.get("/api/cron/expire")
+
+
+@answers("products_list", 200)
+def list_products(api):
+    _row(), _row()
+    return api.get("/api/products")
+
+
+@answers("products_retrieve", 200)
+def read_a_product(api):
+    return api.get(f"/api/products/{_row().product_id}")
+
+
+def _detect(product_id: int, pincode: str = "110001") -> dict[str, Any]:
+    return {"pincode": pincode, "productId": product_id}
+
+
+@answers("detect_warehouse", 200)
+def quote_delivery_of_a_product_to_a_pincode(api):
+    product = _row().product
+    InventoryFactory(product=product, total_stock=0)
+    response = api.post("/api/detect-warehouse", _detect(product.id), format="json")
+    assert len(response.json()["warehouses"]) == 2
+    return response
+
+
+@answers("detect_warehouse", 400)
+def quote_delivery_without_a_product(api):
+    return api.post("/api/detect-warehouse", {"pincode": "110001"}, format="json")
+
+
+@answers("detect_warehouse", 404)
+def quote_delivery_of_an_unknown_product(api):
+    return api.post("/api/detect-warehouse", _detect(UNKNOWN_ID), format="json")
+
+
+@answers("detect_warehouse", 422)
+def quote_delivery_to_a_pincode_nobody_serves(api):
+    body = _detect(_row().product_id, pincode="012345")
+    return api.post("/api/detect-warehouse", body, format="json")
+
+
+@answers("warehouses_list", 200)
+def list_warehouses(api):
+    _row(), _row()
+    return api.get("/api/warehouses")
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+def test_every_documented_status_of_every_operation_is_exercised(document):
+    documented = {
+        (operation_id, int(status))
+        for operation_id, operation in _operations(document).items()
+        for status in operation["responses"]
+    }
+    exercised = {(call.operation_id, call.status) for call in CALLS}
+    assert {operation for operation, _ in exercised} == set(_operations(document))
+    assert not documented - exercised, f"documented but not exercised: {documented - exercised}"
+    assert not exercised - documented, f"exercised but not documented: {exercised - documented}"
+
+
+@pytest.mark.parametrize("call", CALLS, ids=str)
+def test_the_body_matches_the_documented_schema(call, document, api):
+    response = call.send(api)
+
+    assert response.status_code == call.status, response.content
+    assert response["Content-Type"] == "application/json"
+    errors = sorted(
+        _validator(document, call.operation_id, call.status).iter_errors(response.json()),
+        key=lambda error: str(list(error.absolute_path)),
+    )
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
