@@ -33,16 +33,22 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 
 def _messages(errors: Any, path: str = "") -> list[str]:
-    """Flatten DRF's nested errors into sentences, prefixing nested ones with where they are."""
+    """Flatten DRF's nested errors into sentences, prefixed with where they are ("[0].quantity").
+
+    DRF reports a list's errors as a list, or as a dict keyed by the failing items' indexes.
+    """
     if isinstance(errors, dict):
-        return [m for key, value in errors.items() for m in _messages(value, f"{path}{key}.")]
-    if isinstance(errors, list):
-        if all(not isinstance(item, dict | list) for item in errors):
-            return [f"{path.rstrip('.')}: {item}" if path else str(item) for item in errors]
-        return [
-            m for index, item in enumerate(errors) for m in _messages(item, f"{path}[{index}].")
-        ]
-    return [f"{path.rstrip('.')}: {errors}" if path else str(errors)]
+        return [m for key, value in errors.items() for m in _messages(value, _step(path, key))]
+    if isinstance(errors, list) and any(isinstance(item, dict | list) for item in errors):
+        return [m for index, item in enumerate(errors) for m in _messages(item, _step(path, index))]
+    items = errors if isinstance(errors, list) else [errors]
+    return [f"{path}: {item}" if path else str(item) for item in items]
+
+
+def _step(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
 
 
 def validation_details(errors: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -10,12 +11,53 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+# Every key an error body can carry (core.errors.StockdError.body and core.exceptions); the
+# extras come only with the codes named in their help text.
 ErrorSerializer = inline_serializer(
     "Error",
     {
-        "error": serializers.CharField(),
-        "detail": serializers.CharField(),
-        "available": serializers.IntegerField(required=False),
+        "error": serializers.CharField(help_text="A sentence to show the shopper."),
+        "code": serializers.CharField(help_text="A stable code for programs."),
+        "details": inline_serializer(
+            "ValidationDetails",
+            {
+                "formErrors": serializers.ListField(
+                    child=serializers.CharField(), help_text="Messages about the input as a whole."
+                ),
+                "fieldErrors": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()),
+                    help_text="Messages by field; a nested one is prefixed with its path, "
+                    '"[0].quantity: ...".',
+                ),
+            },
+            required=False,
+            help_text="VALIDATION_ERROR: what is wrong with the input.",
+        ),
+        "available": serializers.IntegerField(
+            required=False, help_text="INSUFFICIENT_STOCK, STOCK_AVAILABLE: units available."
+        ),
+        "productId": serializers.CharField(
+            required=False, help_text="INSUFFICIENT_STOCK of a cart: the short line's product."
+        ),
+        "warehouseId": serializers.CharField(
+            required=False,
+            allow_null=True,
+            help_text="INSUFFICIENT_STOCK of a cart: the short line's warehouse (null if routed).",
+        ),
+        "pincode": serializers.CharField(
+            required=False, help_text="PINCODE_NOT_SERVICEABLE: the pincode given."
+        ),
+        "message": serializers.CharField(
+            required=False, help_text="PINCODE_NOT_SERVICEABLE: the sentence in `error`, again."
+        ),
+        "entry": serializers.DictField(
+            required=False,
+            help_text="ALREADY_WAITING: the waiting entry, as GET /api/waitlist/{entry_id} "
+            "answers it.",
+        ),
+        "position": serializers.IntegerField(
+            required=False, help_text="ALREADY_WAITING: the entry's place in the queue."
+        ),
     },
 )
 
@@ -26,8 +68,8 @@ def error_response(description: str) -> OpenApiResponse:
 
 
 def uuid_path_parameter(name: str) -> OpenApiParameter:
-    """Document a UUID taken from the path."""
-    return OpenApiParameter(name, str, OpenApiParameter.PATH, description="UUID")
+    """Document a UUID taken from the path (as `format: uuid`, so clients and fuzzers send one)."""
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, description="UUID")
 
 
 def documented(
@@ -49,3 +91,19 @@ def documented(
         parameters=parameters or [],
         responses=responses,
     )
+
+
+def documented_page(
+    operation_id: str,
+    *,
+    item: Any,
+    filters: Any,
+    order: str,
+    errors: dict[int, str] | None = None,
+):
+    """Document a paged list: its filters, its items in `order`, and X-Total-Count."""
+    ok = OpenApiResponse(
+        item(many=True),
+        description=f"{order}; the X-Total-Count header holds the number of matching rows.",
+    )
+    return documented(operation_id, ok=ok, errors=errors or {}, parameters=[filters])

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from core.ids import MAX_ID
 
 MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50  # for lists that page by default (reservations, waitlist)
 TOTAL_COUNT_HEADER = "X-Total-Count"
 
 

@@ -4,8 +4,6 @@ from typing import Any
 
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
     extend_schema_serializer,
     inline_serializer,
 )
@@ -16,7 +14,7 @@ from rest_framework.views import APIView
 
 from core.fields import IdField, StrictSerializer
 from core.ids import parse_int_id
-from core.openapi import documented
+from core.openapi import documented, documented_page
 from core.paging import PageSerializer, page_response
 from core.urls import absolute_url
 from inventory.delivery import DeliveryQuote, quote_delivery
@@ -111,16 +109,11 @@ class ProductListApi(APIView):
         category = serializers.CharField(required=False, max_length=60, default="")
         q = serializers.CharField(required=False, max_length=200, default="")
 
-    @extend_schema(
-        operation_id="products_list",
-        parameters=[FilterSerializer],
-        responses={
-            200: OpenApiResponse(
-                ProductOutputSerializer(many=True),
-                description="Products by name, as the original listed them. "
-                "The X-Total-Count header holds the number matching the filters.",
-            )
-        },
+    @documented_page(
+        "products_list",
+        item=ProductOutputSerializer,
+        filters=FilterSerializer,
+        order="Products by name, as the original listed them",
     )
     def get(self, request: Request) -> Response:
         """List active products with stock per warehouse, filtered and optionally sliced."""
@@ -137,10 +130,11 @@ class ProductListApi(APIView):
 
 
 class ProductDetailApi(APIView):
-    @extend_schema(
-        operation_id="products_retrieve",
-        parameters=[OpenApiParameter("product_id", int, OpenApiParameter.PATH)],
-        responses={200: ProductOutputSerializer},
+    @documented(
+        "products_retrieve",
+        parameters=[OpenApiParameter("product_id", str, OpenApiParameter.PATH, pattern="^[0-9]+$")],
+        ok=ProductOutputSerializer,
+        errors={400: "INVALID_ID: not an id", 404: "No such (active) product"},
     )
     def get(self, request: Request, product_id: str) -> Response:
         """Return one active product with stock per warehouse; 404 if there is none."""
@@ -153,6 +147,7 @@ class ProductDetailApi(APIView):
 class DetectWarehouseApi(APIView):
     """The original's "check delivery": where a product ships from to a pincode, at what cost."""
 
+    @extend_schema_serializer(component_name="DeliveryCheckInput")
     class InputSerializer(StrictSerializer):
         pincode = serializers.CharField(max_length=12, help_text="A 6-digit Indian pincode.")
         productId = IdField()

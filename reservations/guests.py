@@ -1,36 +1,49 @@
-"""Shoppers without an account: their holds belong to the browser session that made them.
+"""Shoppers without an account: their holds belong to the browser that made them.
 
-The session keeps a random guest id; holds made without an account carry it, so
-GET /api/reservations lists them to that session alone. The id is stored in the session only
-once a hold succeeds, so a refused request writes no session.
+A signed cookie (`stockd_guest`, a browser-session cookie) carries a random guest id; holds
+made without an account carry it too, so GET /api/reservations lists them to that browser
+alone. Nothing is stored on the server for it (no session write on the hot path), and the
+cookie is set only once a hold succeeds, so a refused request sets nothing.
 """
 
 import uuid
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
-SESSION_KEY = "stockd_guest_id"
+COOKIE = "stockd_guest"
+_SALT = "stockd.guest"
 
 
-def session_guest_id(request: HttpRequest) -> uuid.UUID | None:
-    """Return the guest id kept in the request's session, or None."""
-    value = request.session.get(SESSION_KEY)
-    return uuid.UUID(value) if value else None
+def browser_guest_id(request: HttpRequest) -> uuid.UUID | None:
+    """Return the guest id the browser's cookie carries, or None (none, or tampered with)."""
+    value = request.get_signed_cookie(COOKIE, default=None, salt=_SALT)
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 def guest_id(request: HttpRequest) -> uuid.UUID | None:
-    """Return the guest id of the request's session, or None if it has none (or is signed in)."""
-    return None if request.user.is_authenticated else session_guest_id(request)
+    """Return the guest id of a shopper without an account, or None (signed in, or none yet)."""
+    return None if request.user.is_authenticated else browser_guest_id(request)
 
 
 def guest_id_for_new_hold(request: HttpRequest) -> uuid.UUID | None:
-    """Return the session's guest id, or a new one to give a new hold (None if signed in)."""
+    """Return the browser's guest id, or a new one to give a new hold (None if signed in)."""
     if request.user.is_authenticated:
         return None
     return guest_id(request) or uuid.uuid4()
 
 
-def remember_guest(request: HttpRequest, guest: uuid.UUID | None) -> None:
-    """Keep `guest` in the session, once a hold made with it succeeded."""
-    if guest is not None and request.session.get(SESSION_KEY) != str(guest):
-        request.session[SESSION_KEY] = str(guest)
+def remember_guest(request: HttpRequest, response: HttpResponse, guest: uuid.UUID | None) -> None:
+    """Give the browser its guest id, once a hold made with it succeeded."""
+    if guest is not None and browser_guest_id(request) != guest:
+        response.set_signed_cookie(
+            COOKIE,
+            str(guest),
+            salt=_SALT,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )

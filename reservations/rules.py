@@ -25,7 +25,7 @@ class Step(Enum):
 class Refusal(Enum):
     """Why a service refuses, after any step it took (an expiry is committed first)."""
 
-    EXPIRED = "expired"  # 410 RESERVATION_EXPIRED
+    EXPIRED = "expired"  # 410 EXPIRED
     INVALID = "invalid"  # 409 INVALID_TRANSITION
     EXTENSION_LIMIT = "extension_limit"  # 409 EXTENSION_LIMIT
 

@@ -2,15 +2,15 @@
 
 from django.contrib.auth.signals import user_logged_in
 
-from reservations.guests import session_guest_id
+from reservations.guests import browser_guest_id
 from reservations.models import Reservation
 
 
 def adopt_guest_holds(sender, request, user, **kwargs) -> None:
-    """Move the holds the browser session made as a guest to the account that just signed in."""
-    if request is None or not hasattr(request, "session"):
+    """Move the holds the browser made as a guest to the account that just signed in."""
+    if request is None:
         return
-    guest = session_guest_id(request)
+    guest = browser_guest_id(request)
     if guest is not None:
         Reservation.objects.filter(guest_id=guest, user__isnull=True).update(
             user=user, guest_id=None

@@ -41,8 +41,8 @@ def test_a_cart_holds_every_line_under_one_cart_id(api):
     assert response.status_code == 201
     body = response.json()
     assert [(r["productId"], r["quantity"]) for r in body["reservations"]] == [
-        (first.product_id, 2),
-        (second.product_id, 3),
+        (str(first.product_id), 2),
+        (str(second.product_id), 3),
     ]
     assert {r["cartId"] for r in body["reservations"]} == {body["cartId"]}
     assert counters(first, second) == [(5, 2), (5, 3)]
@@ -57,10 +57,10 @@ def test_one_short_line_holds_nothing(api):
 
     assert response.status_code == 409
     assert response.json() == {
-        "error": "INSUFFICIENT_STOCK",
-        "detail": response.json()["detail"],
-        "productId": second.product_id,
-        "warehouseId": second.warehouse_id,
+        "error": response.json()["error"],
+        "code": "INSUFFICIENT_STOCK",
+        "productId": str(second.product_id),
+        "warehouseId": str(second.warehouse_id),
         "available": 2,
     }
     assert counters(first, second) == [(5, 0), (2, 0)]
@@ -230,7 +230,7 @@ def test_confirming_an_expired_cart_answers_410_and_releases_its_holds(api, cart
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     response = api.post(f"/api/carts/{cart_id}/confirm")
     assert response.status_code == 410
-    assert response.json()["error"] == "RESERVATION_EXPIRED"
+    assert response.json()["code"] == "EXPIRED"
     assert set(Reservation.objects.values_list("release_reason", flat=True)) == {"EXPIRED"}
     assert counters(first, second) == [(5, 0), (5, 0)]
     assert api.post(f"/api/carts/{cart_id}/release").status_code == 200

@@ -1,5 +1,7 @@
 """The catalogue API keeps the original stockd's JSON shapes, filters and error answers."""
 
+from datetime import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,15 +19,28 @@ def test_warehouses_list_has_the_original_fields(api, seeded):
     body = response.json()
     assert isinstance(body, list) and len(body) == 5
     mumbai = next(w for w in body if w["code"] == "BOM")
+    stored = Warehouse.objects.get(code="BOM")
     assert mumbai == {
-        "id": Warehouse.objects.get(code="BOM").id,
+        "id": str(stored.id),
         "code": "BOM",
         "name": "Mumbai Warehouse",
         "location": "Mumbai, Maharashtra",
         "city": "Mumbai",
         "lat": 19.076,
         "lng": 72.8777,
+        "createdAt": mumbai["createdAt"],
     }
+    assert datetime.fromisoformat(mumbai["createdAt"]) == stored.created_at
+
+
+def test_warehouses_are_listed_by_name(api, seeded):
+    assert [w["code"] for w in api.get("/api/warehouses").json()] == [
+        "BLR",
+        "CHN",
+        "DEL",
+        "HYD",
+        "BOM",
+    ]
 
 
 def test_inactive_warehouses_are_not_listed(api):
@@ -56,17 +71,29 @@ def test_products_list_is_a_bare_array_with_stock_per_warehouse(api, seeded):
         "price",
         "description",
         "image",
+        "images",
+        "colors",
+        "size",
+        "boxContents",
         "inventory",
         "totalAvailable",
     }
+    assert monitor["id"] == str(row.product_id)
     assert monitor["price"] == 1899 and isinstance(monitor["price"], (int, float))
-    assert monitor["image"] == "/static/img/categories/healthcare.svg"
+    assert monitor["image"] == "http://testserver/static/img/categories/healthcare.svg"
+    assert monitor["images"] == [monitor["image"]]
+    assert monitor["colors"] == []
+    assert monitor["size"] == "Standard cuff (22–32 cm)"
+    assert monitor["boxContents"] == (
+        "BP Monitor unit, arm cuff, 4× AA batteries, carry pouch, instruction manual"
+    )
     assert len(monitor["inventory"]) == 5
-    chennai = next(i for i in monitor["inventory"] if i["warehouseId"] == row.warehouse_id)
+    chennai = next(i for i in monitor["inventory"] if i["warehouseId"] == str(row.warehouse_id))
     assert chennai == {
-        "warehouseId": row.warehouse_id,
+        "warehouseId": str(row.warehouse_id),
         "warehouseName": "Chennai Warehouse",
         "city": "Chennai",
+        "location": "Chennai, Tamil Nadu",
         "totalStock": 10,
         "reservedStock": 3,
         "available": 7,
@@ -74,11 +101,38 @@ def test_products_list_is_a_bare_array_with_stock_per_warehouse(api, seeded):
     assert monitor["totalAvailable"] == 47
 
 
-def test_products_are_ordered_by_category_then_name(api, seeded):
+def test_products_carry_their_colours(api, seeded):
+    watch = next(
+        p
+        for p in api.get("/api/products").json()
+        if p["sku"] == "ELC-APPLE-LIMITED-EDITION-SMARTWATCH-PRO"
+    )
+    assert watch["colors"] == ["Titanium", "Space Black"]
+    assert watch["size"] == "45 mm, titanium"
+
+
+def test_three_seeded_products_are_sold_out_everywhere(api, seeded):
     body = api.get("/api/products").json()
-    keys = [(p["category"], p["name"]) for p in body]
-    assert keys == sorted(keys)
-    assert body[0]["category"] == "Electronics"
+    sold_out = [p for p in body if p["totalAvailable"] == 0]
+    assert sorted(p["name"] for p in sold_out) == [
+        "Limited Edition Smartwatch Pro",
+        "Organic Vitamin C Serum (20%)",
+        "Pro Resistance Band Set",
+    ]
+    for product in sold_out:
+        assert [(i["totalStock"], i["available"]) for i in product["inventory"]] == [(0, 0)] * 5
+    in_stock = [p for p in body if p["totalAvailable"] != 0]
+    assert len(in_stock) == 50
+    assert all(p["totalAvailable"] == 50 for p in in_stock)
+    assert all(i["totalStock"] == 10 for p in in_stock for i in p["inventory"])
+
+
+def test_products_are_ordered_by_name(api, seeded):
+    body = api.get("/api/products").json()
+    # The database's collation decides where "BP Monitor" goes against "Backpack".
+    by_name = Product.objects.order_by("name", "id").values_list("name", flat=True)
+    assert [p["name"] for p in body] == list(by_name)
+    assert body[0]["name"] == "Analog Watch"
 
 
 def test_category_filter(api, seeded):
@@ -150,7 +204,10 @@ def test_bad_paging_parameters_get_400(api, seeded, params):
     response = api.get("/api/products", params)
     assert response.status_code == 400
     body = response.json()
-    assert body["error"] == "VALIDATION_ERROR" and body["detail"]
+    assert body["code"] == "VALIDATION_ERROR" and body["error"] == "Invalid input"
+    field_errors = body["details"]["fieldErrors"]
+    assert field_errors and set(field_errors) <= set(params)
+    assert all(messages for messages in field_errors.values())
 
 
 def test_limit_of_200_is_accepted(api, seeded):
@@ -168,7 +225,7 @@ def test_product_detail_has_the_list_shape(api, seeded):
 def test_unknown_product_gets_404(api, seeded):
     response = api.get("/api/products/987654")
     assert response.status_code == 404
-    assert response.json()["error"] == "NOT_FOUND"
+    assert response.json()["code"] == "NOT_FOUND" and response.json()["error"]
 
 
 def test_inactive_product_gets_404(api):
@@ -180,19 +237,19 @@ def test_inactive_product_gets_404(api):
 def test_malformed_product_id_gets_400(api, bad_id):
     response = api.get(f"/api/products/{bad_id}")
     assert response.status_code == 400
-    assert response.json()["error"] == "INVALID_ID"
+    assert response.json()["code"] == "INVALID_ID" and response.json()["error"]
 
 
 def test_unknown_api_path_answers_json_404(api):
     response = api.get("/api/nothing-here")
     assert response.status_code == 404
-    assert response.json()["error"] == "NOT_FOUND"
+    assert response.json() == {"error": "No such resource.", "code": "NOT_FOUND"}
 
 
 def test_products_list_rejects_writes(api):
     response = api.post("/api/products", {}, format="json")
     assert response.status_code == 405
-    assert response.json()["error"] == "METHOD_NOT_ALLOWED"
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED" and response.json()["error"]
 
 
 def _queries_for_product_list(api, *, expected_products: int) -> int:
@@ -202,7 +259,9 @@ def _queries_for_product_list(api, *, expected_products: int) -> int:
     assert response.status_code == 200
     body = response.json()
     assert response["X-Total-Count"] == str(expected_products)
-    assert sorted(p["id"] for p in body) == sorted(Product.objects.values_list("id", flat=True))
+    assert sorted(p["id"] for p in body) == sorted(
+        str(pk) for pk in Product.objects.values_list("id", flat=True)
+    )
     assert len(body) == expected_products
     assert all(len(p["inventory"]) == 5 and p["totalAvailable"] == 50 for p in body)
     return len(queries)

@@ -123,9 +123,9 @@ def test_50_http_clients_racing_for_the_last_unit_get_one_201(live_server_with_b
     assert Counter(status for status, _ in answers) == {201: 1, 409: 49}
     (created,) = [answer for status, answer in answers if status == 201]
     assert created["status"] == Status.PENDING
-    assert created["productId"] == row.product_id
+    assert created["productId"] == str(row.product_id)
     refusals = [answer for status, answer in answers if status == 409]
-    assert all(answer["error"] == "INSUFFICIENT_STOCK" for answer in refusals), refusals
+    assert all(answer["code"] == "INSUFFICIENT_STOCK" for answer in refusals), refusals
     assert all(answer["available"] == 0 for answer in refusals), refusals
     assert str(Reservation.objects.get().id) == created["id"]
     _assert_last_unit_held_once(row)

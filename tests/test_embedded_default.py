@@ -103,9 +103,15 @@ def test_make_run_serves_the_catalogue_on_sqlite_without_servers(embedded):
 
 
 def test_racing_for_the_last_unit_on_sqlite_has_one_winner_and_no_lock_errors(embedded):
-    product = _request(f"{embedded.url}/api/products?limit=1")[1][0]
+    # Products are listed by name and three are sold out: race for one that has its 10 units.
+    product = next(
+        p
+        for p in _request(f"{embedded.url}/api/products")[1]
+        if p["inventory"][0]["available"] == 10
+    )
     stock = product["inventory"][0]
     line = {"productId": product["id"], "warehouseId": stock["warehouseId"]}
+    assert isinstance(product["id"], str) and isinstance(stock["warehouseId"], str)
     status, _ = _request(f"{embedded.url}/api/reservations", {**line, "quantity": 9})
     assert status == 201
 
@@ -123,11 +129,13 @@ def test_racing_for_the_last_unit_on_sqlite_has_one_winner_and_no_lock_errors(em
         thread.join(timeout=120)
 
     assert Counter(status for status, _ in answers) == {201: 1, 409: RACERS - 1}
+    refusals = [body for status, body in answers if status == 409]
     assert all(
-        body["error"] == "INSUFFICIENT_STOCK" and body["available"] == 0
-        for status, body in answers
-        if status == 409
-    )
+        body["code"] == "INSUFFICIENT_STOCK"
+        and body["available"] == 0
+        and body["error"] == f"Only 0 unit(s) available in warehouse {stock['warehouseId']}."
+        for body in refusals
+    ), refusals
     assert "database is locked" not in embedded.log.read_text()
     product = _request(f"{embedded.url}/api/products/{product['id']}")[1]
     assert product["inventory"][0]["reservedStock"] == 10

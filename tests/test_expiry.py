@@ -232,12 +232,14 @@ def test_a_real_celery_worker_runs_the_sweep_sent_through_the_broker(tmp_path):
 def test_a_real_celery_worker_emails_the_promoted_waitlist_shopper(tmp_path):
     stock = InventoryFactory(total_stock=1)
     held = hold(stock)
-    entry = waitlist.join_waitlist(
+    joined = waitlist.join_waitlist(
         product_id=stock.product_id,
         warehouse_id=stock.warehouse_id,
         quantity=1,
         email="waiting@example.com",
     )
+    assert joined.created
+    entry = joined.entry
 
     with celery_worker(tmp_path) as (queue, log), sending_to_the_broker(queue):
         transitions.release(reservation_id=held.id)  # promotes on commit, emails after that
@@ -297,7 +299,11 @@ def test_cron_endpoint_releases_due_holds(stock, cron_secret):
     _make_all_due()
     response = APIClient().get("/api/cron/expire", HTTP_X_CRON_SECRET=cron_secret)
     assert response.status_code == 200
-    assert response.json() == {"released": 1, "waitlistPromotions": 0}
+    assert response.json() == {
+        "message": "Released 1 expired reservation(s).",
+        "released": 1,
+        "waitlistPromotions": [],
+    }
     assert reserved(stock) == 0
 
 
@@ -308,7 +314,7 @@ def test_cron_endpoint_without_the_right_secret_answers_401(stock, cron_secret, 
     extra = {} if header is None else {"HTTP_X_CRON_SECRET": header}
     response = APIClient().get("/api/cron/expire", **extra)
     assert response.status_code == 401
-    assert response.json()["error"] == "UNAUTHORIZED"
+    assert response.json()["code"] == "UNAUTHORIZED"
     assert reserved(stock) == 1
 
 

@@ -230,8 +230,8 @@ def test_the_same_key_with_another_body_answers_422_and_writes_nothing(api, stoc
     for changed in ({"quantity": 3}, {"quantity": 2, "city": "Pune"}):
         response = reserve(api, stock, key=key, **changed)
         assert response.status_code == 422
-        assert response.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
-        assert response.json()["detail"]
+        assert response.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+        assert response.json()["error"]
         assert not is_replay(response)
         assert state(stock) == after_first
     assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
@@ -257,8 +257,8 @@ def test_with_redis_up_another_body_under_a_cached_key_answers_422_from_the_cach
         with django_assert_num_queries(0):  # the cached fingerprint alone refuses it
             response = reserve(api, stock, key=key, **changed)
         assert response.status_code == 422
-        assert response.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
-        assert response.json()["detail"]
+        assert response.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+        assert response.json()["error"]
         assert not is_replay(response)
         assert state(stock) == after_first
     assert stored(key) == [(CREATE_ANONYMOUS, 201, first.json())]
@@ -272,7 +272,7 @@ def test_a_409_insufficient_stock_answer_is_replayed_even_once_stock_has_arrived
     key = new_key()
     refused = reserve(api, stock, quantity=6, key=key)
     assert refused.status_code == 409
-    assert refused.json()["error"] == "INSUFFICIENT_STOCK" and refused.json()["available"] == 5
+    assert refused.json()["code"] == "INSUFFICIENT_STOCK" and refused.json()["available"] == 5
     assert not is_replay(refused)
     assert state(stock) == State(reservations=0, events={}, keys=1, stock=(5, 0))
     assert stored(key) == [(CREATE_ANONYMOUS, 409, refused.json())]
@@ -295,7 +295,7 @@ def test_a_404_answer_is_replayed_even_once_the_product_is_stocked(api, stock, c
     stock.product.save()
     key = new_key()
     missing = reserve(api, stock, quantity=2, key=key)
-    assert missing.status_code == 404 and missing.json()["error"] == "NOT_FOUND"
+    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
     assert stored(key) == [(CREATE_ANONYMOUS, 404, missing.json())]
     assert_cached(cache_mode, CREATE_ANONYMOUS, key, 404, missing.json())
 
@@ -331,14 +331,14 @@ def test_a_confirm_retry_gets_the_first_200_with_the_replay_header(api, stock, c
 
 
 @pytest.mark.django_db(transaction=True)  # answers are cached on commit
-def test_a_410_reservation_expired_confirm_answer_is_replayed(api, stock, cache_mode):
+def test_a_410_expired_confirm_answer_is_replayed(api, stock, cache_mode):
     reservation_id = reserve(api, stock, quantity=2, key=None).json()["id"]
     make_due(reservation_id)
     key = new_key()
 
     first = confirm(api, reservation_id, key=key)
     assert first.status_code == 410 and not is_replay(first)
-    assert first.json()["error"] == "RESERVATION_EXPIRED"
+    assert first.json()["code"] == "EXPIRED"
     # The expiry found on the way is kept, and committed with the stored answer.
     hold = Reservation.objects.get()
     assert (hold.status, hold.release_reason) == (Status.RELEASED, Reason.EXPIRED)
@@ -363,7 +363,7 @@ def test_the_same_confirm_key_on_another_hold_answers_422(api, stock):
     response = confirm(api, second_id, key=key)
 
     assert response.status_code == 422
-    assert response.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
+    assert response.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert Reservation.objects.get(pk=second_id).status == Status.PENDING
     assert state(stock) == State(
         reservations=2, events={"RESERVED": 2, "CONFIRMED": 1}, keys=1, stock=(4, 1)
@@ -475,13 +475,13 @@ def test_a_cart_retry_gets_the_first_cart_back_and_holds_nothing_more(api, db):
 def test_a_key_that_is_not_1_to_255_printable_ascii_characters_answers_400(api, stock, bad_key):
     response = reserve(api, stock, key=bad_key)
     assert response.status_code == 400
-    assert response.json()["error"] == "INVALID_IDEMPOTENCY_KEY"
+    assert response.json()["code"] == "INVALID_IDEMPOTENCY_KEY"
     assert state(stock) == State(reservations=0, events={}, keys=0, stock=(5, 0))
 
     reservation_id = reserve(api, stock, key=None).json()["id"]
     response = confirm(api, reservation_id, key=bad_key)
     assert response.status_code == 400
-    assert response.json()["error"] == "INVALID_IDEMPOTENCY_KEY"
+    assert response.json()["code"] == "INVALID_IDEMPOTENCY_KEY"
     assert Reservation.objects.get().status == Status.PENDING
     assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=0, stock=(5, 2))
 
@@ -503,7 +503,7 @@ def test_a_key_of_255_printable_ascii_characters_is_accepted(api, stock):
 
 
 @pytest.mark.parametrize(
-    ("content", "content_type", "status", "error"),
+    ("content", "content_type", "status", "code"),
     [
         pytest.param(
             '{"productId": PRODUCT, "warehouseId": WAREHOUSE, "quantity": 0}',
@@ -532,7 +532,7 @@ def test_a_key_of_255_printable_ascii_characters_is_accepted(api, stock):
     ],
 )
 def test_a_rejected_request_is_not_stored_so_the_corrected_retry_runs(
-    api, stock, content, content_type, status, error
+    api, stock, content, content_type, status, code
 ):
     key = new_key()
     content = content.replace("PRODUCT", str(stock.product_id))
@@ -542,7 +542,7 @@ def test_a_rejected_request_is_not_stored_so_the_corrected_retry_runs(
         "/api/reservations", content, content_type=content_type, HTTP_IDEMPOTENCY_KEY=key
     )
     assert rejected.status_code == status
-    assert rejected.json()["error"] == error
+    assert rejected.json()["code"] == code
     assert state(stock) == State(reservations=0, events={}, keys=0, stock=(5, 0))
 
     corrected = reserve(api, stock, quantity=2, key=key)
@@ -885,7 +885,7 @@ def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in
         first = running.result(timeout=HANG_SECONDS)
 
     assert second.status == 409, second
-    assert second.body["error"] == "IDEMPOTENCY_KEY_IN_USE" and second.body["detail"]
+    assert second.body["code"] == "IDEMPOTENCY_KEY_IN_USE" and second.body["error"]
     assert second.headers.get("retry-after") == "1"
     assert REPLAYED.lower() not in second.headers
     # It waited out the 1 s lock_timeout first (less 0.1 s for PostgreSQL's clock against ours).

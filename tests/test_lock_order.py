@@ -217,10 +217,12 @@ def test_promotions_racing_fresh_shoppers_serve_the_queue_in_order_and_leave_no_
         for row in rows:
             key = {"product_id": row.product_id, "warehouse_id": row.warehouse_id}
             held[row.pk] = [holds.reserve(**key, quantity=1) for _ in range(STOCK)]
-            queues[row.pk] = [
+            joins = [
                 waitlist.join_waitlist(**key, quantity=1, email=f"r{round_}-{n}@example.com")
                 for n in range(ENTRIES)
             ]
+            assert all(joined.created for joined in joins)  # each email joins once
+            queues[row.pk] = [joined.entry for joined in joins]
         due = [hold.id for row in rows for hold in held[row.pk][:2]]
         Reservation.objects.filter(pk__in=due).update(
             expires_at=timezone.now() - timedelta(seconds=1)

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, login
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -235,12 +237,23 @@ def test_a_guest_lists_the_holds_their_browser_made_and_no_others():
     assert APIClient().get(f"/api/reservations/{theirs}").status_code == 200
 
 
-def test_a_refused_hold_gives_a_guest_no_session():
+def test_a_forged_guest_cookie_lists_nothing():
+    row = InventoryFactory(total_stock=10)
+    owner = APIClient()
+    post(owner, "/api/reservations", hold_body(row))
+    forger = APIClient()
+    real = owner.cookies["stockd_guest"].value
+    forger.cookies["stockd_guest"] = real.split(":")[0] + ":forged-signature"
+
+    assert forger.get("/api/reservations").json() == []
+
+
+def test_a_refused_hold_gives_a_guest_no_cookie():
     row = InventoryFactory(total_stock=0)
     guest = APIClient()
 
     assert post(guest, "/api/reservations", hold_body(row)).status_code == 409
-    assert "sessionid" not in guest.cookies
+    assert "stockd_guest" not in guest.cookies
 
 
 def test_a_guests_holds_move_to_the_account_they_sign_in_to():
@@ -248,10 +261,16 @@ def test_a_guests_holds_move_to_the_account_they_sign_in_to():
     shopper = APIClient()
     held = post(shopper, "/api/reservations", hold_body(row)).json()["id"]
     user = get_user_model().objects.create_user(username="ann@example.com", password="x")
+    # The browser signs in with its cookies (the guest cookie among them).
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in shopper.cookies.items())
+    request = RequestFactory().post("/accounts/login/", HTTP_COOKIE=cookies)
+    request.session = SessionStore()
 
-    shopper.force_login(user)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
 
     assert Reservation.objects.get(pk=held).user == user
+    assert Reservation.objects.get(pk=held).guest_id is None
+    shopper.force_login(user)
     assert [r["id"] for r in shopper.get("/api/reservations").json()] == [held]
 
 

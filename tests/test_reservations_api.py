@@ -63,20 +63,23 @@ def test_reserve_answers_201_with_the_hold(api, stock):
     body = response.json()
     reservation = Reservation.objects.get()
     assert body["id"] == str(reservation.id)
-    assert body["productId"] == stock.product_id and body["warehouseId"] == stock.warehouse_id
+    assert body["productId"] == str(stock.product_id)
+    assert body["warehouseId"] == str(stock.warehouse_id)
     assert body["quantity"] == 2 and body["status"] == "PENDING"
     assert body["releaseReason"] is None and body["extended"] is False
     assert body["cartId"] is None
     assert body["product"] == {
-        "id": stock.product_id,
+        "id": str(stock.product_id),
         "name": stock.product.name,
         "price": float(stock.product.price),
-        "image": "/static/img/categories/fitness.svg",
+        "category": "Fitness",
+        "image": "http://testserver/static/img/categories/fitness.svg",
     }
     assert body["warehouse"] == {
-        "id": stock.warehouse_id,
+        "id": str(stock.warehouse_id),
         "name": stock.warehouse.name,
         "city": stock.warehouse.city,
+        "location": stock.warehouse.location,
     }
     assert "confirmedAt" not in body and "releasedAt" not in body
     assert body["expiresAt"].endswith("Z") and body["createdAt"] == body["updatedAt"]
@@ -86,6 +89,20 @@ def test_reserve_answers_201_with_the_hold(api, stock):
     event = ReservationEvent.objects.get()
     assert (event.type, event.reservation_id, event.quantity) == ("RESERVED", reservation.id, 2)
     assert event.actor == "anonymous"
+
+
+def test_reserve_accepts_ids_as_json_strings(api, stock):
+    body = {"productId": str(stock.product_id), "warehouseId": str(stock.warehouse_id)}
+    response = api.post("/api/reservations", {**body, "quantity": 2}, format="json")
+
+    assert response.status_code == 201, response.content
+    reservation = Reservation.objects.get()
+    assert response.json()["id"] == str(reservation.id)
+    assert (reservation.product_id, reservation.warehouse_id) == (
+        stock.product_id,
+        stock.warehouse_id,
+    )
+    assert counters(stock) == (5, 2)
 
 
 def test_reserve_by_a_signed_in_shopper_belongs_to_them(api, stock, django_user_model):
@@ -101,7 +118,8 @@ def test_reserving_more_than_available_answers_409_and_holds_nothing(api, stock)
     response = reserve(api, stock, quantity=6)
     assert response.status_code == 409
     body = response.json()
-    assert body["error"] == "INSUFFICIENT_STOCK" and body["available"] == 5
+    assert body["code"] == "INSUFFICIENT_STOCK" and body["available"] == 5
+    assert body["error"] == f"Only 5 unit(s) available in warehouse {stock.warehouse_id}."
     assert nothing_written(stock)
 
 
@@ -126,10 +144,12 @@ def test_reserve_of_an_unknown_product_or_warehouse_answers_404(api, stock):
     for body in (
         {"productId": 987654, "warehouseId": stock.warehouse_id, "quantity": 1},
         {"productId": stock.product_id, "warehouseId": 987654, "quantity": 1},
+        {"productId": "987654", "warehouseId": str(stock.warehouse_id), "quantity": 1},
+        {"productId": str(stock.product_id), "warehouseId": "987654", "quantity": 1},
     ):
         response = api.post("/api/reservations", body, format="json")
         assert response.status_code == 404
-        assert response.json()["error"] == "NOT_FOUND"
+        assert response.json()["code"] == "NOT_FOUND"
     assert nothing_written(stock)
 
 
@@ -146,7 +166,10 @@ def test_reserve_of_an_inactive_product_answers_404(api, stock):
         [],
         [{"productId": 1}],
         "just a string",
-        {"productId": "1", "warehouseId": 1, "quantity": 1},
+        {"productId": "1.0", "warehouseId": 1, "quantity": 1},
+        {"productId": "abc", "warehouseId": 1, "quantity": 1},
+        {"productId": "", "warehouseId": 1, "quantity": 1},
+        {"productId": 1, "warehouseId": "1.0", "quantity": 1},
         {"productId": 1.5, "warehouseId": 1, "quantity": 1},
         {"productId": True, "warehouseId": 1, "quantity": 1},
         {"productId": None, "warehouseId": 1, "quantity": 1},
@@ -180,14 +203,17 @@ def test_bad_reserve_input_answers_400_and_changes_nothing(api, stock, body):
     response = api.post("/api/reservations", body, format="json")
     assert response.status_code == 400, response.content
     payload = response.json()
-    assert payload["error"] == "VALIDATION_ERROR" and payload["detail"]
+    assert payload["code"] == "VALIDATION_ERROR" and payload["error"] == "Invalid input"
+    details = payload["details"]
+    assert set(details) == {"formErrors", "fieldErrors"}
+    assert details["formErrors"] or details["fieldErrors"]
     assert nothing_written(stock)
 
 
 def test_malformed_json_answers_400(api, stock):
     response = api.post("/api/reservations", '{"productId": 1,', content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["error"] == "MALFORMED_JSON"
+    assert response.json()["code"] == "MALFORMED_JSON"
     assert nothing_written(stock)
 
 
@@ -200,7 +226,8 @@ def test_a_form_body_answers_415(api, stock):
 def test_unknown_fields_are_named(api, stock):
     response = reserve(api, stock, coupon="FREE")
     assert response.status_code == 400
-    assert response.json()["fields"] == {"coupon": ["Unknown field."]}
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert response.json()["details"]["fieldErrors"] == {"coupon": ["Unknown field."]}
 
 
 def test_the_hot_path_sends_one_statement(api, stock):
@@ -245,7 +272,7 @@ def test_malformed_reservation_id_answers_400(api, bad_id):
         method = api.get if not path else api.post
         response = method(f"/api/reservations/{bad_id}{path}")
         assert response.status_code == 400
-        assert response.json()["error"] == "INVALID_ID"
+        assert response.json()["code"] == "INVALID_ID"
 
 
 def test_unknown_reservation_answers_404(api):
@@ -253,7 +280,7 @@ def test_unknown_reservation_answers_404(api):
     assert api.get(f"/api/reservations/{missing}").status_code == 404
     for action in ("confirm", "release", "extend"):
         response = act(api, missing, action)
-        assert response.status_code == 404 and response.json()["error"] == "NOT_FOUND"
+        assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
 
 
 def test_a_shoppers_hold_is_invisible_to_others(api, stock, django_user_model):
@@ -293,10 +320,32 @@ def test_an_anonymous_hold_is_reachable_by_its_uuid(api, stock, django_user_mode
 # --- GET /api/reservations -----------------------------------------------------------------
 
 
-def test_listing_needs_a_signed_in_user(api):
+def test_a_guest_lists_the_holds_their_session_made_newest_first(api, stock):
+    mine = [reserve(api, stock, quantity=1).json()["id"] for _ in range(2)]
+    someone_else = APIClient()
+    theirs = reserve(someone_else, stock, quantity=1).json()["id"]
+
     response = api.get("/api/reservations")
-    assert response.status_code == 403
-    assert response.json()["error"] == "NOT_AUTHENTICATED"
+
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()] == list(reversed(mine))
+    assert response["X-Total-Count"] == "2"
+    page = api.get("/api/reservations", {"limit": 1, "offset": 1})
+    assert [r["id"] for r in page.json()] == [mine[0]]
+    assert page["X-Total-Count"] == "2"
+    assert [r["id"] for r in someone_else.get("/api/reservations").json()] == [theirs]
+    # Listing is per session, but a hold made without an account is still reachable by UUID.
+    assert APIClient().get(f"/api/reservations/{mine[0]}").status_code == 200
+
+
+def test_a_new_client_without_a_session_lists_nothing(api, stock):
+    reserve(APIClient(), stock, quantity=1)
+
+    response = api.get("/api/reservations")
+
+    assert response.status_code == 200
+    assert response.json() == []
+    assert response["X-Total-Count"] == "0"
 
 
 def test_a_shopper_lists_own_holds_newest_first_and_staff_list_all(api, stock, django_user_model):
@@ -383,7 +432,11 @@ def test_staff_see_a_shoppers_waitlist_entry_and_other_shoppers_do_not(
         format="json",
     )
     assert joined.status_code == 201
-    entry = joined.json()
+    entry = joined.json()["entry"]
+    assert entry["productId"] == str(stock.product_id)
+    assert joined.json()["message"].startswith(
+        f"You're #1 on the waitlist for {stock.product.name} at {stock.warehouse.name}."
+    )
     assert WaitlistEntry.objects.get().user == ann
 
     api.force_login(staff)
@@ -394,7 +447,7 @@ def test_staff_see_a_shoppers_waitlist_entry_and_other_shoppers_do_not(
     api.force_login(bob)
     seen_by_bob = api.get(f"/api/waitlist/{entry['id']}")
     assert seen_by_bob.status_code == 404
-    assert seen_by_bob.json()["error"] == "NOT_FOUND"
+    assert seen_by_bob.json()["code"] == "NOT_FOUND"
     api.logout()
     assert api.get(f"/api/waitlist/{entry['id']}").status_code == 404
     assert WaitlistEntry.objects.get().status == WaitlistEntry.Status.WAITING
@@ -427,7 +480,7 @@ def test_confirming_a_released_hold_answers_409(api, stock):
     act(api, reservation_id, "release")
     response = act(api, reservation_id, "confirm")
     assert response.status_code == 409
-    assert response.json()["error"] == "INVALID_TRANSITION"
+    assert response.json()["code"] == "INVALID_TRANSITION"
     assert counters(stock) == (5, 0)
 
 
@@ -438,7 +491,7 @@ def test_confirming_an_expired_hold_answers_410_and_releases_it(api, stock):
     response = act(api, reservation_id, "confirm")
 
     assert response.status_code == 410
-    assert response.json()["error"] == "RESERVATION_EXPIRED"
+    assert response.json()["code"] == "EXPIRED"
     reservation = Reservation.objects.get()
     assert (reservation.status, reservation.release_reason) == (Status.RELEASED, Reason.EXPIRED)
     assert counters(stock) == (5, 0)
@@ -455,7 +508,9 @@ def test_release_gives_the_units_back(api, stock):
     reservation_id = reserve(api, stock, quantity=2).json()["id"]
     response = act(api, reservation_id, "release")
     assert response.status_code == 200
-    body = response.json()
+    assert response.json()["waitlistPromotion"] is None
+    body = response.json()["reservation"]
+    assert body["id"] == reservation_id
     assert (body["status"], body["releaseReason"]) == ("RELEASED", "CANCELLED")
     assert body["releasedAt"]
     assert counters(stock) == (5, 0)
@@ -475,7 +530,7 @@ def test_releasing_a_confirmed_hold_answers_409(api, stock):
     act(api, reservation_id, "confirm")
     response = act(api, reservation_id, "release")
     assert response.status_code == 409
-    assert response.json()["error"] == "INVALID_TRANSITION"
+    assert response.json()["code"] == "INVALID_TRANSITION"
     assert counters(stock) == (3, 0)
 
 
@@ -484,7 +539,8 @@ def test_releasing_a_due_hold_answers_200_as_expired(api, stock):
     make_due(reservation_id)
     response = act(api, reservation_id, "release")
     assert response.status_code == 200
-    assert response.json()["releaseReason"] == "EXPIRED"
+    assert response.json()["reservation"]["releaseReason"] == "EXPIRED"
+    assert response.json()["waitlistPromotion"] is None
     assert list(ReservationEvent.objects.values_list("type", flat=True)) == [
         "RESERVED",
         "EXPIRED",
@@ -508,7 +564,7 @@ def test_extend_moves_expiry_a_ttl_past_now_once(api, stock):
 
         second = act(api, reservation_id, "extend")
         assert second.status_code == 409
-        assert second.json()["error"] == "EXTENSION_LIMIT"
+        assert second.json()["code"] == "EXTENSION_LIMIT"
     assert ReservationEvent.objects.filter(type="EXTENDED").count() == 1
 
 
@@ -517,6 +573,7 @@ def test_extending_an_expired_hold_answers_410(api, stock):
     make_due(reservation_id)
     response = act(api, reservation_id, "extend")
     assert response.status_code == 410
+    assert response.json()["code"] == "EXPIRED"
     assert counters(stock) == (5, 0)
 
 
@@ -525,4 +582,4 @@ def test_extending_a_confirmed_hold_answers_409(api, stock):
     act(api, reservation_id, "confirm")
     response = act(api, reservation_id, "extend")
     assert response.status_code == 409
-    assert response.json()["error"] == "INVALID_TRANSITION"
+    assert response.json()["code"] == "INVALID_TRANSITION"

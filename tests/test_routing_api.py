@@ -26,7 +26,21 @@ def test_a_hold_without_warehouse_goes_to_the_nearest(api):
     assert response.status_code == 201
     body = response.json()
     assert body["warehouse"]["city"] == "Mumbai"
+    assert body["warehouseId"] == str(rows["BOM"].warehouse_id)
     assert body["distanceKm"] == pytest.approx(8.8, abs=0.2)
+    assert held_in(rows)["BOM"] == 1
+
+
+@pytest.mark.django_db
+def test_a_routed_hold_takes_the_product_id_as_a_json_string(api):
+    product, rows = five_warehouses()
+    response = api.post(
+        "/api/reservations",
+        {"productId": str(product.id), "quantity": 1, **NEAR_MUMBAI},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["productId"] == str(product.id)
     assert held_in(rows)["BOM"] == 1
 
 
@@ -43,6 +57,15 @@ def test_coordinates_win_over_a_city(api):
     product, _ = five_warehouses()
     body = reserve(api, product, city="Delhi", **NEAR_MUMBAI).json()
     assert body["warehouse"]["city"] == "Mumbai"
+
+
+@pytest.mark.django_db
+def test_a_pincode_wins_over_a_city_and_coordinates_over_a_pincode(api):
+    product, _ = five_warehouses()
+    by_pincode = reserve(api, product, city="Delhi", pincode="560001").json()
+    assert by_pincode["warehouse"]["city"] == "Bangalore"
+    by_coordinates = reserve(api, product, pincode="560001", **NEAR_MUMBAI).json()
+    assert by_coordinates["warehouse"]["city"] == "Mumbai"
 
 
 @pytest.mark.django_db
@@ -73,7 +96,11 @@ def test_409_with_the_total_only_when_no_warehouse_covers_it(api):
     product, rows = five_warehouses(units=4)
     response = reserve(api, product, quantity=5, **NEAR_MUMBAI)
     assert response.status_code == 409
-    assert response.json()["error"] == "INSUFFICIENT_STOCK"
+    assert response.json()["code"] == "INSUFFICIENT_STOCK"
+    assert (
+        response.json()["error"]
+        == f"No warehouse has 5 unit(s) of product {product.id}; 20 in all."
+    )
     assert response.json()["available"] == 20
     assert not Reservation.objects.exists()
 
@@ -81,7 +108,9 @@ def test_409_with_the_total_only_when_no_warehouse_covers_it(api):
 @pytest.mark.django_db
 def test_routing_an_unstocked_product_answers_404(api):
     product = ProductFactory()
-    assert reserve(api, product, **NEAR_MUMBAI).status_code == 404
+    response = reserve(api, product, **NEAR_MUMBAI)
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
 
 
 @pytest.mark.django_db
@@ -101,6 +130,8 @@ def test_bad_locations_answer_400_and_hold_nothing(api, where):
     product, _ = five_warehouses()
     response = reserve(api, product, **where)
     assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert set(response.json()["details"]["fieldErrors"]) & {"lat", "lng", "city"}
     assert not Reservation.objects.exists()
 
 

@@ -4,7 +4,7 @@ import re
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -22,7 +22,7 @@ from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from reservations.services import holds, sweeps, transitions, waitlist
 from reservations.services.stock import adjust_stock
-from tests.factories import InventoryFactory
+from tests.factories import InventoryFactory, UserFactory, WaitlistEntryFactory
 from tests.races import JOIN_TIMEOUT_SECONDS, run_together, unexpected_errors
 
 Status = WaitlistEntry.Status
@@ -40,18 +40,21 @@ def sold_out(total: int = 1) -> tuple[Inventory, list[Reservation]]:
 
 
 def join(row: Inventory, quantity: int = 1, email: str = "ann@example.com") -> WaitlistEntry:
-    return waitlist.join_waitlist(
+    """Put a new entry on the row's waitlist through the service."""
+    joined = waitlist.join_waitlist(
         product_id=row.product_id,
         warehouse_id=row.warehouse_id,
         quantity=quantity,
         email=email,
     )
+    assert joined.created
+    return joined.entry
 
 
 def join_body(row: Inventory, **changes) -> dict:
     body = {
-        "productId": row.product_id,
-        "warehouseId": row.warehouse_id,
+        "productId": str(row.product_id),
+        "warehouseId": str(row.warehouse_id),
         "quantity": 1,
         "email": "a@b.co",
     }
@@ -67,24 +70,43 @@ def status_of(entry: WaitlistEntry) -> str:
 
 
 @pytest.mark.django_db
-def test_joining_answers_201_with_the_place_in_the_queue(api):
+def test_joining_answers_201_with_the_entry_and_its_place_in_the_queue(api):
     row, _ = sold_out()
     first = api.post("/api/waitlist", join_body(row, email="ann@example.com"), format="json")
     second = api.post("/api/waitlist", join_body(row, email="bob@example.com"), format="json")
 
-    assert first.status_code == 201
-    assert first.json()["status"] == "WAITING" and first.json()["position"] == 1
-    assert second.json()["position"] == 2
-    assert first.json()["reservationId"] is None
+    assert first.status_code == 201 and second.status_code == 201
+    ann, bob = WaitlistEntry.objects.order_by("created_at", "pk")
+    assert first.json() == {
+        "entry": {
+            "id": str(ann.id),
+            "status": "WAITING",
+            "position": 1,
+            "reservationId": None,
+            "productId": str(row.product_id),
+            "warehouseId": str(row.warehouse_id),
+            "quantity": 1,
+            "email": "ann@example.com",
+            "createdAt": first.json()["entry"]["createdAt"],
+        },
+        "message": f"You're #1 on the waitlist for {row.product.name} at {row.warehouse.name}. "
+        "We'll hold the units for you and email you when they come back.",
+    }
+    assert datetime.fromisoformat(first.json()["entry"]["createdAt"]) == ann.created_at
+    assert second.json()["entry"]["id"] == str(bob.id)
+    assert second.json()["entry"]["position"] == 2
+    assert second.json()["message"].startswith("You're #2 on the waitlist for ")
     assert ReservationEvent.objects.filter(type="WAITLIST_JOINED").count() == 2
 
 
 @pytest.mark.django_db
-def test_joining_while_units_are_available_answers_409_and_writes_nothing(api):
+def test_joining_while_units_are_available_answers_400_and_writes_nothing(api):
     row = InventoryFactory(total_stock=3)
     response = api.post("/api/waitlist", join_body(row, quantity=3), format="json")
-    assert response.status_code == 409
-    assert response.json()["error"] == "STOCK_AVAILABLE" and response.json()["available"] == 3
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "STOCK_AVAILABLE" and body["available"] == 3
+    assert body["error"]
     assert not WaitlistEntry.objects.exists() and not ReservationEvent.objects.exists()
 
 
@@ -93,6 +115,59 @@ def test_waiting_for_more_than_is_left_is_allowed(api):
     row = InventoryFactory(total_stock=3)
     response = api.post("/api/waitlist", join_body(row, quantity=4), format="json")
     assert response.status_code == 201
+    assert response.json()["entry"]["quantity"] == 4
+
+
+@pytest.mark.django_db
+def test_the_same_email_joining_again_answers_409_with_the_waiting_entry_and_writes_nothing(api):
+    row, _ = sold_out()
+    first = api.post("/api/waitlist", join_body(row, email="ann@example.com"), format="json")
+    api.post("/api/waitlist", join_body(row, email="bob@example.com"), format="json")
+
+    again = api.post(
+        "/api/waitlist", join_body(row, email="ANN@Example.com", quantity=2), format="json"
+    )
+
+    assert again.status_code == 409
+    body = again.json()
+    assert body["code"] == "ALREADY_WAITING" and body["error"]
+    assert body["entry"] == first.json()["entry"]
+    assert body["position"] == 1
+    assert WaitlistEntry.objects.count() == 2
+    assert WaitlistEntry.objects.get(pk=first.json()["entry"]["id"]).quantity == 1
+    assert ReservationEvent.objects.filter(type="WAITLIST_JOINED").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_same_email_may_join_again_once_it_stopped_waiting_and_elsewhere(api):
+    row, _ = sold_out()
+    elsewhere = InventoryFactory(product=row.product, total_stock=0)
+    first = api.post("/api/waitlist", join_body(row), format="json").json()["entry"]
+    assert api.delete(f"/api/waitlist/{first['id']}").status_code == 200
+
+    again = api.post("/api/waitlist", join_body(row), format="json")
+    other_warehouse = api.post("/api/waitlist", join_body(elsewhere), format="json")
+
+    assert again.status_code == 201 and again.json()["entry"]["id"] != first["id"]
+    assert again.json()["entry"]["position"] == 1
+    assert other_warehouse.status_code == 201
+    assert WaitlistEntry.objects.filter(status=Status.WAITING).count() == 2
+
+
+@pytest.mark.django_db
+def test_joining_twice_through_the_service_returns_the_waiting_entry_uncreated():
+    row, _ = sold_out()
+    entry = join(row, email="ann@example.com")
+
+    again = waitlist.join_waitlist(
+        product_id=row.product_id,
+        warehouse_id=row.warehouse_id,
+        quantity=1,
+        email="Ann@example.com",
+    )
+
+    assert again == waitlist.Joined(entry, created=False)
+    assert WaitlistEntry.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -105,6 +180,8 @@ def test_waiting_for_more_than_is_left_is_allowed(api):
         {"quantity": 101},
         {"quantity": "1"},
         {"productId": "x"},
+        {"productId": "5.0"},
+        {"warehouseId": True},
         {"note": "please"},
     ],
 )
@@ -112,22 +189,26 @@ def test_bad_waitlist_input_answers_400_and_writes_nothing(api, change):
     row, _ = sold_out()
     response = api.post("/api/waitlist", join_body(row, **change), format="json")
     assert response.status_code == 400
-    assert response.json()["error"] == "VALIDATION_ERROR"
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR" and body["error"] == "Invalid input"
+    (field,) = change
+    assert body["details"]["formErrors"] == [] and list(body["details"]["fieldErrors"]) == [field]
     assert not WaitlistEntry.objects.exists()
 
 
 @pytest.mark.django_db
 def test_joining_for_an_unknown_product_answers_404(api):
     row, _ = sold_out()
-    response = api.post("/api/waitlist", join_body(row, productId=987654), format="json")
+    response = api.post("/api/waitlist", join_body(row, productId="987654"), format="json")
     assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
     assert not WaitlistEntry.objects.exists()
 
 
 @pytest.mark.django_db
 def test_reading_and_cancelling_an_entry(api):
     row, _ = sold_out()
-    first, second = join(row), join(row)
+    first, second = join(row, email="ann@example.com"), join(row, email="bob@example.com")
 
     assert api.get(f"/api/waitlist/{second.id}").json()["position"] == 2
     cancelled = api.delete(f"/api/waitlist/{first.id}")
@@ -140,9 +221,13 @@ def test_reading_and_cancelling_an_entry(api):
 
 @pytest.mark.django_db
 def test_unknown_or_malformed_entry_ids(api):
-    assert api.get(f"/api/waitlist/{uuid.uuid4()}").status_code == 404
-    assert api.delete(f"/api/waitlist/{uuid.uuid4()}").status_code == 404
-    assert api.get("/api/waitlist/nope").status_code == 400
+    for response in (
+        api.get(f"/api/waitlist/{uuid.uuid4()}"),
+        api.delete(f"/api/waitlist/{uuid.uuid4()}"),
+    ):
+        assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    malformed = api.get("/api/waitlist/nope")
+    assert malformed.status_code == 400 and malformed.json()["code"] == "INVALID_ID"
 
 
 @pytest.mark.django_db
@@ -151,11 +236,51 @@ def test_a_shoppers_entry_is_invisible_to_others(api, django_user_model):
     ann = django_user_model.objects.create_user("ann", password="pw-123456")
     bob = django_user_model.objects.create_user("bob", password="pw-123456")
     api.force_login(ann)
-    entry_id = api.post("/api/waitlist", join_body(row), format="json").json()["id"]
+    entry_id = api.post("/api/waitlist", join_body(row), format="json").json()["entry"]["id"]
     api.force_login(bob)
     assert api.get(f"/api/waitlist/{entry_id}").status_code == 404
     assert api.delete(f"/api/waitlist/{entry_id}").status_code == 404
     assert WaitlistEntry.objects.get().status == Status.WAITING
+
+
+@pytest.mark.django_db
+def test_only_staff_list_the_waitlist(api):
+    row, _ = sold_out()
+    join(row, email="ann@example.com")
+    shopper, staff = APIClient(), APIClient()
+    shopper.force_login(UserFactory())
+    staff.force_login(UserFactory(is_staff=True))
+
+    anonymous = api.get("/api/waitlist")
+    refused = shopper.get("/api/waitlist")
+    listed = staff.get("/api/waitlist")
+
+    assert anonymous.status_code == 403 and anonymous.json()["code"] == "NOT_AUTHENTICATED"
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
+    assert b"ann@example.com" not in anonymous.content + refused.content
+    assert listed.status_code == 200
+    assert [e["email"] for e in listed.json()] == ["ann@example.com"]
+    assert listed["X-Total-Count"] == "1"
+
+
+@pytest.mark.django_db
+def test_the_waitlist_lists_every_entry_newest_first_in_pages(api):
+    now = timezone.now()
+    entries = [
+        WaitlistEntryFactory(created_at=now - timedelta(minutes=minutes), status=status)
+        for minutes, status in [(3, Status.WAITING), (2, Status.CANCELLED), (1, Status.WAITING)]
+    ]
+    api.force_login(UserFactory(is_staff=True))
+
+    everything = api.get("/api/waitlist")
+    page = api.get("/api/waitlist", {"limit": 1, "offset": 1})
+
+    newest_first = [str(e.id) for e in reversed(entries)]
+    assert [e["id"] for e in everything.json()] == newest_first
+    assert [e["status"] for e in everything.json()] == ["WAITING", "CANCELLED", "WAITING"]
+    assert everything["X-Total-Count"] == "3"
+    assert [e["id"] for e in page.json()] == newest_first[1:2]
+    assert page["X-Total-Count"] == "3"
 
 
 # --- promotion -------------------------------------------------------------------------------
@@ -203,16 +328,57 @@ def test_the_expiry_sweep_promotes(mailoutbox):
 
 
 @promotion
-def test_the_cron_endpoint_counts_promotions(settings):
+def test_the_cron_endpoint_lists_its_promotions(settings):
     settings.CRON_SECRET = "cron"
     row, held = sold_out(total=2)
-    join(row)
-    join(row)
+    first, second = join(row, email="one@example.com"), join(row, email="two@example.com")
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
     response = APIClient().get("/api/cron/expire", HTTP_X_CRON_SECRET="cron")
 
-    assert response.json() == {"released": 2, "waitlistPromotions": 2}
+    assert response.status_code == 200
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert response.json() == {
+        "message": "Released 2 expired reservation(s).",
+        "released": 2,
+        "waitlistPromotions": [
+            {"waitlistEntryId": str(first.id), "reservationId": str(first.reservation_id)},
+            {"waitlistEntryId": str(second.id), "reservationId": str(second.reservation_id)},
+        ],
+    }
+    assert (first.status, second.status) == (Status.PROMOTED, Status.PROMOTED)
+
+
+@promotion
+def test_releasing_through_the_api_names_the_entry_its_units_went_to():
+    row, (hold,) = sold_out()
+    entry = join(row)
+
+    response = APIClient().post(f"/api/reservations/{hold.id}/release")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["reservation"]["id"] == str(hold.id)
+    assert body["reservation"]["status"] == "RELEASED"
+    assert status_of(entry) == Status.PROMOTED
+    assert body["waitlistPromotion"] == {
+        "waitlistEntryId": str(entry.id),
+        "reservationId": str(entry.reservation_id),
+    }
+
+
+@promotion
+def test_releasing_units_no_entry_fits_answers_no_promotion():
+    row, (hold,) = sold_out()
+    entry = join(row, quantity=2)
+
+    response = APIClient().post(f"/api/reservations/{hold.id}/release")
+
+    assert response.status_code == 200
+    assert response.json()["reservation"]["status"] == "RELEASED"
+    assert response.json()["waitlistPromotion"] is None
+    assert status_of(entry) == Status.WAITING
 
 
 @promotion
@@ -231,7 +397,10 @@ def test_adding_stock_promotes_in_fifo_order():
 @promotion
 def test_promotion_skips_entries_that_do_not_fit():
     row, (hold,) = sold_out()
-    big, small = join(row, quantity=3), join(row, quantity=1)
+    big, small = (
+        join(row, quantity=3, email="big@example.com"),
+        join(row, email="small@example.com"),
+    )
 
     transitions.release(reservation_id=hold.id)
 
@@ -255,7 +424,7 @@ def test_cancelling_a_promoted_entry_answers_409():
     transitions.release(reservation_id=hold.id)
     response = APIClient().delete(f"/api/waitlist/{entry.id}")
     assert response.status_code == 409
-    assert response.json()["error"] == "INVALID_TRANSITION"
+    assert response.json()["code"] == "INVALID_TRANSITION"
     assert status_of(entry) == Status.PROMOTED
 
 

@@ -1,6 +1,6 @@
 """Warehouse API."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from warehouses.models import Warehouse
 
 
 class WarehouseListApi(APIView):
+    @extend_schema_serializer(component_name="Warehouse")
     class OutputSerializer(serializers.Serializer):
         id = IdField()
         code = serializers.CharField()

@@ -71,7 +71,7 @@ class ReservationBatchApi(APIView):
             400: "Bad input, or more than 50 lines",
             404: "A product not stocked (in the warehouse asked for)",
             409: "INSUFFICIENT_STOCK naming productId, warehouseId, available",
-            422: "IDEMPOTENCY_KEY_REUSED",
+            422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
         },
     )
     @idempotent("reservations.batch")
@@ -87,9 +87,10 @@ class ReservationBatchApi(APIView):
             user=request.user,
             guest_id=guest,
         )
-        guests.remember_guest(request, guest)
         held = [(hold.reservation, hold.distance_km) for hold in cart.holds]
-        return Response(cart_body(cart.cart_id, held, request), status=HTTPStatus.CREATED)
+        response = Response(cart_body(cart.cart_id, held, request), status=HTTPStatus.CREATED)
+        guests.remember_guest(request, response, guest)
+        return response
 
 
 def _act_on_cart(
@@ -110,7 +111,7 @@ class CartConfirmApi(APIView):
         errors={
             404: "No such cart",
             409: "INVALID_TRANSITION: a hold was released (not by expiry)",
-            410: "RESERVATION_EXPIRED: a hold's time is up (due holds are released)",
+            410: "EXPIRED: a hold's time is up (due holds are released)",
         },
     )
     def post(self, request: Request, cart_id: str) -> Response:

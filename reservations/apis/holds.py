@@ -8,15 +8,15 @@ ReservationOutputSerializer.
 from collections.abc import Callable
 from http import HTTPStatus
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.fields import IdField
 from core.ids import parse_uuid
-from core.openapi import documented, error_response, uuid_path_parameter
-from core.paging import PageSerializer, page_response
+from core.openapi import documented, documented_page, error_response, uuid_path_parameter
+from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from reservations import guests
@@ -31,7 +31,6 @@ from reservations.models import Reservation
 from reservations.services import holds, transitions
 from reservations.services.waitlist import Promotion
 
-DEFAULT_PAGE_SIZE = 50
 _ID_PARAMETER = uuid_path_parameter("reservation_id")
 
 
@@ -59,7 +58,7 @@ class ReservationCollectionApi(APIView):
             400: "Bad input",
             404: "Unknown product or warehouse",
             409: "INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE",
-            422: "IDEMPOTENCY_KEY_REUSED",
+            422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
         },
     )
     @idempotent("reservations.create")
@@ -69,36 +68,27 @@ class ReservationCollectionApi(APIView):
         data.is_valid(raise_exception=True)
         line = data.validated_data
         guest = guests.guest_id_for_new_hold(request)
+        shopper = {
+            "product_id": line["productId"],
+            "quantity": line["quantity"],
+            "user": request.user,
+            "guest_id": guest,
+        }
         if "warehouseId" in line:
-            reservation = holds.reserve(
-                product_id=line["productId"],
-                warehouse_id=line["warehouseId"],
-                quantity=line["quantity"],
-                user=request.user,
-                guest_id=guest,
-            )
+            reservation = holds.reserve(warehouse_id=line["warehouseId"], **shopper)
             body = reservation_body(reservation, request)
         else:
-            hold = holds.reserve_nearest(
-                product_id=line["productId"],
-                quantity=line["quantity"],
-                origin=line["origin"],
-                user=request.user,
-                guest_id=guest,
-            )
+            hold = holds.reserve_nearest(origin=line["origin"], **shopper)
             body = reservation_body(hold.reservation, request, hold.distance_km)
-        guests.remember_guest(request, guest)
-        return Response(body, status=HTTPStatus.CREATED)
+        response = Response(body, status=HTTPStatus.CREATED)
+        guests.remember_guest(request, response, guest)
+        return response
 
-    @extend_schema(
-        operation_id="reservations_list",
-        parameters=[FilterSerializer],
-        responses={
-            200: OpenApiResponse(
-                ReservationOutputSerializer(many=True),
-                description="Newest first; X-Total-Count holds the number visible in all.",
-            ),
-        },
+    @documented_page(
+        "reservations_list",
+        item=ReservationOutputSerializer,
+        filters=FilterSerializer,
+        order="Newest first",
     )
     def get(self, request: Request) -> Response:
         """List holds, newest first: a guest's browser session's own, a signed-in shopper's
@@ -144,7 +134,7 @@ class ReservationConfirmApi(APIView):
         errors={
             404: "No such reservation",
             409: "INVALID_TRANSITION: released (not by expiry); or IDEMPOTENCY_KEY_IN_USE",
-            410: "RESERVATION_EXPIRED",
+            410: "EXPIRED",
             422: "IDEMPOTENCY_KEY_REUSED",
         },
     )
@@ -181,7 +171,7 @@ class ReservationExtendApi(APIView):
         errors={
             404: "No such reservation",
             409: "EXTENSION_LIMIT, or INVALID_TRANSITION",
-            410: "RESERVATION_EXPIRED",
+            410: "EXPIRED",
         },
     )
     def post(self, request: Request, reservation_id: str) -> Response:

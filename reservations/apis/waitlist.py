@@ -2,7 +2,7 @@
 
 from http import HTTPStatus
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 
 from core.fields import IdField, StrictSerializer
 from core.ids import parse_uuid
-from core.openapi import documented, error_response, uuid_path_parameter
-from core.paging import PageSerializer, page_response
+from core.openapi import documented, documented_page, error_response, uuid_path_parameter
+from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
 from reservations.apis.bodies import (
     JoinedOutputSerializer,
     WaitlistOutputSerializer,
@@ -24,7 +24,6 @@ from reservations.errors import AlreadyWaiting
 from reservations.services import waitlist
 
 _ID_PARAMETER = uuid_path_parameter("entry_id")
-DEFAULT_PAGE_SIZE = 50
 
 
 class WaitlistJoinApi(APIView):
@@ -68,16 +67,12 @@ class WaitlistJoinApi(APIView):
             raise AlreadyWaiting(entry=entry, position=entry["position"])
         return Response(joined_body(joined.entry), status=HTTPStatus.CREATED)
 
-    @extend_schema(
-        operation_id="waitlist_list",
-        parameters=[FilterSerializer],
-        responses={
-            200: OpenApiResponse(
-                WaitlistOutputSerializer(many=True),
-                description="Newest first; X-Total-Count holds the number of entries.",
-            ),
-            403: error_response("Not staff"),
-        },
+    @documented_page(
+        "waitlist_list",
+        item=WaitlistOutputSerializer,
+        filters=FilterSerializer,
+        order="Newest first",
+        errors={403: "Not staff"},
     )
     def get(self, request: Request) -> Response:
         """List every waitlist entry, newest first (staff only: entries carry emails)."""

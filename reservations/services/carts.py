@@ -61,8 +61,8 @@ def _shortage_of(line: ShortLine) -> InsufficientStock:
     where = f"warehouse {line.warehouse_id}" if line.warehouse_id else "any warehouse"
     return InsufficientStock(
         f"Product {line.product_id}: only {line.available} unit(s) available in {where}.",
-        productId=line.product_id,
-        warehouseId=line.warehouse_id,
+        productId=str(line.product_id),
+        warehouseId=None if line.warehouse_id is None else str(line.warehouse_id),
         available=line.available,
     )
 
