@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "inventory",
     "reservations",
     "storefront",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "storefront.context_processors.header",
             ],
         },
     },
@@ -163,6 +165,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 STOCKD_ADMIN_EMAIL = "admin@stockd.com"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "orders"
+LOGOUT_REDIRECT_URL = "catalogue"
 STOCKD_ADMIN_PASSWORD = env_str("STOCKD_ADMIN_PASSWORD")
 
 # --- Email ----------------------------------------------------------------------------------

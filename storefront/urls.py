@@ -1,8 +1,11 @@
 from django.urls import path
 
-from storefront import views
+from storefront.views import cart, catalogue, checkout, orders, product
 
 urlpatterns = [
-    path("", views.catalogue, name="catalogue"),
-    path("checkout/<uuid:reservation_id>/", views.checkout, name="checkout"),
+    path("", catalogue.catalogue, name="catalogue"),
+    path("products/<int:product_id>/", product.product_page, name="product"),
+    path("cart/", cart.cart_page, name="cart"),
+    path("checkout/<uuid:reservation_id>/", checkout.checkout, name="checkout"),
+    path("orders/", orders.orders, name="orders"),
 ]

@@ -1,46 +1,15 @@
-"""Storefront pages, rendered on the server; htmx swaps their named partials in place."""
+"""A hold's checkout page: what is held where, the time left, extend, confirm and cancel."""
 
 import uuid
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from core.errors import NotFound, StockdError
-from inventory.selectors import CatalogueFilters, category_names, product_list
 from reservations.services import transitions
-from storefront.forms import CatalogueFilterForm, CheckoutActionForm
-from warehouses.models import Warehouse
-
-
-def _wants_partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-@require_GET
-def catalogue(request: HttpRequest) -> HttpResponse:
-    """Show the catalogue, filtered by category and search; htmx gets only the list."""
-    form = CatalogueFilterForm(request.GET)
-    cleaned = form.cleaned_data if form.is_valid() else {}
-    filters = CatalogueFilters(category=cleaned.get("category", ""), search=cleaned.get("q", ""))
-    products, total = product_list(filters=filters)
-    context = {
-        "form": form,
-        "filters": filters,
-        "products": products,
-        "total": total,
-        "categories": category_names(),
-        "warehouses": Warehouse.objects.active().order_by("id"),
-    }
-    template = "storefront/catalogue.html"
-    if _wants_partial(request):
-        template += "#catalogue-results"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
+from storefront.forms.checkout import CheckoutActionForm
 
 _CHECKOUT_ACTIONS = {
     "confirm": (transitions.confirm, "Your order is confirmed."),

@@ -1,0 +1,1 @@
+"""The storefront's forms, one module per page."""
