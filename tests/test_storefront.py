@@ -8,8 +8,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded")]
 
 
 def _product_names(html: str) -> list[str]:
-    marker = '<h3 class="product-name">'
-    return [chunk.split("</h3>", 1)[0] for chunk in html.split(marker)[1:]]
+    return re.findall(r'<h3 class="product-name"><a href="/products/\d+/">([^<]*)</a></h3>', html)
 
 
 def test_home_page_lists_all_products_in_api_order(client):
@@ -22,11 +21,72 @@ def test_home_page_lists_all_products_in_api_order(client):
     assert "₹1,899" in html  # BP Monitor's price
 
 
+def _markers(html: str, name: str) -> list[tuple[str, str]]:
+    """The (city, count) markers of one product's card, in order."""
+    card = html.split(f'">{name}</a></h3>')[1].split("</article>")[0]
+    return re.findall(r'<span class="city">([^<]*)</span> <span class="count"[^>]*>(\d+)</span>', card)
+
+
 def test_home_page_shows_available_units_per_warehouse(client):
     html = client.get("/").content.decode()
-    for city in ("Chennai", "Bangalore", "Mumbai", "Delhi", "Hyderabad"):
-        assert f'<th scope="row">{city}</th><td class="">10</td>' in html
-    assert "<strong>50</strong> available" in html
+    assert _markers(html, "BP Monitor") == [
+        ("Chennai", "10"),
+        ("Bangalore", "10"),
+        ("Mumbai", "10"),
+        ("Delhi", "10"),
+        ("Hyderabad", "10"),
+    ]
+    assert '<strong data-testid="total">50</strong> available' in html
+
+
+def test_sold_out_products_carry_a_badge(client):
+    html = client.get("/").content.decode()
+    assert html.count('data-testid="sold-out"') == 3
+    card = html.split('">Pro Resistance Band Set</a></h3>')[1].split("</article>")[0]
+    assert 'data-testid="sold-out">Sold out' in card
+    assert all(count == "0" for _, count in _markers(html, "Pro Resistance Band Set"))
+
+
+@pytest.mark.parametrize(
+    ("place", "label", "nearest"),
+    [
+        ("400001", "Mumbai, Maharashtra 400001", "Mumbai"),
+        ("500001", "Hyderabad, Telangana 500001", "Hyderabad"),
+        ("Pune", "Pune", "Mumbai"),
+    ],
+)
+def test_deliver_to_lists_the_nearest_warehouse_first_and_is_remembered(
+    client, place, label, nearest
+):
+    response = client.post("/deliver-to/", {"place": place})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+    html = client.get("/").content.decode()
+
+    assert f'data-testid="deliver-to">{label}</strong>' in html
+    assert _markers(html, "BP Monitor")[0] == (nearest, "10")
+    assert 'class="marker nearest"' in html
+
+
+def test_deliver_to_the_browsers_coordinates(client):
+    client.post("/deliver-to/", {"lat": "28.6", "lng": "77.2"})
+    html = client.get("/").content.decode()
+    assert 'data-testid="deliver-to">your location</strong>' in html
+    assert _markers(html, "BP Monitor")[0][0] == "Delhi"
+
+
+@pytest.mark.parametrize("data", [{"place": "999999"}, {"place": "Atlantis"}, {"place": ""}, {}])
+def test_an_unknown_place_is_refused_with_a_message_and_nothing_remembered(client, data):
+    response = client.post("/deliver-to/", data, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="message error"' in html
+    assert 'data-testid="deliver-to"' not in html
+    assert _markers(html, "BP Monitor")[0][0] == "Chennai"
+
+
+def test_deliver_to_takes_only_post(client):
+    assert client.get("/deliver-to/").status_code == 405
 
 
 def test_category_link_filters_without_javascript(client):
