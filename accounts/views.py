@@ -1,9 +1,90 @@
-"""Sign-up; sign-in, sign-out and password reset are Django's own views."""
+"""Sign-up, sign-in and sign-out; password reset is Django's own views with our templates.
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+Signing in (django.contrib.auth.login) fires user_logged_in, on which reservations/signals.py
+moves the holds this browser made as a guest to the account.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import DUPLICATE_EMAIL, EmailAuthenticationForm, SignUpForm
+from reservations import guests
+
+NEXT = "next"
 
 
+def _safe_next(request: HttpRequest) -> str:
+    """Return the `next` the request carries if it points back to this site, else ""."""
+    target = request.POST.get(NEXT, request.GET.get(NEXT, ""))
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe else ""
+
+
+def _auth_context(request: HttpRequest) -> dict:
+    return {NEXT: _safe_next(request), "has_guest_holds": guests.guest_id(request) is not None}
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    """Create an account with an email and a password, and sign in."""
-    return render(request, "accounts/signup.html", {})
+    """Create an account with an email and a password, sign in, and go to `next` or orders.
+
+    Bad input re-renders the form with a message beside each wrong field and writes nothing.
+    """
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request) or "orders")
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:  # the same email signed up in the same instant
+            form.add_error("email", ValidationError(DUPLICATE_EMAIL, code="duplicate_email"))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to stockd: you're signed in as {user.email}.")
+            return HttpResponseRedirect(_safe_next(request) or resolve_url("orders"))
+    context = {
+        "form": form,
+        "duplicate_email": form.has_error("email", "duplicate_email"),
+        **_auth_context(request),
+    }
+    return render(request, "accounts/signup.html", context)
+
+
+class SignInView(auth.LoginView):
+    """Sign in with email and password, then go to a safe `next` or the orders page."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Welcome back, {self.request.user.email or 'shopper'}.")
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["has_guest_holds"] = guests.guest_id(self.request) is not None
+        return context
+
+
+class SignOutView(auth.LogoutView):
+    """Sign out on POST (a GET is refused with 405) and go back to the catalogue."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You're signed out.")
+        return response

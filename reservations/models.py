@@ -17,10 +17,12 @@ class ReservationQuerySet(models.QuerySet):
         """Pending holds whose time is up (expired but not yet released)."""
         return self.pending().filter(expires_at__lte=now)
 
-    def visible_to(self, user, guest_id: uuid.UUID | None = None) -> "ReservationQuerySet":
-        """Staff see every hold; a signed-in shopper their own; a guest the holds their
-        browser session made (`guest_id`); anyone else none."""
-        if user.is_staff:
+    def visible_to(
+        self, user, guest_id: uuid.UUID | None = None, *, own_only: bool = False
+    ) -> "ReservationQuerySet":
+        """Staff see every hold (only their own with `own_only`); a signed-in shopper their
+        own; a guest the holds their browser made (`guest_id`); anyone else none."""
+        if user.is_staff and not own_only:
             return self
         if user.is_authenticated:
             return self.filter(user=user)

@@ -13,9 +13,18 @@ def reservation_detail(reservation_id: uuid.UUID) -> Reservation | None:
 
 
 def reservation_page(
-    *, user, guest_id: uuid.UUID | None, limit: int, offset: int
+    *, user, guest_id: uuid.UUID | None, limit: int, offset: int, own_only: bool = False
 ) -> tuple[list[Reservation], int]:
     """Return a page of the holds `user` (or guest) may see, newest first, and how many."""
-    visible = Reservation.objects.visible_to(user, guest_id)
+    visible = Reservation.objects.visible_to(user, guest_id, own_only=own_only)
     page = visible.select_related("product", "warehouse").order_by("-created_at", "-pk")
     return list(page[offset : offset + limit]), visible.count()
+
+
+def cart_holds(cart_id: uuid.UUID) -> list[Reservation]:
+    """Return a cart's holds with their product and warehouse (one query), by product name."""
+    return list(
+        Reservation.objects.filter(cart_id=cart_id)
+        .select_related("product", "warehouse")
+        .order_by("product__name", "warehouse__city", "pk")
+    )

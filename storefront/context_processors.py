@@ -1,10 +1,15 @@
-"""What every storefront page's header shows."""
+"""What every storefront page's header and footer show."""
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from storefront import cart
 
 
 def header(request: HttpRequest) -> dict:
-    """The cart's unit count for the header's badge (no query: the cart is in the session)."""
-    return {"cart_units": cart.unit_count(request)}
+    """The cart's unit count for the header's badge (no query: the cart is in the session),
+    and how long a hold lasts, for the footer."""
+    return {
+        "cart_units": cart.unit_count(request),
+        "hold_minutes": settings.RESERVATION_TTL_SECONDS // 60,
+    }

@@ -18,6 +18,7 @@ class DeliverTo:
     label: str
     lat: float
     lng: float
+    pincode: str = ""  # when the shopper gave one: product pages quote delivery to it
 
     @property
     def location(self) -> Location:
@@ -30,7 +31,7 @@ def resolve(text: str) -> DeliverTo | None:
     place = place_for_pincode(text)
     if place is not None:
         label = f"{place.city}, {place.state} {place.pincode}"
-        return DeliverTo(label, place.location.lat, place.location.lng)
+        return DeliverTo(label, place.location.lat, place.location.lng, place.pincode)
     location = city_location(text)
     if location is not None:
         return DeliverTo(text.title(), location.lat, location.lng)

@@ -1,12 +1,20 @@
 from django.urls import path
 
-from storefront.views import cart, catalogue, checkout, orders, product
+from storefront.views import cart, cart_checkout, catalogue, checkout, orders, product
 
 urlpatterns = [
     path("", catalogue.catalogue, name="catalogue"),
     path("deliver-to/", catalogue.deliver_to, name="deliver-to"),
     path("products/<int:product_id>/", product.product_page, name="product"),
+    path("products/<int:product_id>/reserve/", product.reserve, name="product-reserve"),
+    path("products/<int:product_id>/cart/", product.add_to_cart, name="product-add-to-cart"),
+    path("products/<int:product_id>/waitlist/", product.join_waitlist, name="product-waitlist"),
     path("cart/", cart.cart_page, name="cart"),
+    path("cart/lines/<int:index>/quantity/", cart.set_line_quantity, name="cart-line-quantity"),
+    path("cart/lines/<int:index>/remove/", cart.remove_line, name="cart-line-remove"),
+    path("cart/hold/", cart.hold_cart, name="cart-hold"),
+    path("checkout/cart/<uuid:cart_id>/", cart_checkout.cart_checkout, name="cart-checkout"),
     path("checkout/<uuid:reservation_id>/", checkout.checkout, name="checkout"),
+    path("checkout/<uuid:reservation_id>/pay/", checkout.pay, name="checkout-pay"),
     path("orders/", orders.orders, name="orders"),
 ]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from inventory import locks as stock_locks
 from inventory.errors import StockNotFound
 from inventory.models import Inventory
-from reservations import access, events, locks
+from reservations import access, events, locks, selectors
 from reservations.errors import (
     CartNotFound,
     InsufficientStock,
@@ -24,7 +24,7 @@ from reservations.models import Reservation
 from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines, plan_cart
 from reservations.policy import check_quantity, hold_ttl
 from reservations.rules import Plan, Refusal, Step, plan_confirm, plan_release
-from reservations.services import sweeps
+from reservations.services import sweeps, transitions
 from reservations.services.holds import RoutedHold
 from reservations.services.transitions import WRITERS
 from warehouses.routing import Location, StockOption
@@ -203,6 +203,21 @@ def _act_on_cart(
     if expired:
         raise ReservationExpired("A hold in the cart expired; its units went back to stock.")
     return reservations
+
+
+def get_cart(*, cart_id: uuid.UUID, user) -> list[Reservation]:
+    """Return the holds of a cart `user` may see, expiring the due ones first.
+
+    Raise CartNotFound if there is no such cart or `user` may not see all of it.
+    """
+    holds = selectors.cart_holds(cart_id)
+    if not holds or not all(access.may_see(hold.user_id, user) for hold in holds):
+        raise CartNotFound()
+    now = timezone.now()
+    return [
+        transitions.expire_reservation(reservation_id=hold.pk) if hold.is_due(now) else hold
+        for hold in holds
+    ]
 
 
 def confirm_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:

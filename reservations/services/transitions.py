@@ -204,14 +204,22 @@ def get_reservation(*, reservation_id: uuid.UUID, user) -> Reservation:
 
 
 def list_reservations(
-    *, user, guest_id: uuid.UUID | None = None, limit: int, offset: int
+    *,
+    user,
+    guest_id: uuid.UUID | None = None,
+    limit: int,
+    offset: int,
+    own_only: bool = False,
 ) -> tuple[list[Reservation], int]:
     """Return a page of the holds `user` (or the guest session `guest_id`) may see, newest
-    first, after expiring the due ones among them."""
-    if user.is_staff:
+    first, after expiring the due ones among them. Staff see everyone's, unless `own_only`
+    (a shopper's own order page)."""
+    if user.is_staff and not own_only:
         sweeps.expire_due_reservations(actor="system:lazy")
     elif user.is_authenticated:
         sweeps.expire_due_reservations(user_id=user.pk, actor="system:lazy")
     elif guest_id is not None:
         sweeps.expire_due_reservations(guest_id=guest_id, actor="system:lazy")
-    return selectors.reservation_page(user=user, guest_id=guest_id, limit=limit, offset=offset)
+    return selectors.reservation_page(
+        user=user, guest_id=guest_id, limit=limit, offset=offset, own_only=own_only
+    )

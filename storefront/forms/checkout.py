@@ -1,9 +1,27 @@
+"""What a shopper sends from the checkout page: a step for the hold, or a (simulated) payment."""
+
 from django import forms
 
 
 class CheckoutActionForm(forms.Form):
-    """What a shopper does with a hold on the checkout page."""
+    """Extend or cancel a hold (confirming goes through PaymentForm, the payment step)."""
 
-    action = forms.ChoiceField(
-        choices=[("confirm", "Confirm"), ("release", "Cancel"), ("extend", "Extend")]
+    action = forms.ChoiceField(choices=[("extend", "Extend"), ("release", "Cancel")])
+
+
+class PaymentForm(forms.Form):
+    """The simulated payment step before a hold is confirmed: no money moves, only a choice."""
+
+    method = forms.ChoiceField(
+        label="How would you like to pay?",
+        choices=[
+            ("upi", "UPI"),
+            ("card", "Credit or debit card"),
+            ("cod", "Cash on delivery"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how you would like to pay.",
+            "invalid_choice": "Choose one of the ways to pay listed here.",
+        },
     )

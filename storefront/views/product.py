@@ -1,8 +1,307 @@
-"""SCAFFOLD: replaced by the product page."""
+"""The product page: gallery, details, stock per warehouse, delivery by pincode, and buying.
 
+GET shows the page; `?pincode=` adds the delivery quote, `?warehouse=` and `?quantity=` preset
+what to buy. An htmx request names the part it replaces (its target id) and gets that named
+partial. Reserve, add to cart and join the waitlist are POSTs that redirect after success.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import StockdError
+from inventory.delivery import DeliveryQuote, quote_delivery
+from inventory.errors import ProductNotFound
+from inventory.models import Inventory, Product
+from inventory.selectors import product_detail
+from reservations import guests
+from reservations.services import holds, waitlist
+from storefront import cart, places
+from storefront.forms.product import DeliveryCheckForm, PurchaseForm, WaitlistForm
+from storefront.refusals import friendly
+from storefront.views.partials import wants_partial
+from warehouses.delivery import DeliveryOption
+from warehouses.errors import PincodeNotServiceable
+
+TEMPLATE = "storefront/product.html"
+PARTIALS = ("delivery", "buy-panel")  # each named after the DOM id it replaces
+
+# Colour names of the catalogue, shown as swatches; a name not here gets a neutral one.
+_SWATCHES = {
+    "black": "#111827",
+    "blue": "#2563eb",
+    "brown": "#8b5e3c",
+    "clear": "#f8fafc",
+    "gold": "#d4a017",
+    "green": "#16a34a",
+    "grey": "#9ca3af",
+    "mauve": "#b784a7",
+    "multicolor": "conic-gradient(#ef4444, #f59e0b, #22c55e, #3b82f6, #a855f7, #ef4444)",
+    "navy": "#1e3a8a",
+    "orange": "#f97316",
+    "pink": "#ec4899",
+    "purple": "#7c3aed",
+    "red": "#dc2626",
+    "silver": "#cbd5e1",
+    "space black": "#1f2937",
+    "titanium": "#a8a29e",
+    "tortoise": "linear-gradient(135deg, #5b3a1e, #a0652d 45%, #3b2412)",
+    "white": "#ffffff",
+    "yellow": "#facc15",
+}
 
 
+@dataclass(frozen=True)
+class WarehouseChoice:
+    """One warehouse the product ships from: its stock, its delivery option, and if chosen."""
+
+    row: Inventory
+    option: DeliveryOption | None
+    chosen: bool
+
+    @property
+    def available(self) -> int:
+        return self.row.available_units
+
+
+def _swatch(name: str) -> str:
+    """Return the CSS background of a colour name ("Black/Blue" is half and half)."""
+    parts = [_SWATCHES.get(part.strip().lower(), "#e2e8f0") for part in name.split("/")]
+    if len(parts) == 2:
+        return f"linear-gradient(135deg, {parts[0]} 50%, {parts[1]} 50%)"
+    return parts[0]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _chosen_row(
+    rows: list[Inventory], requested: int | None, quote: DeliveryQuote | None
+) -> Inventory | None:
+    """Pick where to ship from: the warehouse asked for, else the recommended, else the fullest."""
+    by_id = {row.warehouse_id: row for row in rows}
+    if requested in by_id:
+        return by_id[requested]
+    if quote is not None and quote.recommended_warehouse_id in by_id:
+        return by_id[quote.recommended_warehouse_id]
+    if not rows:
+        return None
+    return max(rows, key=lambda row: (row.available_units, -row.warehouse_id))
+
+
+def _quote(product: Product, form: DeliveryCheckForm, quantity: int) -> DeliveryQuote | None:
+    """Quote delivery to the form's pincode; a refusal becomes the pincode field's error."""
+    if not form.is_bound or not form.is_valid():
+        return None
+    try:
+        return quote_delivery(
+            product_id=product.id, pincode=form.cleaned_data["pincode"], quantity=quantity
+        )
+    except PincodeNotServiceable as refused:
+        form.add_error("pincode", friendly(refused))
+    except ProductNotFound:
+        form.add_error("pincode", "No warehouse stocks this product right now.")
+    return None
+
+
+def _page_context(
+    product: Product,
+    *,
+    params: Mapping[str, str],
+    buy_form: PurchaseForm | WaitlistForm | None = None,
+) -> dict:
+    """Build what the page shows from the query (or a POST that failed) and the product's stock."""
+    rows = list(product.inventory.all())
+    limit = settings.MAX_QUANTITY_PER_RESERVATION
+    quantity = _int_or_none(params.get("quantity"))
+    quantity = quantity if quantity is not None and 1 <= quantity <= limit else 1
+    delivery_form = DeliveryCheckForm(params if "pincode" in params else None)
+    quote = _quote(product, delivery_form, quantity)
+    pincode = quote.place.pincode if quote else ""
+    chosen = _chosen_row(rows, _int_or_none(params.get("warehouse")), quote)
+    options = {warehouse.id: option for warehouse, option in quote.options} if quote else {}
+    by_id = {row.warehouse_id: row for row in rows}
+    order = [w_id for w_id in options if w_id in by_id] if quote else list(by_id)
+    order += [w_id for w_id in by_id if w_id not in order]
+    choices = [
+        WarehouseChoice(
+            by_id[w_id], options.get(w_id), chosen is not None and w_id == chosen.warehouse_id
+        )
+        for w_id in order
+    ]
+    sold_out = chosen is None or chosen.available_units <= 0
+    bound = limit if sold_out else min(limit, chosen.available_units)
+    if buy_form is None:
+        form_class = WaitlistForm if sold_out else PurchaseForm
+        initial = {"quantity": min(quantity, bound), "pincode": pincode}
+        buy_form = form_class(stock=rows, initial=initial)
+    images = [product.image_url] if product.image_url else []
+    return {
+        "product": product,
+        "images": images,
+        "colours": [(name, _swatch(name)) for name in product.colors],
+        "box_items": [item.strip() for item in product.box_contents.split(",") if item.strip()],
+        "delivery_form": delivery_form,
+        "quote": quote,
+        "pincode": pincode,
+        "choices": choices,
+        "chosen": chosen,
+        "sold_out": sold_out,
+        "buy_form": buy_form,
+        "quantity_max": bound,
+        "max_per_hold": limit,
+        "hold_minutes": max(1, settings.RESERVATION_TTL_SECONDS // 60),
+    }
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, TEMPLATE, {"product": None}, status=404)
+
+
+def _render_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+    target = request.htmx.target if wants_partial(request) else None
+    if target not in PARTIALS:
+        response = render(request, TEMPLATE, context, status=status)
+    elif target == "delivery":
+        # A new quote may recommend another warehouse: the buy panel follows it, out of band.
+        html = render_to_string(f"{TEMPLATE}#delivery", context, request=request)
+        html += render_to_string(f"{TEMPLATE}#buy-panel", {**context, "oob": True}, request)
+        response = HttpResponse(html, status=status)
+    else:
+        response = render(request, f"{TEMPLATE}#{target}", context, status=status)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def _back_to_product(product: Product, *, warehouse_id: int | None, pincode: str = "") -> str:
+    """The product page's URL, keeping the warehouse chosen and the delivery quote."""
+    query = {"warehouse": warehouse_id} if warehouse_id else {}
+    if pincode:
+        query["pincode"] = pincode
+    url = reverse("product", kwargs={"product_id": product.id})
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+@require_GET
 def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
-    return render(request, "storefront/product.html", {})
+    """Show a product; with ?pincode= its delivery quote too. Unknown or inactive: 404."""
+    product = product_detail(product_id=product_id)
+    if product is None:
+        return _not_found(request)
+    params = request.GET.dict()
+    deliver_to = places.current(request)
+    if "pincode" not in params and deliver_to is not None and deliver_to.pincode:
+        params["pincode"] = deliver_to.pincode  # the place chosen on the catalogue
+    return _render_page(request, _page_context(product, params=params))
+
+
+def _refused_page(
+    request: HttpRequest, product: Product, form: PurchaseForm | WaitlistForm
+) -> HttpResponse:
+    """Show the page again with the form's errors next to its fields; nothing was changed."""
+    params = {key: request.POST.get(key) for key in ("warehouse", "quantity", "pincode")}
+    params = {key: value for key, value in params.items() if value}
+    context = _page_context(product, params=params, buy_form=form)
+    return _render_page(request, context, status=400)
+
+
+@require_POST
+def reserve(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Hold the units in the chosen warehouse and go to checkout; a refusal comes back here."""
+    product = product_detail(product_id=product_id)
+    if product is None:
+        return _not_found(request)
+    form = PurchaseForm(request.POST, stock=list(product.inventory.all()))
+    if not form.is_valid():
+        return _refused_page(request, product, form)
+    row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
+    guest = guests.guest_id_for_new_hold(request)
+    try:
+        reservation = holds.reserve(
+            product_id=product.id,
+            warehouse_id=row.warehouse_id,
+            quantity=form.cleaned_data["quantity"],
+            user=request.user,
+            guest_id=guest,
+        )
+    except StockdError as refused:
+        messages.error(request, friendly(refused, where=row.warehouse.city))
+        return redirect(_back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode))
+    response = redirect("checkout", reservation_id=reservation.id)
+    guests.remember_guest(request, response, guest)
+    return response
+
+
+@require_POST
+def add_to_cart(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Put the units in the session's cart (nothing is held yet) and come back with a message."""
+    product = product_detail(product_id=product_id)
+    if product is None:
+        return _not_found(request)
+    form = PurchaseForm(request.POST, stock=list(product.inventory.all()))
+    if not form.is_valid():
+        return _refused_page(request, product, form)
+    row, quantity = form.cleaned_data["warehouse"], form.cleaned_data["quantity"]
+    cart.add(request, product_id=product.id, warehouse_id=row.warehouse_id, quantity=quantity)
+    messages.success(
+        request,
+        f"Added {quantity} × {product.name} from {row.warehouse.city} to your cart. "
+        "Hold everything in it from the cart page.",
+    )
+    return redirect(
+        _back_to_product(
+            product, warehouse_id=row.warehouse_id, pincode=form.cleaned_data["pincode"]
+        )
+    )
+
+
+@require_POST
+def join_waitlist(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Queue the shopper's email for the chosen warehouse and come back with their position."""
+    product = product_detail(product_id=product_id)
+    if product is None:
+        return _not_found(request)
+    form = WaitlistForm(request.POST, stock=list(product.inventory.all()))
+    if not form.is_valid():
+        return _refused_page(request, product, form)
+    row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
+    back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
+    try:
+        joined = waitlist.join_waitlist(
+            product_id=product.id,
+            warehouse_id=row.warehouse_id,
+            quantity=form.cleaned_data["quantity"],
+            email=form.cleaned_data["email"],
+            user=request.user,
+        )
+    except StockdError as refused:
+        messages.error(request, friendly(refused, where=row.warehouse.city))
+        return redirect(back)
+    place = waitlist.position(joined.entry)
+    where = f"{product.name} in {row.warehouse.city}"
+    if joined.created:
+        messages.success(
+            request,
+            f"You're #{place} on the waitlist for {where}. When units come back we hold them "
+            f"for you and email {joined.entry.email} a link to check out.",
+        )
+    else:
+        messages.info(
+            request,
+            f"{joined.entry.email} is already on the waitlist for {where}: you're #{place}. "
+            "We'll email you when it is your turn.",
+        )
+    return redirect(back)

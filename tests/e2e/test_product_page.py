@@ -1,0 +1,151 @@
+"""A shopper on a product page in a real Chromium: delivery by pincode, quantity, reserve.
+
+Set STOCKD_SCREENSHOTS=1 to save the page in docs/screenshots/ (product-desktop.png at
+1280px and product-phone.png at 390px wide, after a delivery check).
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.urls import reverse
+from playwright.sync_api import Browser, Page, expect
+
+from inventory.models import Inventory, Product
+from reservations.models import Reservation, WaitlistEntry
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+# What of the product page reaches past the right edge of the window.
+STICKING_OUT = """
+[...document.querySelectorAll(".product-page, .product-page *")]
+  .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .map((element) => element.tagName + "." + element.className)
+"""
+
+
+@pytest.fixture
+def earbuds(live_server) -> Product:
+    call_command("seed", verbosity=0)
+    return Product.objects.get(name="Bluetooth Earbuds")
+
+
+def _url(live_server, product: Product, **query: str) -> str:
+    path = reverse("product", kwargs={"product_id": product.id})
+    suffix = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+    return f"{live_server.url}{path}{suffix}"
+
+
+def _warehouse_id(product: Product, city: str) -> int:
+    return Inventory.objects.get(product=product, warehouse__city=city).warehouse_id
+
+
+def _screenshots(page: Page, name: str) -> None:
+    if not os.environ.get("STOCKD_SCREENSHOTS"):
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for suffix, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=SCREENSHOTS / f"{name}-{suffix}.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_shopper_checks_delivery_picks_a_quantity_and_reserves(page: Page, live_server, earbuds):
+    page.set_viewport_size(DESKTOP)
+    page.goto(_url(live_server, earbuds))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bluetooth Earbuds")
+    page.evaluate("window.stillTheSamePage = true")
+
+    page.get_by_label("Check delivery to your pincode").fill("560001")
+    page.get_by_role("button", name="Check").click()
+
+    expect(page.get_by_test_id("deliver-to")).to_contain_text("Bangalore, Karnataka")
+    bangalore = page.locator(f'label[data-warehouse-id="{_warehouse_id(earbuds, "Bangalore")}"]')
+    expect(bangalore.get_by_test_id("recommended")).to_be_visible()
+    expect(bangalore).to_contain_text("Free shipping")
+    expect(bangalore).to_contain_text("Next day")
+    expect(bangalore.get_by_role("radio")).to_be_checked()
+    expect(page.get_by_test_id("ships-from")).to_have_text("Bangalore Warehouse")
+    expect(page.get_by_test_id("recommended")).to_have_count(1)
+    assert "pincode=560001" in page.url
+    assert page.evaluate("window.stillTheSamePage") is True  # swapped in, not reloaded
+    _screenshots(page, "product")
+
+    quantity = page.get_by_label("Quantity")
+    page.get_by_role("button", name="One more").click()
+    page.get_by_role("button", name="One more").click()
+    expect(quantity).to_have_value("3")
+    page.get_by_role("button", name="Reserve").click()
+
+    expect(page).to_have_url(re.compile(r"/checkout/[0-9a-f-]{36}/$"))
+    reservation = Reservation.objects.get()
+    assert page.url.endswith(f"/checkout/{reservation.id}/")
+    assert reservation.quantity == 3
+    assert reservation.warehouse.city == "Bangalore"
+    assert reservation.guest_id is not None
+    expect(page.get_by_text("Bluetooth Earbuds").first).to_be_visible()
+    cookies = {cookie["name"] for cookie in page.context.cookies()}
+    assert "stockd_guest" in cookies
+
+
+def test_choosing_a_sold_out_warehouse_offers_the_waitlist(page: Page, live_server, earbuds):
+    Inventory.objects.filter(product=earbuds, warehouse__city="Delhi").update(total_stock=0)
+    delhi = _warehouse_id(earbuds, "Delhi")
+    page.goto(_url(live_server, earbuds))
+    page.evaluate("window.stillTheSamePage = true")
+
+    page.locator(f'label[data-warehouse-id="{delhi}"]').click()
+    expect(page.get_by_role("heading", name="Sold out in Delhi")).to_be_visible()
+    expect(page.get_by_role("button", name="Reserve")).to_have_count(0)
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    page.get_by_label("Email").fill("ann@example.com")
+    page.get_by_role("button", name="Join the waitlist").click()
+
+    expect(page.locator(".messages")).to_contain_text(
+        "You're #1 on the waitlist for Bluetooth Earbuds in Delhi."
+    )
+    entry = WaitlistEntry.objects.get()
+    assert (entry.warehouse_id, entry.email, entry.quantity) == (delhi, "ann@example.com", 1)
+
+
+def test_the_page_works_without_javascript(browser: Browser, live_server, earbuds):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(_url(live_server, earbuds))
+
+    page.get_by_label("Check delivery to your pincode").fill("400001")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_test_id("deliver-to")).to_contain_text("Mumbai")
+    expect(page.get_by_test_id("ships-from")).to_have_text("Mumbai Warehouse")
+    assert "pincode=400001" in page.url
+
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Reserve").click()
+    expect(page).to_have_url(re.compile(r"/checkout/[0-9a-f-]{36}/$"))
+    reservation = Reservation.objects.get()
+    assert (reservation.quantity, reservation.warehouse.city) == (2, "Mumbai")
+    context.close()
+
+
+def test_bad_quantity_is_explained_next_to_the_field(page: Page, live_server, earbuds):
+    page.goto(_url(live_server, earbuds))
+    page.get_by_label("Quantity").fill("0")
+    page.get_by_role("button", name="Reserve").click()
+    expect(page.locator("#quantity-errors")).to_have_text("Choose at least 1.")
+    expect(page.get_by_label("Quantity")).to_have_attribute("aria-invalid", "true")
+    assert Reservation.objects.count() == 0
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_page_fits_the_screen(page: Page, live_server, earbuds, size):
+    page.set_viewport_size(size)
+    page.goto(_url(live_server, earbuds, pincode="560001"))
+    expect(page.get_by_test_id("deliver-to")).to_be_visible()
+    assert page.evaluate(STICKING_OUT) == []
