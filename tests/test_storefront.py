@@ -24,7 +24,8 @@ def test_home_page_lists_all_products_in_api_order(client):
 def _markers(html: str, name: str) -> list[tuple[str, str]]:
     """The (city, count) markers of one product's card, in order."""
     card = html.split(f'">{name}</a></h3>')[1].split("</article>")[0]
-    return re.findall(r'<span class="city">([^<]*)</span> <span class="count"[^>]*>(\d+)</span>', card)
+    marker = r'<span class="city">([^<]*)</span> <span class="count"[^>]*>(\d+)</span>'
+    return re.findall(marker, card)
 
 
 def test_home_page_shows_available_units_per_warehouse(client):
