@@ -5,9 +5,12 @@ these tests need DJANGO_ALLOW_ASYNC_UNSAFE; it is set here, for the browser test
 """
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from playwright.sync_api import Page
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -32,3 +35,36 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "headless": True,
         "args": CHROMIUM_FLAGS,
     }
+
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def shoot() -> Callable[[Page, str], None]:
+    """Save a page as docs/screenshots/<name>-desktop.png and -phone.png, at 1280 and 390
+    pixels wide, when STOCKD_SCREENSHOTS is set (`STOCKD_SCREENSHOTS=1 make test`)."""
+
+    def save(page: Page, name: str) -> None:
+        if not os.environ.get("STOCKD_SCREENSHOTS"):
+            return
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        before = page.viewport_size
+        for suffix, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            page.screenshot(path=SCREENSHOTS / f"{name}-{suffix}.png", full_page=True)
+        page.set_viewport_size(before or DESKTOP)
+
+    return save
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test that always takes screenshots keeps them: docs/screenshots when
+    STOCKD_SCREENSHOTS is set, else a temporary folder."""
+    if os.environ.get("STOCKD_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path

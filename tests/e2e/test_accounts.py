@@ -1,12 +1,9 @@
 """Accounts and orders in a real Chromium: a guest's hold follows them into a new account.
 
-With STOCKD_SCREENSHOTS=<dir> set, the tests also save the pages docs/screenshots shows
-(at 1280 and 390 pixels wide) into that directory.
+With STOCKD_SCREENSHOTS=1 set, the tests also save the pages docs/screenshots shows.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -22,23 +19,7 @@ from reservations.services import holds, transitions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = os.environ.get("STOCKD_SCREENSHOTS")
 PASSWORD = "amber-lantern-52"
-
-
-def _shoot(page: Page, name: str) -> None:
-    """Save the page's address at desktop and phone width as <name>-desktop.png and
-    <name>-phone.png, each loaded afresh in a tab of that width (same cookies)."""
-    if not SCREENSHOTS:
-        return
-    folder = Path(SCREENSHOTS)
-    folder.mkdir(parents=True, exist_ok=True)
-    for suffix, width in (("desktop", 1280), ("phone", 390)):
-        tab = page.context.new_page()
-        tab.set_viewport_size({"width": width, "height": 900})
-        tab.goto(page.url)
-        tab.screenshot(path=folder / f"{name}-{suffix}.png", full_page=True)
-        tab.close()
 
 
 @pytest.fixture
@@ -63,7 +44,7 @@ def _guest_reserves(page: Page, site: str, row: Inventory, quantity: int) -> str
     return response.json()["id"]
 
 
-def test_guest_reserves_signs_up_and_finds_the_hold_in_orders(page: Page, site: str):
+def test_guest_reserves_signs_up_and_finds_the_hold_in_orders(shoot, page: Page, site: str):
     page.goto(f"{site}/orders/")
     expect(page.get_by_test_id("empty")).to_contain_text("No reservations in this browser yet")
 
@@ -82,12 +63,12 @@ def test_guest_reserves_signs_up_and_finds_the_hold_in_orders(page: Page, site: 
     expect(held.get_by_test_id("quantity")).to_have_text("2")
     expect(held.get_by_test_id("amount")).to_have_text("₹3,798")
     expect(held.get_by_test_id("status")).to_have_text("Held")
-    _shoot(page, "orders-guest")
+    shoot(page, "orders-guest")
 
     page.get_by_test_id("keep-holds").get_by_role("button", name="Sign up").click()
     expect(page).to_have_url(re.compile(r"/accounts/signup/\?next=/orders/$"))
     expect(page.get_by_test_id("guest-note")).to_be_visible()
-    _shoot(page, "signup")
+    shoot(page, "signup")
 
     # A too-short password is refused beside the field; the email typed stays.
     page.get_by_label("Email").fill("asha@example.com")
@@ -113,7 +94,7 @@ def test_guest_reserves_signs_up_and_finds_the_hold_in_orders(page: Page, site: 
     expect(page).to_have_url(f"{site}/checkout/{hold_id}/")
 
 
-def test_shopper_signs_in_sees_orders_page_by_page_and_signs_out(page: Page, site: str):
+def test_shopper_signs_in_sees_orders_page_by_page_and_signs_out(shoot, page: Page, site: str):
     page.goto(f"{site}/accounts/signup/")
     page.get_by_label("Email").fill("ravi@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -154,7 +135,7 @@ def test_shopper_signs_in_sees_orders_page_by_page_and_signs_out(page: Page, sit
         made.append(hold.id)
 
     page.goto(f"{site}/accounts/login/?next=/orders/")
-    _shoot(page, "login")
+    shoot(page, "login")
     page.get_by_label("Email").fill("ravi@example.com")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
@@ -168,7 +149,7 @@ def test_shopper_signs_in_sees_orders_page_by_page_and_signs_out(page: Page, sit
     expect(orders).to_have_count(10)
     expect(page.get_by_test_id("order-count")).to_have_text(str(len(made)))
     expect(orders.first).to_have_attribute("data-reservation", str(made[-1]))
-    _shoot(page, "orders")
+    shoot(page, "orders")
 
     # The pager swaps the list in place (htmx) and the address follows.
     page.evaluate("window.stillTheSamePage = true")

@@ -4,9 +4,7 @@ Set STOCKD_SCREENSHOTS=1 to save the pages shown here in docs/screenshots/ (desk
 phone 390px wide).
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -21,20 +19,8 @@ from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def _screenshot(page: Page, name: str) -> None:
-    """Save the page at desktop and phone width, when STOCKD_SCREENSHOTS is set."""
-    if not os.environ.get("STOCKD_SCREENSHOTS"):
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for suffix, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(size)
-        page.screenshot(path=SCREENSHOTS / f"{name}-{suffix}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def _row(product_name: str, city: str) -> Inventory:
@@ -78,12 +64,12 @@ def _reserved(*rows: Inventory) -> list[int]:
     return [row.reserved_stock for row in rows]
 
 
-def test_a_cart_of_three_lines_holds_all_or_nothing(page: Page, three_line_cart: str):
+def test_a_cart_of_three_lines_holds_all_or_nothing(shoot, page: Page, three_line_cart: str):
     page.goto(three_line_cart)
     lines = page.get_by_test_id("cart-line")
     expect(lines).to_have_count(3)
     expect(page.get_by_test_id("cart-units")).to_have_text("6")
-    _screenshot(page, "cart")
+    shoot(page, "cart")
     page.evaluate("window.stillTheSamePage = true")
 
     # One line is short: nothing is held, and the page names that line.
@@ -98,7 +84,7 @@ def test_a_cart_of_three_lines_holds_all_or_nothing(page: Page, three_line_cart:
     rows = [_row("Yoga Mat", "Mumbai"), _row("Dumbbells (Pair, 5kg)", "Delhi")]
     assert _reserved(*rows) == [0, 0]
     assert page.evaluate("window.stillTheSamePage") is True  # htmx swapped the cart in place
-    _screenshot(page, "cart-short")
+    shoot(page, "cart-short")
 
     # Fix it: the quantity swaps in place, and the header's count follows.
     quantity = page.get_by_label("Quantity of Yoga Mat")
@@ -123,24 +109,24 @@ def test_a_cart_of_three_lines_holds_all_or_nothing(page: Page, three_line_cart:
     expect(page.get_by_test_id("total")).to_have_text("₹4,095")  # 2×799 + 1499 + 2×499
     clock = page.get_by_test_id("time-left")
     expect(clock).to_have_text(re.compile(r"^(10:00|09:\d\d)$"))
-    _screenshot(page, "cart-checkout")
+    shoot(page, "cart-checkout")
 
     page.get_by_role("button", name="Confirm purchase").click()
     expect(page.get_by_test_id("status")).to_have_text("Confirmed")
     assert set(holds.values_list("status", flat=True)) == {"CONFIRMED"}
 
 
-def test_removing_every_line_leaves_the_empty_cart(page: Page, three_line_cart: str):
+def test_removing_every_line_leaves_the_empty_cart(shoot, page: Page, three_line_cart: str):
     page.goto(three_line_cart)
     for name in ("Yoga Mat", "Dumbbells (Pair, 5kg)", "Water Bottle (Steel, 1L)"):
         page.get_by_role("button", name=f"Remove {name} from the cart").click()
         expect(page.get_by_text(f"Removed {name} from your cart.")).to_be_visible()
     expect(page.get_by_test_id("cart-empty")).to_be_visible()
     expect(page.get_by_test_id("cart-units")).to_have_count(0)
-    _screenshot(page, "cart-empty")
+    shoot(page, "cart-empty")
 
 
-def test_a_held_cart_flips_to_expired_by_itself(page: Page, three_line_cart: str, settings):
+def test_a_held_cart_flips_to_expired_by_itself(shoot, page: Page, three_line_cart: str, settings):
     settings.RESERVATION_TTL_SECONDS = 3
     page.goto(three_line_cart)
     page.get_by_label("Quantity of Yoga Mat").fill("2")
@@ -154,7 +140,7 @@ def test_a_held_cart_flips_to_expired_by_itself(page: Page, three_line_cart: str
     expect(page.get_by_role("button", name="Hold again")).to_be_visible()
     assert page.evaluate("window.stillTheSamePage") is True  # no reload: htmx swapped it
     assert set(Reservation.objects.values_list("release_reason", flat=True)) == {"EXPIRED"}
-    _screenshot(page, "cart-checkout-expired")
+    shoot(page, "cart-checkout-expired")
 
     settings.RESERVATION_TTL_SECONDS = 600
     page.get_by_role("button", name="Hold again").click()

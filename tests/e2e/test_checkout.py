@@ -1,13 +1,11 @@
 """A shopper's hold on its checkout page in a real Chromium: the countdown runs on the
 server's clock, flips to expired by itself, and a hold is extended and paid for.
 
-Set STOCKD_SCREENSHOTS=docs/screenshots to keep the pages' screenshots (checkout-*.png).
+Set STOCKD_SCREENSHOTS=1 to keep the pages' screenshots in docs/screenshots (checkout-*.png).
 """
 
-import os
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -165,7 +163,7 @@ def test_cancel_offers_to_hold_again(page: Page, live_server, stock):
 @pytest.mark.parametrize(
     ("width", "height", "name"), [(1280, 1000, "desktop"), (390, 844, "phone")]
 )
-def test_every_state_fits_the_screen(page: Page, live_server, tmp_path, width, height, name):
+def test_every_state_fits_the_screen(page: Page, live_server, screenshot_dir, width, height, name):
     call_command("seed", verbosity=0)
     product = Product.objects.get(name="Sunscreen SPF 50")
     row = Inventory.objects.filter(product=product, warehouse__city="Chennai").get()
@@ -178,7 +176,7 @@ def test_every_state_fits_the_screen(page: Page, live_server, tmp_path, width, h
     Reservation.objects.filter(pk=states["expired"].id).update(
         expires_at=states["expired"].created_at
     )
-    target = Path(os.environ.get("STOCKD_SCREENSHOTS") or tmp_path)
+    target = screenshot_dir
     page.set_viewport_size({"width": width, "height": height})
 
     for state, reservation in states.items():

@@ -4,12 +4,9 @@ Set STOCKD_SCREENSHOTS=1 to save the page in docs/screenshots/ (product-desktop.
 1280px and product-phone.png at 390px wide, after a delivery check).
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
@@ -19,7 +16,6 @@ from reservations.models import Reservation, WaitlistEntry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 # What of the product page reaches past the right edge of the window.
@@ -46,17 +42,9 @@ def _warehouse_id(product: Product, city: str) -> int:
     return Inventory.objects.get(product=product, warehouse__city=city).warehouse_id
 
 
-def _screenshots(page: Page, name: str) -> None:
-    if not os.environ.get("STOCKD_SCREENSHOTS"):
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for suffix, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(size)
-        page.screenshot(path=SCREENSHOTS / f"{name}-{suffix}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
-
-
-def test_shopper_checks_delivery_picks_a_quantity_and_reserves(page: Page, live_server, earbuds):
+def test_shopper_checks_delivery_picks_a_quantity_and_reserves(
+    shoot, page: Page, live_server, earbuds
+):
     page.set_viewport_size(DESKTOP)
     page.goto(_url(live_server, earbuds))
     expect(page.get_by_role("heading", level=1)).to_have_text("Bluetooth Earbuds")
@@ -75,7 +63,7 @@ def test_shopper_checks_delivery_picks_a_quantity_and_reserves(page: Page, live_
     expect(page.get_by_test_id("recommended")).to_have_count(1)
     assert "pincode=560001" in page.url
     assert page.evaluate("window.stillTheSamePage") is True  # swapped in, not reloaded
-    _screenshots(page, "product")
+    shoot(page, "product")
 
     quantity = page.get_by_label("Quantity")
     page.get_by_role("button", name="One more").click()
