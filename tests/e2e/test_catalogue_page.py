@@ -13,10 +13,11 @@ def catalogue_url(live_server) -> str:
     return f"{live_server.url}/"
 
 
-def test_category_link_swaps_the_list_in_place(page: Page, catalogue_url: str):
+def test_category_link_swaps_the_list_in_place(shoot, page: Page, catalogue_url: str):
     page.goto(catalogue_url)
     products = page.locator("#product-list article")
     expect(products).to_have_count(53)
+    shoot(page, "catalogue")
 
     # A marker on window survives an htmx swap but not a full page load.
     page.evaluate("window.stillTheSamePage = true")
