@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.templatetags.static import static
@@ -67,6 +68,11 @@ class Inventory(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory")
     total_stock = models.IntegerField(default=0)
     reserved_stock = models.IntegerField(default=0)
+    low_stock_threshold = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Alert at or below this many available; blank: LOW_STOCK_THRESHOLD.",
+    )
 
     objects = InventoryQuerySet.as_manager()
 
@@ -94,3 +100,14 @@ class Inventory(models.Model):
     @property
     def available(self) -> int:
         return self.total_stock - self.reserved_stock
+
+    @property
+    def alert_threshold(self) -> int:
+        """Available units at or below which staff are alerted (the row's, else the setting)."""
+        if self.low_stock_threshold is not None:
+            return self.low_stock_threshold
+        return settings.LOW_STOCK_THRESHOLD
+
+    @property
+    def is_low(self) -> bool:
+        return self.available <= self.alert_threshold

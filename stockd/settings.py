@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "reservations",
     "storefront",
     "accounts",
+    "adminpanel",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Reservations ---------------------------------------------------------------------------
 RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 600, minimum=1)
 MAX_QUANTITY_PER_RESERVATION = env_int("MAX_QUANTITY_PER_RESERVATION", 100, minimum=1)
+# The console alerts on stock rows with this many available units or fewer (per row overridable).
+LOW_STOCK_THRESHOLD = env_int("LOW_STOCK_THRESHOLD", 3, minimum=0)
 IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1)
 # Absolute links in emails (a promoted waitlist entry's checkout page).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
