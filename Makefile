@@ -22,6 +22,9 @@ $(VENV)/.installed: requirements.lock
 	touch $@
 
 # gunicorn, not runserver: runserver's listen backlog of 5 resets connections under a burst.
+# One server for everything, the ASGI app on uvicorn workers, so the pages and their live
+# stock stream (/events/) share one address with no proxy; production splits them into the
+# Procfile's `web` (gthread, faster on the reserve hot path) and `stream` (docs/operations.md).
 # The embedded default has no Celery beat: a `manage.py expire --every 60` loop beside the
 # web server releases holds nobody touches; it stops with the server.
 run: export DEBUG ?= 1
@@ -30,17 +33,18 @@ run: install
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py expire --every 60 & sweeper=$$!; \
 	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn stockd.wsgi --bind $(HOST):$(PORT) --workers 4 --threads 2 \
-		--worker-class gthread --access-logfile -
+	$(BIN)/gunicorn stockd.asgi_stream:application --bind $(HOST):$(PORT) --workers 4 \
+		--worker-class uvicorn_worker.UvicornWorker --graceful-timeout 5 --access-logfile -
 
 # The production stack from the Procfile: `release` first (honcho stops every process as soon
-# as one exits, and release is a one-off), then web, worker and beat.
+# as one exits, and release is a one-off), then web, the live stock stream, worker and beat.
+# A proxy in front routes /events/ to `stream` (docs/operations.md).
 production: export PATH := $(CURDIR)/$(BIN):$(PATH)
 production: install
 	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" && test -n "$$SECRET_KEY" || \
 		{ echo "Set DATABASE_URL, REDIS_URL and SECRET_KEY (see docs/operations.md)."; exit 2; }
 	$(BIN)/honcho start release
-	$(BIN)/honcho start -p $(PORT) web worker beat
+	$(BIN)/honcho start -p $(PORT) web stream worker beat
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,6 +9,8 @@ another site cannot send `application/json`.
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.views import APIView
@@ -42,3 +44,13 @@ class StaffApi(APIView):
 
     authentication_classes = [ConsoleSession]
     permission_classes = [IsStaff]
+
+
+class ConsoleSessionScheme(OpenApiAuthenticationExtension):
+    """Describe the console's session in the OpenAPI document: Django's session cookie."""
+
+    target_class = ConsoleSession
+    name = "consoleSession"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

@@ -2,6 +2,8 @@
 # `make bench`: the reserve hot path under load on one hot row, over HTTP (gunicorn + wrk)
 # and as the bare statement in PostgreSQL (pgbench), on this machine's local PostgreSQL.
 # Prints holds/s for both and their ratio. Needs wrk and pgbench (apt-get install wrk).
+# BENCH_SERVER=gthread (default: the WSGI app on gunicorn's gthread workers) or asgi (the ASGI
+# app on gunicorn with uvicorn workers, as the `stream` process serves /events/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,12 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-20}
 WORKERS=${BENCH_WORKERS:-4}
 THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-8899}
+SERVER=${BENCH_SERVER:-gthread}
+case $SERVER in
+  gthread) SERVER_ARGS=(stockd.wsgi --worker-class gthread --threads "$THREADS") ;;
+  asgi) SERVER_ARGS=(stockd.asgi_stream:application --worker-class uvicorn_worker.UvicornWorker) ;;
+  *) echo "BENCH_SERVER must be gthread or asgi, not $SERVER" >&2; exit 2 ;;
+esac
 PGURL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stockd_bench}
 DBNAME=${PGURL##*/}
 PGBASE=${PGURL%/*}
@@ -34,13 +42,13 @@ reset_hot_row() {
 }
 
 reset_hot_row
-.venv/bin/gunicorn stockd.wsgi --bind 127.0.0.1:$PORT --workers "$WORKERS" --threads "$THREADS" \
-  --worker-class gthread --log-level warning &
+.venv/bin/gunicorn "${SERVER_ARGS[@]}" --bind 127.0.0.1:$PORT --workers "$WORKERS" \
+  --log-level warning &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 
-echo "== HTTP: POST /api/reservations, $CLIENTS clients, ${SECONDS_PER_RUN}s, gunicorn ${WORKERS}x${THREADS}"
+echo "== HTTP: POST /api/reservations, $CLIENTS clients, ${SECONDS_PER_RUN}s, gunicorn $SERVER, ${WORKERS} workers (pool ${THREADS})"
 BENCH_PRODUCT_ID=$PRODUCT_ID BENCH_WAREHOUSE_ID=$WAREHOUSE_ID \
   wrk -t2 -c"$CLIENTS" -d"${SECONDS_PER_RUN}s" --latency -s bench/reserve.lua \
   "http://127.0.0.1:$PORT/api/reservations" | tee /tmp/stockd-bench-wrk.txt
@@ -60,7 +68,8 @@ from reservations.locks import HOLD_SQL
 
 values = {
     "id": "gen_random_uuid()", "now": "now()", "expires_at": "now() + interval '10 minutes'",
-    "user_id": "NULL", "cart_id": "NULL", "actor": "'anonymous'", "payload": "'{}'",
+    "user_id": "NULL", "cart_id": "NULL", "guest_id": "NULL", "actor": "'anonymous'",
+    "payload": "'{}'", "pending": "'PENDING'", "reserved": "'RESERVED'",
     "quantity": "1", "product_id": ":product_id", "warehouse_id": ":warehouse_id",
 }
 print(re.sub(r"%\((\w+)\)s", lambda m: values[m.group(1)], HOLD_SQL).strip() + ";")
@@ -74,4 +83,4 @@ pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -D product_id="$PRODUCT_ID" 
 PG_RATE=$(awk '/^tps/ {print $3; exit}' /tmp/stockd-bench-pgbench.txt)
 
 echo
-echo "reserve over HTTP: $HTTP_RATE holds/s; pgbench: $PG_RATE tps; ratio: $(python3 -c "print(round($HTTP_RATE / $PG_RATE, 2))")"
+echo "reserve over HTTP ($SERVER): $HTTP_RATE holds/s; pgbench: $PG_RATE tps; ratio: $(python3 -c "print(round($HTTP_RATE / $PG_RATE, 2))")"

@@ -58,6 +58,24 @@ ErrorSerializer = inline_serializer(
         "position": serializers.IntegerField(
             required=False, help_text="ALREADY_WAITING: the entry's place in the queue."
         ),
+        "currentTotalStock": serializers.IntegerField(
+            required=False,
+            help_text="STALE_TOTAL, STOCK_BELOW_RESERVED: the total the row has now.",
+        ),
+        "reservedStock": serializers.IntegerField(
+            required=False,
+            help_text="STALE_TOTAL, STOCK_BELOW_RESERVED: the units shoppers hold.",
+        ),
+        "problems": serializers.ListField(
+            child=serializers.DictField(),
+            required=False,
+            help_text="STOCK_CHANGES_REFUSED: each refused line and why.",
+        ),
+        "retryAfter": serializers.IntegerField(
+            required=False,
+            help_text="RATE_LIMITED of a console sign-in: seconds until the next try, as in "
+            "the Retry-After header.",
+        ),
     },
 )
 

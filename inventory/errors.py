@@ -17,3 +17,19 @@ class StockBelowReserved(StockdError):
     code = "STOCK_BELOW_RESERVED"
     status = HTTPStatus.CONFLICT
     detail = "Cannot remove units that shoppers hold."
+
+
+class StaleTotal(StockdError):
+    """The total an editor saw is no longer the row's: someone changed it meanwhile."""
+
+    code = "STALE_TOTAL"
+    status = HTTPStatus.CONFLICT
+    detail = "The stock changed since you loaded it."
+
+
+class StockChangesRefused(StockdError):
+    """Some of a batch of stock changes may not be made; `problems` says which and why."""
+
+    code = "STOCK_CHANGES_REFUSED"
+    status = HTTPStatus.CONFLICT
+    detail = "Some changes were refused, so none was made."

@@ -1,11 +1,23 @@
 """Read paths of the catalogue. They never lock and never write."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import F, IntegerField, Prefetch, Q, QuerySet, Sum, Value
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from inventory.models import Inventory, Product
+from warehouses.models import Warehouse
 from warehouses.routing import Location, StockOption
 
 _ACTIVE_STOCK = Q(inventory__warehouse__active=True)
@@ -109,3 +121,123 @@ def stock_options(*, product_id: int) -> list[StockOption]:
         .values_list("warehouse_id", "warehouse__lat", "warehouse__lng", "available_units")
     )
     return [StockOption(w, Location(lat, lng), available) for w, lat, lng, available in rows]
+
+
+@dataclass(frozen=True)
+class StaffStockFilters:
+    """What staff narrow the stock rows by; every product and warehouse, active or not."""
+
+    category: str = ""
+    search: str = ""
+    warehouse_id: int | None = None
+    low_only: bool = False
+
+
+def staff_stock_rows(*, filters: StaffStockFilters) -> QuerySet[Inventory]:
+    """Return stock rows by product name, then warehouse, with their figures from the database.
+
+    Each row is annotated with available_units, alert_at (its low-stock threshold, else
+    LOW_STOCK_THRESHOLD), stock_low (available_units <= alert_at) and stock_empty (nothing
+    available), and comes with its product and warehouse: one query.
+    """
+    rows = Inventory.objects.select_related("product", "warehouse").with_available()
+    rows = rows.annotate(
+        alert_at=Coalesce(
+            F("low_stock_threshold"),
+            Value(settings.LOW_STOCK_THRESHOLD),
+            output_field=IntegerField(),
+        )
+    ).annotate(
+        stock_low=ExpressionWrapper(
+            Q(available_units__lte=F("alert_at")), output_field=BooleanField()
+        ),
+        stock_empty=ExpressionWrapper(Q(available_units__lte=0), output_field=BooleanField()),
+    )
+    if filters.category:
+        rows = rows.filter(product__category__iexact=filters.category)
+    if filters.search:
+        term = filters.search
+        rows = rows.filter(
+            Q(product__name__icontains=term)
+            | Q(product__brand__icontains=term)
+            | Q(product__sku__icontains=term)
+            | Q(product__category__icontains=term)
+        )
+    if filters.warehouse_id is not None:
+        rows = rows.filter(warehouse_id=filters.warehouse_id)
+    if filters.low_only:
+        rows = rows.filter(stock_low=True)
+    return rows.order_by("product__name", "product_id", "warehouse_id")
+
+
+@dataclass(frozen=True)
+class MatrixLine:
+    """One product's row of the stock matrix: a cell per warehouse (None: not stocked)."""
+
+    product: Product
+    cells: list[Inventory | None]
+    total: int = 0
+    reserved: int = 0
+    available: int = 0
+
+
+@dataclass(frozen=True)
+class StockMatrix:
+    """Products down, warehouses across, and the sums of every column."""
+
+    warehouses: list[Warehouse]
+    lines: list[MatrixLine]
+    column_totals: list[dict[str, int]] = field(default_factory=list)
+    low_cells: int = 0
+    empty_cells: int = 0
+
+
+def stock_matrix(*, filters: StaffStockFilters) -> StockMatrix:
+    """Return the product x warehouse matrix of the filtered products, in two queries.
+
+    Cells carry total, reserved and available units and the stock_low and stock_empty flags
+    computed by staff_stock_rows.
+    """
+    warehouses = list(Warehouse.objects.order_by("id"))
+    column = {w.id: index for index, w in enumerate(warehouses)}
+    lines: dict[int, list] = {}
+    products: dict[int, Product] = {}
+    for row in staff_stock_rows(filters=filters):
+        products.setdefault(row.product_id, row.product)
+        cells = lines.setdefault(row.product_id, [None] * len(warehouses))
+        cells[column[row.warehouse_id]] = row
+    matrix_lines = []
+    for product_id, cells in lines.items():
+        stocked = [cell for cell in cells if cell is not None]
+        matrix_lines.append(
+            MatrixLine(
+                product=products[product_id],
+                cells=cells,
+                total=sum(c.total_stock for c in stocked),
+                reserved=sum(c.reserved_stock for c in stocked),
+                available=sum(c.available_units for c in stocked),
+            )
+        )
+    column_totals = []
+    for index in range(len(warehouses)):
+        stocked = [line.cells[index] for line in matrix_lines if line.cells[index] is not None]
+        column_totals.append(
+            {
+                "total": sum(c.total_stock for c in stocked),
+                "reserved": sum(c.reserved_stock for c in stocked),
+                "available": sum(c.available_units for c in stocked),
+            }
+        )
+    cells = [c for line in matrix_lines for c in line.cells if c is not None]
+    return StockMatrix(
+        warehouses=warehouses,
+        lines=matrix_lines,
+        column_totals=column_totals,
+        low_cells=sum(1 for c in cells if c.stock_low and not c.stock_empty),
+        empty_cells=sum(1 for c in cells if c.stock_empty),
+    )
+
+
+def all_category_names() -> list[str]:
+    """Return the categories of every product, active or not, sorted."""
+    return list(Product.objects.order_by("category").values_list("category", flat=True).distinct())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from storefront.views import cart, cart_checkout, catalogue, checkout, orders, product
+from storefront.views import cart, cart_checkout, catalogue, checkout, events, orders, product
 
 urlpatterns = [
     path("", catalogue.catalogue, name="catalogue"),
@@ -17,4 +17,5 @@ urlpatterns = [
     path("checkout/<uuid:reservation_id>/", checkout.checkout, name="checkout"),
     path("checkout/<uuid:reservation_id>/pay/", checkout.pay, name="checkout-pay"),
     path("orders/", orders.orders, name="orders"),
+    path("events/stock/", events.stock_events, name="stock-events"),
 ]

@@ -83,3 +83,13 @@ def live_server_with_backlog(live_server):
     """
     live_server.thread.httpd.socket.listen(LISTEN_BACKLOG)
     return live_server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Playwright's sync API keeps an event loop running in the main thread from its first test
+    to the end of the session; tests that start their own loop (the live stock stream's) or
+    call an async view through WSGI cannot run after it in the same thread.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

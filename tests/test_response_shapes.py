@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from unittest import mock
 
+import psycopg
 import pytest
 from django.http import HttpResponse
 from django.test import override_settings
@@ -21,6 +23,8 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
+from adminpanel.auth import throttle
+from adminpanel.race import services as race_services
 from inventory.models import Inventory
 from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
@@ -28,6 +32,7 @@ from reservations.services import carts, holds, transitions
 from tests.factories import (
     IdempotencyKeyFactory,
     InventoryFactory,
+    ReservationEventFactory,
     ReservationFactory,
     UserFactory,
     WaitlistEntryFactory,
@@ -37,6 +42,7 @@ pytestmark = pytest.mark.django_db
 
 COMPONENTS = "#/components/schemas/"
 UNKNOWN_ID = "987654"
+PASSWORD = "pw-123456"  # every UserFactory account's
 
 # Keys of the Error component that core documents only as "an object" (core may not name a
 # domain's component), with the component each one really is. An error body carrying one has
@@ -721,6 +727,289 @@ def quote_delivery_to_a_pincode_nobody_serves(api):
 def list_warehouses(api):
     _row(), _row()
     return api.get("/api/warehouses")
+
+
+# The staff JSON API and the race demo
+
+
+def _staff(api: APIClient) -> APIClient:
+    api.force_login(UserFactory(is_staff=True))
+    return api
+
+
+def _shopper(api: APIClient) -> APIClient:
+    api.force_login(UserFactory())
+    return api
+
+
+def _sign_in(api: APIClient, email: str, password: str = PASSWORD) -> HttpResponse:
+    return api.post("/api/admin/login", {"email": email, "password": password}, format="json")
+
+
+@answers("admin_login", 200)
+def sign_in_as_staff(api):
+    response = _sign_in(api, UserFactory(is_staff=True).email)
+    assert api.get("/api/admin/stats").status_code == 200
+    return response
+
+
+@answers("admin_login", 400)
+def sign_in_without_a_password(api):
+    response = api.post("/api/admin/login", {"email": "a@example.com"}, format="json")
+    assert "password" in response.json()["details"]["fieldErrors"]
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("admin_login", 401)
+def sign_in_with_a_wrong_password(api):
+    return _code(_sign_in(api, UserFactory(is_staff=True).email, "wrong"), "INVALID_CREDENTIALS")
+
+
+@answers("admin_login", 403)
+def sign_in_as_a_shopper(api):
+    return _code(_sign_in(api, UserFactory().email), "FORBIDDEN")
+
+
+@answers("admin_login", 403)
+def sign_in_with_a_form(api):
+    body = {"email": UserFactory(is_staff=True).email, "password": PASSWORD}
+    return _code(api.post("/api/admin/login", body), "FORBIDDEN")
+
+
+@answers("admin_login", 429)
+def sign_in_after_too_many_failures(api):
+    email = UserFactory(is_staff=True).email
+    for _ in range(throttle.MAX_FAILURES):
+        assert _sign_in(api, email, "wrong").status_code == 401
+    response = _sign_in(api, email)
+    assert int(response["Retry-After"]) == response.json()["retryAfter"]
+    return _code(response, "RATE_LIMITED")
+
+
+@answers("admin_logout", 200)
+def sign_out(api):
+    response = _staff(api).post("/api/admin/logout", {}, format="json")
+    assert api.get("/api/admin/stats").status_code == 401
+    return response
+
+
+@answers("admin_logout", 401)
+def sign_out_without_signing_in(api):
+    return _code(api.post("/api/admin/logout", {}, format="json"), "NOT_AUTHENTICATED")
+
+
+@answers("admin_logout", 403)
+def sign_out_as_a_shopper(api):
+    return _code(_shopper(api).post("/api/admin/logout", {}, format="json"), "FORBIDDEN")
+
+
+@answers("admin_logout", 403)
+def sign_out_from_another_site(api):
+    response = _staff(api).post(
+        "/api/admin/logout", {}, format="json", headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    return _code(response, "FORBIDDEN")
+
+
+@answers("admin_stats", 200)
+def read_the_figures(api):
+    _hold(), _cart()
+    transitions.confirm(reservation_id=_hold().id)
+    WaitlistEntryFactory()
+    response = _staff(api).get("/api/admin/stats")
+    assert response.json()["topProducts"]
+    return response
+
+
+@answers("admin_stats", 200)
+def read_the_figures_of_an_empty_shop(api):
+    return _staff(api).get("/api/admin/stats")
+
+
+@answers("admin_stats", 401)
+def read_the_figures_without_signing_in(api):
+    return _code(api.get("/api/admin/stats"), "NOT_AUTHENTICATED")
+
+
+@answers("admin_stats", 403)
+def read_the_figures_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/admin/stats"), "FORBIDDEN")
+
+
+@answers("admin_inventory_list", 200)
+def list_stock_rows(api):
+    _hold(_row()), _row(total=0)
+    response = _staff(api).get("/api/admin/inventory")
+    assert len(response.json()) == 2
+    return response
+
+
+@answers("admin_inventory_list", 401)
+def list_stock_rows_without_signing_in(api):
+    return _code(api.get("/api/admin/inventory"), "NOT_AUTHENTICATED")
+
+
+@answers("admin_inventory_list", 403)
+def list_stock_rows_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/admin/inventory"), "FORBIDDEN")
+
+
+def _set_total(api: APIClient, body: dict[str, Any], **extra: Any) -> HttpResponse:
+    return api.patch("/api/admin/inventory", body, format="json", **extra)
+
+
+@answers("admin_inventory_set_total", 200)
+def set_a_rows_total(api):
+    row = _row(total=5)
+    body = {"inventoryId": str(row.id), "totalStock": 7, "expectedTotalStock": 5, "reason": "x"}
+    response = _set_total(_staff(api), body)
+    assert response.json()["totalStock"] == 7
+    return response
+
+
+@answers("admin_inventory_set_total", 400)
+def set_a_negative_total(api):
+    response = _set_total(_staff(api), {"inventoryId": str(_row().id), "totalStock": -1})
+    assert "totalStock" in response.json()["details"]["fieldErrors"]
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("admin_inventory_set_total", 401)
+def set_a_total_without_signing_in(api):
+    response = _set_total(api, {"inventoryId": str(_row().id), "totalStock": 1})
+    return _code(response, "NOT_AUTHENTICATED")
+
+
+@answers("admin_inventory_set_total", 403)
+def set_a_total_as_a_shopper(api):
+    response = _set_total(_shopper(api), {"inventoryId": str(_row().id), "totalStock": 1})
+    return _code(response, "FORBIDDEN")
+
+
+@answers("admin_inventory_set_total", 403)
+def set_a_total_from_another_site(api):
+    body = {"inventoryId": str(_row().id), "totalStock": 1}
+    response = _set_total(_staff(api), body, headers={"Origin": "https://elsewhere.example"})
+    return _code(response, "FORBIDDEN")
+
+
+@answers("admin_inventory_set_total", 404)
+def set_the_total_of_an_unknown_row(api):
+    response = _set_total(_staff(api), {"inventoryId": UNKNOWN_ID, "totalStock": 1})
+    return _code(response, "NOT_FOUND")
+
+
+@answers("admin_inventory_set_total", 409)
+def set_a_total_someone_changed_meanwhile(api):
+    row = _row(total=5)
+    body = {"inventoryId": str(row.id), "totalStock": 7, "expectedTotalStock": 4}
+    response = _set_total(_staff(api), body)
+    assert response.json()["currentTotalStock"] == 5
+    return _code(response, "STALE_TOTAL")
+
+
+@answers("admin_inventory_set_total", 409)
+def set_a_total_below_the_held_units(api):
+    row = _row(total=5)
+    _hold(row, quantity=3)
+    response = _set_total(_staff(api), {"inventoryId": str(row.id), "totalStock": 2})
+    assert response.json()["reservedStock"] == 3
+    return _code(response, "STOCK_BELOW_RESERVED")
+
+
+@answers("admin_logs_list", 200)
+def list_the_audit_log(api):
+    hold = _hold()
+    transitions.release(reservation_id=hold.id)
+    _set_total(_staff(api), {"inventoryId": str(_row().id), "totalStock": 9})
+    ReservationEventFactory()
+    response = api.get("/api/admin/logs")
+    assert {e["reservationId"] for e in response.json()} >= {str(hold.id), None}
+    return response
+
+
+@answers("admin_logs_list", 200)
+def list_the_audit_log_filtered(api):
+    hold = _hold()
+    _hold()
+    response = _staff(api).get("/api/admin/logs", {"productId": hold.product_id, "limit": 5})
+    assert [e["reservationId"] for e in response.json()] == [str(hold.id)]
+    return response
+
+
+@answers("admin_logs_list", 400)
+def list_the_audit_log_backwards_in_time(api):
+    query = {"since": "2025-01-02T00:00:00Z", "until": "2025-01-01T00:00:00Z"}
+    response = _staff(api).get("/api/admin/logs", query)
+    assert "until" in response.json()["details"]["fieldErrors"]
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("admin_logs_list", 401)
+def list_the_audit_log_without_signing_in(api):
+    return _code(api.get("/api/admin/logs"), "NOT_AUTHENTICATED")
+
+
+@answers("admin_logs_list", 403)
+def list_the_audit_log_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/admin/logs"), "FORBIDDEN")
+
+
+def _race(api: APIClient, row: Inventory, **fields: Any) -> HttpResponse:
+    body = {"productId": str(row.product_id), "warehouseId": str(row.warehouse_id)}
+    body |= {"concurrency": 3, "quantity": 1, **fields}
+    return api.post("/api/demo/race", body, format="json")
+
+
+@answers("demo_race", 200, committed=True)  # the racing connections see committed rows only
+def race_three_shoppers_for_two_units(api):
+    response = _race(_staff(api), _row(total=2))
+    assert response.json()["summary"]["winners"] == 2
+    return response
+
+
+@answers("demo_race", 200, committed=True)
+def race_three_naive_shoppers(api):
+    response = _race(_staff(api), _row(total=1), strategy="naive")
+    assert len(response.json()["results"]) == 3
+    return response
+
+
+@answers("demo_race", 400)
+def race_nobody(api):
+    response = _race(_staff(api), _row(), concurrency=0)
+    assert "concurrency" in response.json()["details"]["fieldErrors"]
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("demo_race", 401)
+def race_without_signing_in(api):
+    return _code(_race(api, _row()), "NOT_AUTHENTICATED")
+
+
+@answers("demo_race", 403)
+def race_as_a_shopper(api):
+    return _code(_race(_shopper(api), _row()), "FORBIDDEN")
+
+
+@answers("demo_race", 404)
+def race_for_a_row_nobody_stocks(api):
+    other_warehouse = _row().warehouse
+    row = Inventory(product=_row().product, warehouse=other_warehouse)
+    return _code(_race(_staff(api), row), "NOT_FOUND")
+
+
+@answers("demo_race", 409, committed=True)
+def race_while_another_race_runs(api):
+    with psycopg.connect(race_services.race_conninfo(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (race_services.ADVISORY_LOCK_KEY,))
+        return _code(_race(_staff(api), _row()), "RACE_RUNNING")
+
+
+@answers("demo_race", 503)
+def race_on_a_database_without_row_locks(api):
+    with mock.patch.object(race_services, "race_is_available", return_value=False):
+        return _code(_race(_staff(api), _row()), "RACE_NEEDS_POSTGRESQL")
 
 
 # --- the tests -----------------------------------------------------------------------------

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0002_original_fields'),
+        ("inventory", "0002_original_fields"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inventory',
-            name='low_stock_threshold',
-            field=models.PositiveIntegerField(blank=True, help_text='Alert at or below this many available; blank: LOW_STOCK_THRESHOLD.', null=True),
+            model_name="inventory",
+            name="low_stock_threshold",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Alert at or below this many available; blank: LOW_STOCK_THRESHOLD.",
+                null=True,
+            ),
         ),
     ]

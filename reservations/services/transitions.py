@@ -1,4 +1,5 @@
-"""One hold's life after it is made: confirm, release, extend, expire, and reading it.
+"""One hold's life after it is made: confirm, release (also by staff, many at once), extend,
+expire, and reading it.
 
 Each service locks the hold, lets a pure planner in reservations.rules decide, writes the step,
 commits, and only then raises any refusal, so an expiry found on the way (a confirm of a hold
@@ -6,7 +7,8 @@ whose time is up) is kept even though the caller gets a 410.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -223,3 +225,64 @@ def list_reservations(
     return selectors.reservation_page(
         user=user, guest_id=guest_id, limit=limit, offset=offset, own_only=own_only
     )
+
+
+@dataclass(frozen=True)
+class StaffRelease:
+    """What a staff member's release of several holds did, hold by hold.
+
+    `released`: let go by hand (reason ADMIN); `expired`: their time was already up, so they
+    were released as EXPIRED; `refused`: (id, why) of those left as they were.
+    """
+
+    released: list[Reservation] = field(default_factory=list)
+    expired: list[Reservation] = field(default_factory=list)
+    refused: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    promotions: list[waitlist.Promotion] = field(default_factory=list)
+
+
+_REFUSED_BY_STATUS = {
+    Status.CONFIRMED: "it is confirmed",
+    Status.RELEASED: "it was already released",
+}
+
+
+def _plan_staff_release(reservation: Reservation, now: datetime) -> Plan:
+    """Plan a release by hand: as plan_release, but a released hold is refused, not repeated."""
+    step, refusal = plan_release(reservation, now)
+    if step is Step.NOTHING and refusal is None:
+        return Step.NOTHING, Refusal.INVALID
+    return step, refusal
+
+
+def release_by_staff(*, reservation_ids: Iterable[uuid.UUID], user) -> StaffRelease:
+    """Release PENDING holds by hand (reason ADMIN, actor `user:<id>`), one at a time.
+
+    Each hold goes through the per-hold path in its own transaction, in pk order (the global
+    lock order), and writes one RELEASED event; its freed units are offered to the waitlist
+    after its commit. A hold whose time is up is released as EXPIRED instead. Confirmed,
+    released and unknown holds (and those `user` may not see) are refused and left untouched.
+    """
+    outcome = StaffRelease()
+    for reservation_id in sorted(set(reservation_ids)):
+        try:
+            reservation = _act(
+                reservation_id=reservation_id,
+                user=user,
+                plan=_plan_staff_release,
+                reason=Reason.ADMIN,
+                promotions=outcome.promotions,
+            )
+        except ReservationNotFound:
+            outcome.refused.append((reservation_id, "there is no such reservation"))
+            continue
+        except InvalidTransition:
+            status = Reservation.objects.filter(pk=reservation_id).values_list("status", flat=True)
+            why = _REFUSED_BY_STATUS.get(status.first(), "it is no longer pending")
+            outcome.refused.append((reservation_id, why))
+            continue
+        if reservation.release_reason == Reason.EXPIRED:
+            outcome.expired.append(reservation)
+        else:
+            outcome.released.append(reservation)
+    return outcome

@@ -53,8 +53,8 @@ class Subscription:
 class StockHub:
     """Poll the event log while any stream is open and fan the changes out to them."""
 
-    def __init__(self, *, poll_seconds: float = POLL_SECONDS) -> None:
-        self.poll_seconds = poll_seconds
+    def __init__(self, *, poll_seconds: float | None = None) -> None:
+        self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
         self.cursor: FeedCursor | None = None  # None while nobody listens
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task | None = None

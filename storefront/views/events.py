@@ -6,9 +6,10 @@ resumes where it was. A first connection may say where to start with `?lastEvent
 neither, the stream starts at the newest event. `?product=<id>` keeps one product's rows.
 
 Under ASGI the view is async and the stream is an async generator fed by the process's
-StockHub: an open stream holds no thread and no database connection. Under WSGI (runserver,
-pytest's live server) the stream polls on its own request thread instead: fine for a
-developer, not for production (docs/operations.md).
+StockHub: an open stream holds no thread and no database connection. A WSGI server would give
+each open stream one of the threads that serve reservations, so there the view answers 503
+(the `stream` process serves /events/, docs/operations.md), unless DEBUG is on: then it
+polls on the request's own thread, which is fine for `manage.py runserver`.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -34,7 +36,8 @@ RETRY_MILLISECONDS = 2000  # how long a browser waits before reconnecting
 async def stock_events(request: HttpRequest) -> HttpResponse:
     """Stream stock changes as Server-Sent Events until the client goes away.
 
-    Answer 400 for a malformed `?product=`; a malformed Last-Event-ID starts from now.
+    Answer 400 for a malformed `?product=` (a malformed Last-Event-ID starts from now), and
+    503 on a WSGI server with DEBUG off.
     """
     product_id = None
     if "product" in request.GET:
@@ -52,6 +55,15 @@ async def stock_events(request: HttpRequest) -> HttpResponse:
             # change made after that.
             start_id = await stock_hub.latest_id()
         stream = _stream(stock_hub, start_id=start_id, product_id=product_id)
+    elif not settings.DEBUG:
+        return JsonResponse(
+            {
+                "error": "Live stock is served by the stream process (ASGI), not this one.",
+                "code": "STREAM_NOT_SERVED_HERE",
+            },
+            status=503,
+            headers={"Retry-After": "60"},
+        )
     else:
         if start_id is None:
             start_id = await sync_to_async(feed.latest_event_id)()

@@ -1,0 +1,77 @@
+"""Sign in to the staff JSON API and out of it, at the original's /api/admin/login and logout."""
+
+from django.contrib.auth import login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from adminpanel.api import ConsoleSession, StaffApi
+from adminpanel.auth.signin import authenticate_staff
+from core.fields import StrictSerializer
+from core.openapi import documented
+
+
+@extend_schema_serializer(component_name="AdminOk")
+class OkSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class ConsoleLoginApi(APIView):
+    """Sign a staff member in with `{email, password}` and set the session cookie.
+
+    Reachable anonymously, but a cross-site or non-JSON request is refused (403) as on every
+    other unsafe staff endpoint. Wrong credentials answer 401 INVALID_CREDENTIALS, too many
+    failures 429 RATE_LIMITED with Retry-After, a shopper's account 403; none signs in.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema_serializer(component_name="AdminLoginInput")
+    class InputSerializer(StrictSerializer):
+        email = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        ConsoleSession().enforce_csrf(request)
+
+    @documented(
+        "admin_login",
+        request=InputSerializer,
+        ok=OkSerializer,
+        errors={
+            400: "Bad input",
+            401: "INVALID_CREDENTIALS: no active account has that email and password",
+            403: "Not staff, or a cross-site or non-JSON request",
+            429: "RATE_LIMITED (with retryAfter): too many failed sign-ins; see Retry-After",
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate_staff(
+            request._request,
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+        )
+        login(request._request, user)
+        return Response({"ok": True})
+
+
+class ConsoleLogoutApi(StaffApi):
+    """Sign the staff member out: the session ends and its cookie is cleared."""
+
+    @documented(
+        "admin_logout",
+        ok=OkSerializer,
+        errors={401: "Not signed in", 403: "Not staff, or a cross-site or non-JSON request"},
+    )
+    def post(self, request):
+        logout(request._request)
+        return Response({"ok": True})

@@ -1,0 +1,110 @@
+"""POST /api/demo/race: race N shoppers on a scratch copy of one stock row's availability."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from adminpanel.api import StaffApi
+from adminpanel.race import services
+from adminpanel.race.engine import MAX_SHOPPERS
+from adminpanel.race.explanations import explain
+from adminpanel.race.models import Strategy
+from core.fields import IdField, StrictIntegerField, StrictSerializer
+from core.openapi import documented
+
+
+class _ShopperSerializer(serializers.Serializer):
+    requestId = serializers.CharField()
+    status = serializers.ChoiceField(choices=["RESERVED", "INSUFFICIENT_STOCK", "ERROR"])
+    httpStatus = serializers.IntegerField()
+    reservationId = serializers.CharField(
+        allow_null=True, help_text="A demo id; nothing is written."
+    )
+    error = serializers.CharField(allow_null=True)
+    sqlstate = serializers.CharField(allow_null=True)
+    durationMs = serializers.FloatField()
+
+
+class _SummarySerializer(serializers.Serializer):
+    runId = serializers.CharField()
+    productId = serializers.CharField()
+    warehouseId = serializers.CharField()
+    strategy = serializers.ChoiceField(choices=Strategy.values)
+    label = serializers.CharField()
+    concurrency = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    startingAvailable = serializers.IntegerField()
+    winners = serializers.IntegerField()
+    conflicts = serializers.IntegerField(help_text="Shoppers answered 409.")
+    errors = serializers.IntegerField(help_text="Shoppers who got a database error.")
+    errorsBySqlstate = serializers.DictField(child=serializers.IntegerField())
+    oversoldUnits = serializers.IntegerField()
+    unitsHandedOut = serializers.IntegerField()
+    finalAvailable = serializers.IntegerField()
+    durationMs = serializers.FloatField()
+    connections = serializers.IntegerField(help_text="Database connections the shoppers shared.")
+
+
+@extend_schema_serializer(component_name="RaceOutput")
+class RaceOutputSerializer(serializers.Serializer):
+    summary = _SummarySerializer()
+    results = _ShopperSerializer(many=True)
+    explanation = serializers.CharField()
+
+
+class RaceDemoApi(StaffApi):
+    @extend_schema_serializer(component_name="RaceInput")
+    class InputSerializer(StrictSerializer):
+        productId = IdField(
+            help_text="With warehouseId, the stock row whose availability is copied."
+        )
+        warehouseId = IdField()
+        concurrency = StrictIntegerField(min_value=1, max_value=MAX_SHOPPERS)
+        quantity = StrictIntegerField(min_value=1, max_value=settings.MAX_QUANTITY_PER_RESERVATION)
+        strategy = serializers.ChoiceField(
+            choices=Strategy.values, required=False, default=Strategy.STOCKD.value
+        )
+
+    @documented(
+        "demo_race",
+        request=InputSerializer,
+        ok=RaceOutputSerializer,
+        errors={
+            400: "Bad input",
+            401: "Not signed in",
+            403: "Not staff, or a cross-site or non-JSON request",
+            404: "No such product in that warehouse",
+            409: "RACE_RUNNING: another race is running",
+            503: "RACE_NEEDS_POSTGRESQL",
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Race `concurrency` shoppers for a scratch copy of a stock row's available units.
+
+        The row itself is only read: the race runs on a scratch counter of its own.
+        """
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        source = services.race_copy_of(
+            product_id=given["productId"], warehouse_id=given["warehouseId"]
+        )
+        run = services.run_race(
+            concurrency=given["concurrency"],
+            quantity=given["quantity"],
+            starting_available=max(0, source.available),
+            strategies=[given["strategy"]],
+            source=source,
+            user=request.user,
+        )
+        record = dict(run.results[given["strategy"]])
+        shoppers = record.pop("shoppers")
+        summary = {
+            "runId": str(run.pk),
+            "productId": str(source.product_id),
+            "warehouseId": str(source.warehouse_id),
+            **record,
+        }
+        return Response({"summary": summary, "results": shoppers, "explanation": explain(summary)})

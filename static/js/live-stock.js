@@ -1,0 +1,167 @@
+/*
+ * live-stock.js: keep the stock counts on a page current from GET /events/stock/ (Server-Sent
+ * Events), with no reload. No framework. The server renders every count, so the page reads
+ * right without JavaScript; this script only keeps the counts moving.
+ *
+ * Include it with the stream's URL (a product's pages filter to that product):
+ *
+ *   <script src="/static/js/live-stock.js" defer data-stream="/events/stock/?product=12"></script>
+ *
+ * Each message is {productId, warehouseId, totalStock, reservedStock, available, eventId}.
+ * It updates, wherever they are on the page:
+ *   - catalogue: article.product[data-product=P] li.marker[data-warehouse=W] .count,
+ *     the card's [data-testid=total] and its sold-out state;
+ *   - product page: .product-page[data-product-id=P] label[data-warehouse-id=W] [data-available],
+ *     the units badge, [data-testid=total-available] and [data-testid=chosen-available];
+ *   - anything else: [data-live-row][data-product=P][data-warehouse=W] [data-available].
+ * Elements swapped in by htmx are found too: nothing is looked up in advance.
+ *
+ * The browser reconnects by itself with Last-Event-ID; if the stream is closed for good
+ * (a 502 during a deploy, a 503 from a server that does not stream) it tries again after 5 s,
+ * then slower, up to a minute; then and when the page comes back from the back-forward
+ * cache it reconnects with ?lastEventId= so no change is missed. <html data-live-stock>
+ * says "open", "reconnecting" or "closed" (tests wait for "open").
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !window.EventSource) return;
+  var streamUrl = script.getAttribute("data-stream") || "/events/stock/";
+  var root = document.documentElement;
+  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  var source = null;
+  var lastEventId = "";
+  var retryTimer = null;
+  var retryDelay = 5000;
+
+  function withLastEventId(url) {
+    if (!lastEventId) return url;
+    return url + (url.indexOf("?") === -1 ? "?" : "&") + "lastEventId=" + encodeURIComponent(lastEventId);
+  }
+
+  function connect() {
+    if (source) source.close();
+    source = new EventSource(withLastEventId(streamUrl));
+    source.onopen = function () {
+      retryDelay = 5000;
+      root.setAttribute("data-live-stock", "open");
+    };
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) {
+        root.setAttribute("data-live-stock", "closed");
+        // Closed for good (a 503 from a server that does not stream): try again, slower.
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(connect, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 60000);
+      } else {
+        root.setAttribute("data-live-stock", "reconnecting");
+      }
+    };
+    source.onmessage = function (event) {
+      if (event.lastEventId) lastEventId = event.lastEventId;
+      var change;
+      try { change = JSON.parse(event.data); } catch (error) { return; }
+      apply(change);
+    };
+  }
+
+  function byAttr(name, value) {
+    return "[" + name + '="' + String(value).replace(/["\\]/g, "") + '"]';
+  }
+
+  function flash(element) {
+    if (reduceMotion || !element.animate) return;
+    element.animate([{ backgroundColor: "#fde68a" }, { backgroundColor: "transparent" }], { duration: 1200 });
+  }
+
+  function setCount(element, value) {
+    if (element.textContent.trim() === String(value)) return false;
+    element.textContent = String(value);
+    flash(element);
+    return true;
+  }
+
+  function sumOf(elements) {
+    var total = 0;
+    elements.forEach(function (element) { total += parseInt(element.textContent, 10) || 0; });
+    return total;
+  }
+
+  function applyToCatalogue(change) {
+    var cards = document.querySelectorAll("article.product" + byAttr("data-product", change.productId));
+    cards.forEach(function (card) {
+      var marker = card.querySelector("li.marker" + byAttr("data-warehouse", change.warehouseId));
+      var count = marker && marker.querySelector(".count");
+      if (!count) return;
+      setCount(count, change.available);
+      marker.classList.toggle("out", change.available <= 0);
+      var total = sumOf(card.querySelectorAll("li.marker .count"));
+      var totalElement = card.querySelector('[data-testid="total"]');
+      if (totalElement) setCount(totalElement, total);
+      card.classList.toggle("sold-out", total === 0);
+      var price = card.querySelector(".price");
+      var badge = card.querySelector('[data-testid="sold-out"]');
+      if (total === 0 && !badge && price) {
+        badge = document.createElement("span");
+        badge.className = "badge bad";
+        badge.setAttribute("data-testid", "sold-out");
+        badge.textContent = "Sold out";
+        price.append(" ", badge);
+      } else if (total > 0 && badge) {
+        badge.remove();
+      }
+    });
+  }
+
+  function applyToProductPage(change) {
+    var page = document.querySelector(".product-page" + byAttr("data-product-id", change.productId));
+    if (!page) return;
+    var label = page.querySelector("label" + byAttr("data-warehouse-id", change.warehouseId));
+    var count = label && label.querySelector("[data-available]");
+    if (!count) return;
+    var available = Math.max(0, change.available);
+    var units = count.closest(".units");
+    if (units && (available === 0) !== count.hidden) {
+      // Between "N available" and "Sold out" the badge's words change, not just the number.
+      units.textContent = "";
+      count = document.createElement("span");
+      count.setAttribute("data-available", "");
+      units.append(count, available ? " available" : "Sold out");
+      count.hidden = available === 0;
+    }
+    setCount(count, available);
+    label.classList.toggle("out", available === 0);
+    if (units) {
+      units.classList.remove("ok", "warn", "bad");
+      units.classList.add(available === 0 ? "bad" : available < 5 ? "warn" : "ok");
+    }
+    var total = page.querySelector('[data-testid="total-available"]');
+    if (total) setCount(total, sumOf(page.querySelectorAll("label[data-warehouse-id] [data-available]")));
+    var chosen = page.querySelector('input[name="warehouse"]:checked');
+    var chosenCount = page.querySelector('[data-testid="chosen-available"]');
+    if (chosen && chosenCount && chosen.value === String(change.warehouseId)) setCount(chosenCount, available);
+  }
+
+  function applyToRows(change) {
+    var selector = "[data-live-row]" + byAttr("data-product", change.productId) +
+      byAttr("data-warehouse", change.warehouseId) + " [data-available]";
+    document.querySelectorAll(selector).forEach(function (count) {
+      setCount(count, Math.max(0, change.available));
+    });
+  }
+
+  function apply(change) {
+    applyToCatalogue(change);
+    applyToProductPage(change);
+    applyToRows(change);
+    document.dispatchEvent(new CustomEvent("stock:change", { detail: change }));
+  }
+
+  // A page in the back-forward cache must not hold a stream open on the server.
+  window.addEventListener("pagehide", function () {
+    clearTimeout(retryTimer);
+    if (source) { source.close(); source = null; }
+  });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) connect(); });
+  connect();
+})();

@@ -1,0 +1,127 @@
+"""Stock counts change in one tab when a shopper reserves in another, with no reload.
+
+pytest-django's live server is WSGI, which cannot stream an async response, so these tests
+serve the app the way the `stream` process serves /events/: a real uvicorn child process
+running the ASGI app (stockd.asgi_stream) on the test database (tests/processes.py). The pages
+come from it too, as under `make run`, so the stream is same-origin. (The pages are closed
+before the server stops: the page fixture comes last.)
+"""
+
+import re
+import signal
+import sys
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from inventory.models import Inventory, Product
+from reservations.models import Reservation
+from reservations.services import holds
+from tests.processes import (
+    BOOT_TIMEOUT_SECONDS,
+    env_for_test_database,
+    free_port,
+    http_get,
+    spawn,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def asgi_url(transactional_db, tmp_path) -> Iterator[str]:
+    """Serve the seeded catalogue with uvicorn (the ASGI app) in a child process."""
+    call_command("seed", verbosity=0)
+    port = free_port()
+    log = tmp_path / "uvicorn.log"
+    command = [sys.executable, "-m", "uvicorn", "stockd.asgi_stream:application"]
+    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    server = spawn(
+        [*command, *options, "--timeout-graceful-shutdown", "2"], env_for_test_database(), log
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def serving() -> bool:
+        assert server.poll() is None, f"uvicorn exited early:\n{log.read_text()}"
+        try:
+            return http_get(f"{url}/healthz")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(serving, timeout=BOOT_TIMEOUT_SECONDS, what="uvicorn to serve", log=log)
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=BOOT_TIMEOUT_SECONDS)
+
+
+@pytest.fixture
+def earbuds(asgi_url) -> Product:
+    return Product.objects.get(name="Bluetooth Earbuds")
+
+
+def _row(product: Product, city: str) -> Inventory:
+    return Inventory.objects.get(product=product, warehouse__city=city)
+
+
+def _listening(page: Page) -> None:
+    expect(page.locator("html")).to_have_attribute("data-live-stock", "open")
+    page.evaluate("window.stillTheSamePage = true")
+
+
+def test_a_reservation_in_one_tab_changes_the_catalogue_in_another(
+    asgi_url: str, earbuds: Product, page: Page
+):
+    mumbai = _row(earbuds, "Mumbai")
+    catalogue = page
+    catalogue.goto(f"{asgi_url}/")
+    card = catalogue.locator(f'article.product[data-product="{earbuds.id}"]')
+    marker = card.locator(f'li.marker[data-warehouse="{mumbai.warehouse_id}"] .count')
+    expect(marker).to_have_text("10")
+    expect(card.get_by_test_id("total")).to_have_text("50")
+    _listening(catalogue)
+
+    shopper = catalogue.context.new_page()
+    shopper.goto(f"{asgi_url}/products/{earbuds.id}/?warehouse={mumbai.warehouse_id}")
+    shopper.locator(f'label[data-warehouse-id="{mumbai.warehouse_id}"]').click()
+    expect(shopper.get_by_test_id("ships-from")).to_have_text("Mumbai Warehouse")
+    shopper.get_by_label("Quantity").fill("3")
+    shopper.get_by_role("button", name="Reserve").click()
+    expect(shopper).to_have_url(re.compile(r"/checkout/[0-9a-f-]{36}/$"))
+    assert Reservation.objects.get().warehouse_id == mumbai.warehouse_id
+
+    expect(marker).to_have_text("7")
+    expect(card.get_by_test_id("total")).to_have_text("47")
+    assert catalogue.evaluate("window.stillTheSamePage") is True  # updated, not reloaded
+
+
+def test_product_and_checkout_tabs_follow_holds_made_elsewhere(
+    asgi_url: str, earbuds: Product, page: Page
+):
+    chennai = _row(earbuds, "Chennai")
+    mine = holds.reserve(product_id=earbuds.id, warehouse_id=chennai.warehouse_id, quantity=2)
+    checkout = page
+    checkout.goto(f"{asgi_url}/checkout/{mine.id}/")
+    live_count = checkout.get_by_test_id("live-available")
+    expect(live_count).to_have_text("8")
+    _listening(checkout)
+
+    product = checkout.context.new_page()
+    product.goto(f"{asgi_url}/products/{earbuds.id}/")
+    row = product.locator(f'label[data-warehouse-id="{chennai.warehouse_id}"]')
+    expect(row.locator("[data-available]")).to_have_text("8")
+    _listening(product)
+
+    # Another shopper, somewhere else, takes what is left in Chennai.
+    holds.reserve(product_id=earbuds.id, warehouse_id=chennai.warehouse_id, quantity=8)
+
+    expect(live_count).to_have_text("0")
+    expect(row).to_contain_text("Sold out")
+    expect(row).to_have_class(re.compile(r"\bout\b"))
+    expect(product.get_by_test_id("total-available")).to_have_text("40")
+    assert product.evaluate("window.stillTheSamePage") is True
+    assert checkout.evaluate("window.stillTheSamePage") is True
