@@ -11,28 +11,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import DUPLICATE_EMAIL, EmailAuthenticationForm, SignUpForm
+from core.urls import NEXT, safe_next
 from reservations import guests
-
-NEXT = "next"
-
-
-def _safe_next(request: HttpRequest) -> str:
-    """Return the `next` the request carries if it points back to this site, else ""."""
-    target = request.POST.get(NEXT, request.GET.get(NEXT, ""))
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if safe else ""
 
 
 def _auth_context(request: HttpRequest) -> dict:
-    return {NEXT: _safe_next(request), "has_guest_holds": guests.guest_id(request) is not None}
+    return {NEXT: safe_next(request), "has_guest_holds": guests.guest_id(request) is not None}
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -44,7 +33,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     Bad input re-renders the form with a message beside each wrong field and writes nothing.
     """
     if request.user.is_authenticated:
-        return redirect(_safe_next(request) or "orders")
+        return redirect(safe_next(request) or "orders")
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -55,7 +44,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to stockd: you're signed in as {user.email}.")
-            return HttpResponseRedirect(_safe_next(request) or resolve_url("orders"))
+            return HttpResponseRedirect(safe_next(request) or resolve_url("orders"))
     context = {
         "form": form,
         "duplicate_email": form.has_error("email", "duplicate_email"),

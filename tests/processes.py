@@ -93,24 +93,53 @@ def http_get(url: str, headers: dict[str, str] | None = None):
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
-    """Serve stockd with gunicorn in a child process with `env`; yield its base URL."""
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "stockd.wsgi", "--workers", "1"]
-    server = spawn([*command, "--bind", f"127.0.0.1:{port}"], env, log)
-    url = f"http://127.0.0.1:{port}"
+def _serve(
+    name: str, command: list[str], env: dict[str, str], log: Path, url: str
+) -> Iterator[str]:
+    """Run the server `command` until it answers /healthz at `url`; yield `url`, then stop it."""
+    server = spawn(command, env, log)
 
     def serving() -> bool:
-        assert server.poll() is None, f"gunicorn exited early:\n{log.read_text()}"
+        assert server.poll() is None, f"{name} exited early:\n{log.read_text()}"
         try:
             return http_get(f"{url}/healthz")[0] == 200
         except OSError:
             return False
 
     try:
-        wait_for(serving, timeout=BOOT_TIMEOUT_SECONDS, what="gunicorn to serve", log=log)
+        wait_for(serving, timeout=BOOT_TIMEOUT_SECONDS, what=f"{name} to serve", log=log)
         yield url
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=BOOT_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def gunicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
+    """Serve stockd with gunicorn in a child process with `env`; yield its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "stockd.wsgi", "--workers", "1"]
+    with _serve(
+        "gunicorn",
+        [*command, "--bind", f"127.0.0.1:{port}"],
+        env,
+        tmp_path / "gunicorn.log",
+        f"http://127.0.0.1:{port}",
+    ) as url:
+        yield url
+
+
+@contextmanager
+def uvicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
+    """Serve the ASGI app (stockd.asgi_stream) with uvicorn in a child process; yield its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "stockd.asgi_stream:application"]
+    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with _serve(
+        "uvicorn",
+        [*command, *options, "--timeout-graceful-shutdown", "2"],
+        env,
+        tmp_path / "uvicorn.log",
+        f"http://127.0.0.1:{port}",
+    ) as url:
+        yield url

@@ -1,11 +1,12 @@
 """The analytics period: a preset (last 24 hours, 7 or 30 days) or a range of dates."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.utils import timezone
 
 from adminpanel.analytics.selectors import Period
+from adminpanel.forms import start_of_day
 
 PRESETS: dict[str, tuple[str, timedelta]] = {
     "24h": ("Last 24 hours", timedelta(hours=24)),
@@ -22,8 +23,15 @@ def preset_period(preset: str, *, now: datetime | None = None) -> Period:
     return Period(start=now - PRESETS[preset][1], end=now)
 
 
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+def _date_field(label: str) -> forms.DateField:
+    """Return an optional YYYY-MM-DD date field with a date picker."""
+    return forms.DateField(
+        required=False,
+        label=label,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, like 2026-01-31."},
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class PeriodForm(forms.Form):
@@ -41,21 +49,8 @@ class PeriodForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        date_errors = {"invalid": "Enter a date as YYYY-MM-DD, like 2026-01-31."}
-        self.fields["from"] = forms.DateField(
-            required=False,
-            label="From",
-            input_formats=["%Y-%m-%d"],
-            error_messages=date_errors,
-            widget=forms.DateInput(attrs={"type": "date"}),
-        )
-        self.fields["to"] = forms.DateField(
-            required=False,
-            label="To",
-            input_formats=["%Y-%m-%d"],
-            error_messages=date_errors,
-            widget=forms.DateInput(attrs={"type": "date"}),
-        )
+        self.fields["from"] = _date_field("From")
+        self.fields["to"] = _date_field("To")
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -81,7 +76,9 @@ class PeriodForm(forms.Form):
         start, end = self.cleaned_data.get("from"), self.cleaned_data.get("to")
         if start is not None and end is not None:
             label = f"{start:%d %b %Y} – {end:%d %b %Y}"
-            return Period(start=_day_start(start), end=_day_start(end + timedelta(days=1))), label
+            return Period(
+                start=start_of_day(start), end=start_of_day(end + timedelta(days=1))
+            ), label
         preset = self.cleaned_data.get("preset") or DEFAULT_PRESET
         return preset_period(preset), PRESETS[preset][0]
 

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,17 +17,7 @@ from adminpanel.auth.errors import SignInRateLimited
 from adminpanel.auth.forms import ConsoleSignInForm
 from adminpanel.auth.signin import authenticate_staff
 from core.errors import StockdError
-
-NEXT = "next"
-
-
-def _safe_next(request: HttpRequest) -> str:
-    """Return the `next` the request carries if it points back to this site, else ""."""
-    target = request.POST.get(NEXT, request.GET.get(NEXT, ""))
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if safe else ""
+from core.urls import NEXT, safe_next
 
 
 @sensitive_post_parameters("password")
@@ -42,7 +31,7 @@ def console_login(request: HttpRequest) -> HttpResponse:
     Retry-After, the password unchecked), a shopper's account 403; none of them signs in.
     """
     if request.method == "GET" and request.user.is_authenticated and request.user.is_staff:
-        return redirect(_safe_next(request) or "console-dashboard")
+        return redirect(safe_next(request) or "console-dashboard")
     form = ConsoleSignInForm(request.POST if request.method == "POST" else None)
     status = 200
     refusal: StockdError | None = None
@@ -58,12 +47,12 @@ def console_login(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.detail)
         else:
             login(request, user)
-            return redirect(_safe_next(request) or resolve_url("console-dashboard"))
+            return redirect(safe_next(request) or resolve_url("console-dashboard"))
     elif form.is_bound:
         status = 400
     context = {
         "form": form,
-        NEXT: _safe_next(request),
+        NEXT: safe_next(request),
         "rate_limited": isinstance(refusal, SignInRateLimited),
         "shopper": request.user if request.user.is_authenticated else None,
     }

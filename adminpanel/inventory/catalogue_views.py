@@ -14,6 +14,11 @@ from reservations.services.stock import open_stock_rows
 from warehouses.models import Warehouse
 
 FORM_TEMPLATE = "adminpanel/inventory/edit.html"
+# The tab and the list page (its route) of each kind of object the form edits.
+_LIST_OF = {
+    Product: ("products", "console-products"),
+    Warehouse: ("warehouses", "console-warehouses"),
+}
 
 
 @require_GET
@@ -32,10 +37,9 @@ def warehouses(request: HttpRequest) -> HttpResponse:
     return render(request, "adminpanel/inventory/warehouses.html", context)
 
 
-def _edit(
-    request: HttpRequest, form: ModelForm, *, tab: str, title: str, list_route: str
-) -> HttpResponse:
+def _edit(request: HttpRequest, form: ModelForm, *, title: str) -> HttpResponse:
     """Save a valid form (a new object also gets its empty stock rows); else show the errors."""
+    tab, list_route = _LIST_OF[type(form.instance)]
     creating = form.instance.pk is None
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -56,9 +60,7 @@ def _edit(
 def product_add(request: HttpRequest) -> HttpResponse:
     """Add a product; it is stocked (0 units) in every warehouse."""
     form = ProductForm(request.POST or None)
-    return _edit(
-        request, form, tab="products", title="Add a product", list_route="console-products"
-    )
+    return _edit(request, form, title="Add a product")
 
 
 @require_http_methods(["GET", "POST"])
@@ -67,9 +69,7 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
     """Edit a product's details (its stock is set on the stock rows)."""
     product = get_object_or_404(Product, pk=product_id)
     form = ProductForm(request.POST or None, instance=product)
-    return _edit(
-        request, form, tab="products", title=f"Edit {product.name}", list_route="console-products"
-    )
+    return _edit(request, form, title=f"Edit {product.name}")
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,9 +77,7 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
 def warehouse_add(request: HttpRequest) -> HttpResponse:
     """Add a warehouse; every product gets an empty stock row there."""
     form = WarehouseForm(request.POST or None)
-    return _edit(
-        request, form, tab="warehouses", title="Add a warehouse", list_route="console-warehouses"
-    )
+    return _edit(request, form, title="Add a warehouse")
 
 
 @require_http_methods(["GET", "POST"])
@@ -88,10 +86,4 @@ def warehouse_edit(request: HttpRequest, warehouse_id: int) -> HttpResponse:
     """Edit a warehouse: name, place, coordinates, active flag."""
     warehouse = get_object_or_404(Warehouse, pk=warehouse_id)
     form = WarehouseForm(request.POST or None, instance=warehouse)
-    return _edit(
-        request,
-        form,
-        tab="warehouses",
-        title=f"Edit {warehouse.name}",
-        list_route="console-warehouses",
-    )
+    return _edit(request, form, title=f"Edit {warehouse.name}")

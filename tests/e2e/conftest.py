@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Page
+
+from tests.factories import UserFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -68,3 +71,20 @@ def screenshot_dir(tmp_path: Path) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         return SCREENSHOTS
     return tmp_path
+
+
+@pytest.fixture
+def staff_signed_in(page: Page, live_server) -> None:
+    """Sign `page` in as a staff member (ops@stockd.com) by session cookie, at desktop size."""
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, email="ops@stockd.com"))
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.set_viewport_size(DESKTOP)

@@ -7,15 +7,13 @@ import random
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from inventory.models import Product
 from reservations.models import Reservation
-from tests.factories import ReservationFactory, UserFactory
+from tests.factories import ReservationFactory
 from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -53,21 +51,10 @@ def _a_week_of_holds() -> int:
     return 120
 
 
+@pytest.mark.usefixtures("staff_signed_in")
 def test_staff_open_analytics_and_the_charts_render(shoot, page: Page, live_server):
     call_command("seed", verbosity=0)
     holds = _a_week_of_holds()
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, email="ops@stockd.com"))
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{live_server.url}/admin/analytics/")
     expect(page.get_by_role("heading", name="Analytics", level=1)).to_be_visible()

@@ -1,15 +1,13 @@
 """Staff race 50 shoppers for the last unit and read the three strategies' outcomes."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from adminpanel.race.models import RaceRun
 from inventory.models import Inventory
 from reservations.invariants import find_violations
 from reservations.models import Reservation
-from tests.factories import InventoryFactory, UserFactory
+from tests.factories import InventoryFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,20 +17,9 @@ def _figure(page: Page, strategy: str, name: str) -> int:
     return int(text)
 
 
+@pytest.mark.usefixtures("staff_signed_in")
 def test_staff_race_fifty_shoppers_and_read_each_strategys_outcome(shoot, page: Page, live_server):
     shoppers_row = InventoryFactory(total_stock=10)
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, email="ops@stockd.com"))
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{live_server.url}/admin/race/")
     expect(page.get_by_role("heading", name="Race demo", level=1)).to_be_visible()

@@ -8,8 +8,6 @@ before the server stops: the page fixture comes last.)
 """
 
 import re
-import signal
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -19,14 +17,7 @@ from playwright.sync_api import Page, expect
 from inventory.models import Inventory, Product
 from reservations.models import Reservation
 from reservations.services import holds
-from tests.processes import (
-    BOOT_TIMEOUT_SECONDS,
-    env_for_test_database,
-    free_port,
-    http_get,
-    spawn,
-    wait_for,
-)
+from tests.processes import env_for_test_database, uvicorn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -35,28 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transacti
 def asgi_url(transactional_db, tmp_path) -> Iterator[str]:
     """Serve the seeded catalogue with uvicorn (the ASGI app) in a child process."""
     call_command("seed", verbosity=0)
-    port = free_port()
-    log = tmp_path / "uvicorn.log"
-    command = [sys.executable, "-m", "uvicorn", "stockd.asgi_stream:application"]
-    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    server = spawn(
-        [*command, *options, "--timeout-graceful-shutdown", "2"], env_for_test_database(), log
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def serving() -> bool:
-        assert server.poll() is None, f"uvicorn exited early:\n{log.read_text()}"
-        try:
-            return http_get(f"{url}/healthz")[0] == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(serving, timeout=BOOT_TIMEOUT_SECONDS, what="uvicorn to serve", log=log)
+    with uvicorn(tmp_path, env_for_test_database()) as url:
         yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=BOOT_TIMEOUT_SECONDS)
 
 
 @pytest.fixture
