@@ -31,7 +31,7 @@ def _fingerprint(request: Request, caller: str) -> str:
     """Hash what makes two requests "the same": method, path, caller and JSON body."""
     try:
         body = json.dumps(json.loads(request.body or b"null"), sort_keys=True)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply: hash it as sent
         body = request.body.decode("utf-8", errors="replace")
     material = "\n".join([request.method, request.path, caller, body])
     return hashlib.sha256(material.encode()).hexdigest()
