@@ -37,13 +37,19 @@ def guest_id_for_new_hold(request: HttpRequest) -> uuid.UUID | None:
 
 
 def remember_guest(request: HttpRequest, response: HttpResponse, guest: uuid.UUID | None) -> None:
-    """Give the browser its guest id, once a hold made with it succeeded."""
-    if guest is not None and browser_guest_id(request) != guest:
-        response.set_signed_cookie(
-            COOKIE,
-            str(guest),
-            salt=_SALT,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
+    """Give the browser its guest id, once a hold made with it succeeded.
+
+    `guest` comes from guest_id_for_new_hold, which verified the cookie's signature: when the
+    cookie already carries this id it was its source, so it is neither verified nor set again
+    (the reserve hot path signs at most once per browser).
+    """
+    if guest is None or request.COOKIES.get(COOKIE, "").split(":", 1)[0] == str(guest):
+        return
+    response.set_signed_cookie(
+        COOKIE,
+        str(guest),
+        salt=_SALT,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
