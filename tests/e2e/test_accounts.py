@@ -159,12 +159,13 @@ def test_shopper_signs_in_sees_orders_page_by_page_and_signs_out(shoot, page: Pa
     assert page.evaluate("window.stillTheSamePage") is True
 
 
-def test_forgotten_password_is_reset_through_the_emailed_link(page: Page, site: str):
+def test_forgotten_password_is_reset_through_the_emailed_link(shoot, page: Page, site: str):
     get_user_model().objects.create_user(
         username="meera@example.com", email="meera@example.com", password="old-password-77"
     )
     page.goto(f"{site}/accounts/login/")
     page.get_by_role("link", name="Forgot your password?").click()
+    shoot(page, "password-reset")
     page.get_by_label("Email").fill("meera@example.com")
     page.get_by_role("button", name="Send the reset link").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
@@ -172,6 +173,7 @@ def test_forgotten_password_is_reset_through_the_emailed_link(page: Page, site: 
     assert len(mail.outbox) == 1
     link = re.search(r"https?://\S+/accounts/password-reset/\S+/", mail.outbox[0].body).group(0)
     page.goto(link)
+    shoot(page, "password-reset-confirm")
     page.get_by_label("New password", exact=True).fill("sunny-meadow-71")
     page.get_by_label("New password confirmation").fill("sunny-meadow-71")
     page.get_by_role("button", name="Set the new password").click()
