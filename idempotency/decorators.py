@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.parsers import refuse_duplicate_keys
 from idempotency.errors import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey
 from idempotency.store import run_once
 
@@ -30,8 +31,9 @@ def _valid_key(key: str) -> bool:
 def _fingerprint(request: Request, caller: str) -> str:
     """Hash what makes two requests "the same": method, path, caller and JSON body."""
     try:
-        body = json.dumps(json.loads(request.body or b"null"), sort_keys=True)
-    except (ValueError, RecursionError):  # not JSON, or nested too deeply: hash it as sent
+        parsed = json.loads(request.body or b"null", object_pairs_hook=refuse_duplicate_keys)
+        body = json.dumps(parsed, sort_keys=True)
+    except (ValueError, RecursionError):  # not JSON, repeated keys, too deep: hash it as sent
         body = request.body.decode("utf-8", errors="replace")
     material = "\n".join([request.method, request.path, caller, body])
     return hashlib.sha256(material.encode()).hexdigest()

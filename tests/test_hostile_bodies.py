@@ -1,5 +1,7 @@
 """Bodies built to break parsers get a 400 and change nothing, never a 500."""
 
+import json
+
 import pytest
 
 from idempotency.models import IdempotencyKey
@@ -48,3 +50,66 @@ def test_a_confirm_ignores_a_deeply_nested_body_instead_of_breaking_on_it(api, k
     assert response.status_code == 200
     assert response.json()["status"] == "CONFIRMED"
     assert IdempotencyKey.objects.count() == (0 if key is None else 1)
+
+
+DUPLICATE_KEY_BODIES = {
+    "/api/reservations": '{"productId": %(p)d, "warehouseId": %(w)d, "quantity": true, '
+    '"quantity": 1}',
+    "/api/reservations/batch": '{"items": [{"productId": %(p)d, "warehouseId": %(w)d, '
+    '"quantity": 1, "quantity": 2}]}',
+    "/api/waitlist": '{"productId": %(p)d, "productId": %(p)d, "quantity": 1}',
+}
+
+
+@pytest.mark.parametrize("path", DUPLICATE_KEY_BODIES)
+@pytest.mark.parametrize("key", [None, "duplicate-key"], ids=["no-key", "idempotency-key"])
+def test_a_body_with_a_repeated_key_is_a_400_naming_the_key_that_writes_nothing(api, path, key):
+    row = InventoryFactory(total_stock=5)
+    body = DUPLICATE_KEY_BODIES[path] % {"p": row.product_id, "w": row.warehouse_id}
+    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+
+    response = api.post(path, body, content_type="application/json", **headers)
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "MALFORMED_JSON"
+    assert "duplicate key" in response.json()["error"]
+    assert "'quantity'" in response.json()["error"] or "'productId'" in response.json()["error"]
+    assert not Reservation.objects.exists()
+    assert not WaitlistEntry.objects.exists()
+    row.refresh_from_db()
+    assert row.reserved_stock == 0
+
+
+def test_the_same_key_in_two_objects_is_not_a_repeat(api):
+    item = {"productId": None, "warehouseId": None, "quantity": 1}
+    stocked = _stocked()
+    item.update(productId=stocked["product_id"], warehouseId=stocked["warehouse_id"])
+    body = json.dumps({"items": [item, item]})
+
+    response = api.post("/api/reservations/batch", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content[:300]
+    assert Reservation.objects.exists()
+
+
+def test_json_the_parser_refused_before_still_is_refused(api):
+    """NaN and a broken body keep DRF's answer: the parser only adds the repeated-key rule."""
+    stocked = _stocked()
+    for body in ['{"quantity": NaN}', '{"productId": 1,', "[1, 2"]:
+        response = api.post("/api/reservations", body, content_type="application/json")
+        assert response.status_code == 400, body
+        assert response.json()["code"] == "MALFORMED_JSON", body
+    assert not Reservation.objects.filter(product_id=stocked["product_id"]).exists()
+
+
+def test_the_idempotency_fingerprint_hashes_a_repeated_key_body_as_sent():
+    from types import SimpleNamespace
+
+    from idempotency.decorators import _fingerprint
+
+    def request(body: bytes):
+        return SimpleNamespace(method="POST", path="/api/reservations", body=body)
+
+    repeated = _fingerprint(request(b'{"quantity": true, "quantity": 1}'), "anonymous")
+    last_wins = _fingerprint(request(b'{"quantity": 1}'), "anonymous")
+    assert repeated != last_wins
