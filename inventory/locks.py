@@ -31,6 +31,17 @@ def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
     return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())
 
 
+def lock_sellable_stock_row(key: StockKey) -> Inventory | None:
+    """Lock one stock row if shoppers can hold it (active product and warehouse), else None."""
+    product_id, warehouse_id = key
+    return (
+        Inventory.objects.sellable()
+        .filter(product_id=product_id, warehouse_id=warehouse_id)
+        .select_for_update(of=("self",))
+        .first()
+    )
+
+
 def lock_stock_of_products(product_ids: Collection[int]) -> list[Inventory]:
     """Lock every active stock row of these active products in pk order (for carts)."""
     return list(

@@ -185,7 +185,10 @@ def promote_waiting(*, product_id: int, warehouse_id: int) -> list[Promotion]:
     """Give freed units to the oldest waiting entries that fit now, FIFO; return the promotions.
 
     Each promoted entry gets a PENDING reservation, a WAITLIST_PROMOTED event and, after
-    commit, one email (sent by a Celery task) with a link to its checkout page.
+    commit, one email (sent by a Celery task) with a link to its checkout page. Promote
+    nobody, and raise nothing, when the row is missing or not sellable (its product or
+    warehouse was deactivated): promotion reacts to a change already committed (a release,
+    a sweep, more stock) and must never turn it into an error. The entries keep waiting.
     """
     queue = WaitlistEntry.objects.filter(
         product_id=product_id, warehouse_id=warehouse_id, status=Status.WAITING
@@ -194,7 +197,7 @@ def promote_waiting(*, product_id: int, warehouse_id: int) -> list[Promotion]:
         return []
     promotions: list[Promotion] = []
     with transaction.atomic():
-        if not stock_locks.lock_stock_rows([(product_id, warehouse_id)]):
+        if stock_locks.lock_sellable_stock_row((product_id, warehouse_id)) is None:
             return []
         for entry in locks.lock_waiting_entries(product_id=product_id, warehouse_id=warehouse_id):
             promotion = _promote(entry)

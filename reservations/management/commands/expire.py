@@ -1,11 +1,14 @@
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from idempotency.store import purge_expired_keys
 from reservations.services.sweeps import expire_due_reservations
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -35,13 +38,26 @@ class Command(BaseCommand):
         self.stdout.flush()  # a long-running loop's log must show up at once, even in a file
         try:
             while not stopping:
-                self._sweep()
-                close_old_connections()
+                self._sweep_and_survive(every)
                 deadline = time.monotonic() + every
                 while not stopping and time.monotonic() < deadline:
                     time.sleep(min(1.0, every))
         except KeyboardInterrupt:
             pass
+
+    def _sweep_and_survive(self, every: int) -> None:
+        """Sweep once; if it fails, log why and drop every connection, so the next one works.
+
+        A long-running loop must outlive one bad sweep (a terminated backend, a restarted or
+        unreachable database): the holds it did not release are still due at the next turn.
+        """
+        try:
+            self._sweep()
+        except Exception:
+            logger.exception("The sweep failed; sweeping again in %ss.", every)
+            connections.close_all()  # a broken connection would fail every later sweep
+        else:
+            close_old_connections()
 
     def _sweep(self) -> None:
         released = expire_due_reservations(actor="system:command")
