@@ -235,11 +235,15 @@ def lock_due_reservations(
     product_ids: Collection[int] | None = None,
     user_id: int | None = None,
     guest_id: uuid.UUID | None = None,
+    wait: bool = False,
 ) -> list[Reservation]:
     """Lock up to `limit` due PENDING holds in pk order, skipping rows others have locked.
 
     SKIP LOCKED lets sweeps, lazy expiry, confirm and release run side by side: a hold that
     another transaction is changing is left to it, never released twice and never waited on.
+    With `wait`, wait for those transactions instead: when they commit, PostgreSQL re-checks
+    the rows and returns only the ones still due and PENDING. Wait only while the
+    transaction holds no stock-row lock (reservations come before inventory rows).
     """
     due = Reservation.objects.due(now)
     if stock_key is not None:
@@ -250,7 +254,7 @@ def lock_due_reservations(
         due = due.filter(user_id=user_id)
     if guest_id is not None:
         due = due.filter(guest_id=guest_id)
-    return list(due.order_by("pk").select_for_update(skip_locked=True)[:limit])
+    return list(due.order_by("pk").select_for_update(skip_locked=not wait)[:limit])
 
 
 def lock_waitlist_entry(entry_id: uuid.UUID) -> WaitlistEntry | None:

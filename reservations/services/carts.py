@@ -25,7 +25,7 @@ from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines,
 from reservations.policy import check_quantity, hold_ttl
 from reservations.rules import Plan, Refusal, Step, plan_confirm, plan_release
 from reservations.services import sweeps, transitions
-from reservations.services.holds import RoutedHold
+from reservations.services.holds import RoutedHold, may_wait_for_sweeps
 from reservations.services.transitions import WRITERS
 from warehouses.routing import Location, StockOption
 
@@ -148,8 +148,9 @@ def reserve_cart(
     to the nearest one that covers them, or with `allow_split` split over the fewest, nearest
     warehouses that together can. All the products' stock rows are locked at once, in primary
     key order, so carts never deadlock each other whatever order their lines come in. Raise
-    InsufficientStock naming the first short line (after releasing the cart's due holds and
-    trying once more), or StockNotFound; nothing is held then.
+    InsufficientStock naming the first short line (after releasing the cart's due holds, or
+    waiting for the requests releasing them, and trying once more), or StockNotFound; nothing
+    is held then.
     """
     merged = merge_lines(lines)
     for line in merged:
@@ -162,11 +163,21 @@ def reserve_cart(
         user=user,
         guest_id=guest_id,
     )
+    products = {line.product_id for line in merged}
     try:
         return attempt()
     except InsufficientStock:
-        if not sweeps.expire_due_reservations(product_ids={line.product_id for line in merged}):
-            raise
+        released = sweeps.expire_due_reservations(product_ids=products)
+    if released:
+        try:
+            return attempt()
+        except InsufficientStock:
+            if not may_wait_for_sweeps(released):
+                raise
+    # SKIP LOCKED passed over due holds that another request may be releasing right now:
+    # wait for it to commit, then look again (unconditionally: a check made after the failed
+    # attempt could miss a release that committed in between).
+    sweeps.expire_due_reservations(product_ids=products, wait=True)
     return attempt()
 
 

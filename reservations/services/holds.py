@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils import timezone
 
 from core.errors import StockdError
@@ -88,6 +89,52 @@ def _shortage(product_id: int, warehouse_id: int) -> StockdError:
     )
 
 
+def may_wait_for_sweeps(released: int) -> bool:
+    """Say whether a request may now wait for other transactions' due-hold sweeps.
+
+    Waiting locks reservations, which come before inventory rows in the global lock order,
+    so it is safe only while this transaction holds no stock row: always outside a
+    transaction (every sweep so far has committed), and inside one (an Idempotency-Key
+    request) only when this request's own sweep released, hence locked, nothing.
+    """
+    return not connection.in_atomic_block or not released
+
+
+def _reserve(
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    user,
+    guest_id: uuid.UUID | None,
+    wait_for_sweeps: bool,
+) -> Reservation:
+    check_quantity(quantity)
+    attempt = {
+        "product_id": product_id,
+        "warehouse_id": warehouse_id,
+        "quantity": quantity,
+        "actor": access.actor_for(user),
+        "user_id": access.owner_id(user),
+        "guest_id": None if access.owner_id(user) else guest_id,
+    }
+    key = (product_id, warehouse_id)
+    hold = _hold_now(**attempt)
+    if hold is None:
+        released = sweeps.expire_due_reservations(stock_key=key)
+        if released:
+            hold = _hold_now(**attempt)
+        if hold is None and wait_for_sweeps and may_wait_for_sweeps(released):
+            # SKIP LOCKED passed over due holds that another request is releasing right now;
+            # wait for it to commit, then look again. The retry is unconditional: any check
+            # made after the failed hold could miss a release that committed in between.
+            sweeps.expire_due_reservations(stock_key=key, wait=True)
+            hold = _hold_now(**attempt)
+    if hold is None:
+        raise _shortage(product_id, warehouse_id)
+    return reservation_from_hold(hold)
+
+
 def reserve(
     *,
     product_id: int,
@@ -101,25 +148,19 @@ def reserve(
     The hold belongs to `user` when signed in, else to the guest session `guest_id`.
 
     On PostgreSQL the hold is one statement. If the row is short, release its due holds (time
-    up but not yet swept) and try once more. If it is still short, raise InsufficientStock
-    with the units available; if the product or warehouse is unknown or inactive, raise
+    up but not yet swept) and try once more; if other requests are releasing them, wait for
+    those to commit and try once more. If it is still short, raise InsufficientStock with the
+    units available; if the product or warehouse is unknown or inactive, raise
     StockNotFound. Nothing is written when it fails.
     """
-    check_quantity(quantity)
-    attempt = {
-        "product_id": product_id,
-        "warehouse_id": warehouse_id,
-        "quantity": quantity,
-        "actor": access.actor_for(user),
-        "user_id": access.owner_id(user),
-        "guest_id": None if access.owner_id(user) else guest_id,
-    }
-    hold = _hold_now(**attempt)
-    if hold is None and sweeps.expire_due_reservations(stock_key=(product_id, warehouse_id)):
-        hold = _hold_now(**attempt)
-    if hold is None:
-        raise _shortage(product_id, warehouse_id)
-    return reservation_from_hold(hold)
+    return _reserve(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        user=user,
+        guest_id=guest_id,
+        wait_for_sweeps=True,
+    )
 
 
 def _nearest_first(product_id: int, quantity: int, origin: Location | None) -> list[StockOption]:
@@ -146,15 +187,19 @@ def reserve_nearest(
     can cover it (after releasing the product's due holds and looking once more).
     """
     check_quantity(quantity)
+    # Inside a transaction an earlier warehouse's sweep may still hold its stock row, and
+    # waiting on due holds then would break the lock order: only wait outside one.
+    wait_for_sweeps = not connection.in_atomic_block
     for attempt in (1, 2):
         for option in _nearest_first(product_id, quantity, origin):
             try:
-                reservation = reserve(
+                reservation = _reserve(
                     product_id=product_id,
                     warehouse_id=option.warehouse_id,
                     quantity=quantity,
                     user=user,
                     guest_id=guest_id,
+                    wait_for_sweeps=wait_for_sweeps,
                 )
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest

@@ -49,6 +49,7 @@ def expire_due_reservations(
     batch_size: int = SWEEP_BATCH_SIZE,
     actor: str = "system:sweep",
     promotions: list[waitlist.Promotion] | None = None,
+    wait: bool = False,
 ) -> int:
     """Release every PENDING hold whose time is up, in batches; return how many.
 
@@ -58,6 +59,11 @@ def expire_due_reservations(
     some products, or one shopper's or guest session's holds. The freed units are offered to
     the waitlist once each batch commits; pass a list as `promotions` to have the promotions
     made appended to it.
+
+    With `wait`, a hold that another transaction has locked (another sweep, a confirm, a
+    lazy expiry) is waited for rather than skipped, and released here if it is still due
+    when that transaction ends. Call it so only while holding no stock-row lock: it locks
+    reservations, which come before inventory rows in the global lock order.
     """
     now = now or timezone.now()
     promotions = [] if promotions is None else promotions
@@ -71,6 +77,7 @@ def expire_due_reservations(
                 product_ids=product_ids,
                 user_id=user_id,
                 guest_id=guest_id,
+                wait=wait,
             )
             if due:
                 _expire_batch(due, now=now, actor=actor, promotions=promotions)
