@@ -5,8 +5,9 @@ what to buy. An htmx request names the part it replaces (its target id) and gets
 partial. Reserve, add to cart and join the waitlist are POSTs that redirect after success.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -218,15 +219,33 @@ def _refused_page(
     return _render_page(request, context, status=400)
 
 
-@require_POST
-def reserve(request: HttpRequest, product_id: int) -> HttpResponse:
+def _posted(form_class: type[PurchaseForm] | type[WaitlistForm]) -> Callable:
+    """Make a view take the product and its posted form, already valid (POST only).
+
+    An unknown or inactive product is the 404 page; an invalid form shows the page again
+    with its errors (400), and the view is not called.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @require_POST
+        @wraps(view)
+        def handle(request: HttpRequest, product_id: int) -> HttpResponse:
+            product = product_detail(product_id=product_id)
+            if product is None:
+                return _not_found(request)
+            form = form_class(request.POST, stock=list(product.inventory.all()))
+            if not form.is_valid():
+                return _refused_page(request, product, form)
+            return view(request, product, form)
+
+        return handle
+
+    return decorate
+
+
+@_posted(PurchaseForm)
+def reserve(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpResponse:
     """Hold the units in the chosen warehouse and go to checkout; a refusal comes back here."""
-    product = product_detail(product_id=product_id)
-    if product is None:
-        return _not_found(request)
-    form = PurchaseForm(request.POST, stock=list(product.inventory.all()))
-    if not form.is_valid():
-        return _refused_page(request, product, form)
     row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
     guest = guests.guest_id_for_new_hold(request)
     try:
@@ -245,15 +264,9 @@ def reserve(request: HttpRequest, product_id: int) -> HttpResponse:
     return response
 
 
-@require_POST
-def add_to_cart(request: HttpRequest, product_id: int) -> HttpResponse:
+@_posted(PurchaseForm)
+def add_to_cart(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpResponse:
     """Put the units in the session's cart (nothing is held yet) and come back with a message."""
-    product = product_detail(product_id=product_id)
-    if product is None:
-        return _not_found(request)
-    form = PurchaseForm(request.POST, stock=list(product.inventory.all()))
-    if not form.is_valid():
-        return _refused_page(request, product, form)
     row, quantity = form.cleaned_data["warehouse"], form.cleaned_data["quantity"]
     cart.add(request, product_id=product.id, warehouse_id=row.warehouse_id, quantity=quantity)
     messages.success(
@@ -268,15 +281,9 @@ def add_to_cart(request: HttpRequest, product_id: int) -> HttpResponse:
     )
 
 
-@require_POST
-def join_waitlist(request: HttpRequest, product_id: int) -> HttpResponse:
+@_posted(WaitlistForm)
+def join_waitlist(request: HttpRequest, product: Product, form: WaitlistForm) -> HttpResponse:
     """Queue the shopper's email for the chosen warehouse and come back with their position."""
-    product = product_detail(product_id=product_id)
-    if product is None:
-        return _not_found(request)
-    form = WaitlistForm(request.POST, stock=list(product.inventory.all()))
-    if not form.is_valid():
-        return _refused_page(request, product, form)
     row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
     back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
     try:
