@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run production test lint format bench lock clean
+.PHONY: install run production test lint format bench chaos lock clean
 
 install: $(VENV)/.installed
 
@@ -22,9 +22,8 @@ $(VENV)/.installed: requirements.lock
 	touch $@
 
 # gunicorn, not runserver: runserver's listen backlog of 5 resets connections under a burst.
-# One server for everything, the ASGI app on uvicorn workers, so the pages and their live
-# stock stream (/events/) share one address with no proxy; production splits them into the
-# Procfile's `web` (gthread, faster on the reserve hot path) and `stream` (docs/operations.md).
+# The ASGI app on uvicorn workers, as the Procfile's `web` serves it: the pages, the API's hot
+# path (the hold coalescer) and the live stock stream (/events/) on one address.
 # The embedded default has no Celery beat: a `manage.py expire --every 60` loop beside the
 # web server releases holds nobody touches; it stops with the server.
 run: export DEBUG ?= 1
@@ -33,26 +32,33 @@ run: install
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py expire --every 60 & sweeper=$$!; \
 	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn stockd.asgi_stream:application --bind $(HOST):$(PORT) --workers 4 \
+	$(BIN)/gunicorn stockd.asgi:application --bind $(HOST):$(PORT) --workers 4 \
 		--worker-class uvicorn_worker.UvicornWorker --graceful-timeout 5 --access-logfile -
 
 # The production stack from the Procfile: `release` first (honcho stops every process as soon
-# as one exits, and release is a one-off), then web, the live stock stream, worker and beat.
-# A proxy in front routes /events/ to `stream` (docs/operations.md).
+# as one exits, and release is a one-off), then web, worker and beat.
 production: export PATH := $(CURDIR)/$(BIN):$(PATH)
 production: install
 	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" && test -n "$$SECRET_KEY" || \
 		{ echo "Set DATABASE_URL, REDIS_URL and SECRET_KEY (see docs/operations.md)."; exit 2; }
 	$(BIN)/honcho start release
-	$(BIN)/honcho start -p $(PORT) web stream worker beat
+	$(BIN)/honcho start -p $(PORT) web worker beat
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The reserve hot path over HTTP (gunicorn + wrk) against the bare statement (pgbench) on one
-# hot row; numbers go in docs/performance.md. Needs the local PostgreSQL and wrk.
+# The whole product side by side on this machine's PostgreSQL: the production web process
+# under wrk, ab and pgbench; one table of medians (bench/run.py; docs/performance.md).
+# Needs wrk, ab (apache2-utils) and pgbench; takes about 20 minutes.
 bench: install
-	bash bench/run.sh
+	$(BIN)/python bench/run.py
+
+# Mixed load (10,000 operations, 64 clients) on the production web process while Redis is
+# stopped and started, PostgreSQL backends are terminated, a worker is SIGKILLed and sweeps run;
+# then the invariants and every answer are checked (bench/chaos.py; docs/reliability.md).
+# Needs redis-server and psql; takes about 2 minutes.
+chaos: install
+	$(BIN)/python bench/chaos.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,6 +6,9 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from core import signin_limits
+from core.errors import SignInRateLimited
+
 User = get_user_model()
 
 DUPLICATE_EMAIL = "An account with this email already exists."
@@ -66,7 +69,14 @@ class SignUpForm(BaseUserCreationForm):
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    """Sign in with the email (in the `username` field, as Django's LoginView expects)."""
+    """Sign in with the email (in the `username` field, as Django's LoginView expects).
+
+    Failed sign-ins count against the client's IP and the email (core.signin_limits, shared
+    with the console); once either has used them up, the form is refused with a
+    `rate_limited` error, without checking the password, and `rate_limited` holds the refusal.
+    """
+
+    rate_limited: SignInRateLimited | None = None
 
     username = forms.CharField(
         label="Email",
@@ -97,3 +107,21 @@ class EmailAuthenticationForm(AuthenticationForm):
             .values_list("username", flat=True)[:10]
         )
         return typed if typed in stored or not stored else stored[0]
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if username is None or not self.cleaned_data.get("password"):
+            return super().clean()  # a missing field: nothing was tried, nothing is counted
+        try:
+            signin_limits.check(self.request, username)
+        except SignInRateLimited as refusal:
+            self.rate_limited = refusal
+            raise ValidationError(refusal.detail, code="rate_limited") from None
+        try:
+            cleaned = super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login":
+                signin_limits.record_failure(self.request, username)
+            raise
+        signin_limits.forget_username(username)
+        return cleaned

@@ -4,6 +4,8 @@ Signing in (django.contrib.auth.login) fires user_logged_in, on which reservatio
 moves the holds this browser made as a guest to the account.
 """
 
+from http import HTTPStatus
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth
@@ -54,10 +56,23 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 class SignInView(auth.LoginView):
-    """Sign in with email and password, then go to a safe `next` or the orders page."""
+    """Sign in with email and password, then go to a safe `next` or the orders page.
+
+    Too many failed sign-ins from this client or for this email answer the form again with
+    429 and Retry-After (core.signin_limits, the console's limit too).
+    """
 
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        """Show the form again: 429 with Retry-After once the sign-in limit refuses it."""
+        response = super().form_invalid(form)
+        if form.rate_limited is not None:
+            response.status_code = HTTPStatus.TOO_MANY_REQUESTS
+            for header, value in form.rate_limited.headers().items():
+                response[header] = value
+        return response
 
     def form_valid(self, form):
         response = super().form_valid(form)

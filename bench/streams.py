@@ -32,7 +32,7 @@ DATABASE_URL = os.environ.get(
     "STREAM_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stockd_stream_bench"
 )
 STEPS = [int(n) for n in os.environ.get("STREAM_STEPS", "100 500 1000 2000 4000").split()]
-APP = os.environ.get("STREAM_APP", "stockd.asgi_stream:application")
+APP = os.environ.get("STREAM_APP", "stockd.asgi:application")
 ROUNDS = int(os.environ.get("STREAM_ROUNDS", "5"))
 MAX_DELIVERY_SECONDS = 5.0
 CONNECT_BATCH = 100  # connections opened at once

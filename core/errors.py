@@ -40,6 +40,14 @@ class NotFound(StockdError):
     detail = "Not found."
 
 
+class MetricsForbidden(StockdError):
+    """A /metrics scrape without the metrics token, from outside the allowed networks."""
+
+    code = "FORBIDDEN_METRICS"
+    status = HTTPStatus.FORBIDDEN
+    detail = "Metrics are served to the monitoring system only."
+
+
 class InvalidInput(StockdError):
     """Input a service refuses that a serializer could not catch (a quantity over the limit).
 
@@ -51,3 +59,43 @@ class InvalidInput(StockdError):
     def body(self) -> dict[str, Any]:
         details = {"formErrors": [self.detail], "fieldErrors": {}}
         return {"error": "Invalid input", "code": self.code, "details": details, **self.extra}
+
+
+class SignInRateLimited(StockdError):
+    """Too many failed sign-ins from this client or for this username (core.signin_limits)."""
+
+    code = "RATE_LIMITED"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    detail = "Too many failed sign-ins. Try again later."
+
+    def __init__(self, *, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-ins from here or for this account. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            retryAfter=retry_after,
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class DatabaseUnavailable(StockdError):
+    """The database could not be reached (core.dbfaults answers it); the request changed nothing."""
+
+    code = "DATABASE_UNAVAILABLE"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    detail = "The database is unavailable; retry shortly."
+    retry_after_seconds = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class TransactionConflict(DatabaseUnavailable):
+    """PostgreSQL rolled the transaction back (deadlock, serialization); a retry will run."""
+
+    code = "TRANSACTION_CONFLICT"
+    detail = "The request collided with another one and was rolled back; retry it."
+    retry_after_seconds = 1

@@ -5,10 +5,13 @@ import json
 from collections.abc import Callable
 from http import HTTPStatus
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream, WSGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import parse_header_parameters
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 
 def _refusal(request: HttpRequest, status: HTTPStatus, code: str, error: str) -> HttpResponse:
@@ -64,11 +67,84 @@ def _is_text_encoding(charset: str) -> bool:
     return True
 
 
+def _field_limit() -> float:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return float("inf") if limit is None else limit
+
+
+def _declares_too_large_a_body(request: HttpRequest) -> bool:
+    """Whether the Content-Length is over DATA_UPLOAD_MAX_MEMORY_SIZE (uploads are exempt:
+    Django streams their files to disk, as it does)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
+        return False
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > limit
+    except ValueError:
+        return False
+
+
 def _is_chunked_without_length(request: HttpRequest) -> bool:
     return "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH")
 
 
-class RequestFramingMiddleware:
+class HookMiddleware:
+    """A middleware made of two sync hooks that do no I/O, run in the server's own mode.
+
+    Under ASGI the hooks run on the event loop, so the middleware costs no thread hop (a
+    sync-only middleware would run everything below it, the view included, on a thread).
+    `before(request)` may answer instead of the view; `after(request, response)` may change
+    or replace the answer.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.async_mode:
+            return self.__acall__(request)
+        answer = self.before(request)
+        return answer if answer is not None else self.after(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        answer = self.before(request)
+        if answer is not None:
+            return answer
+        return self.after(request, await self.get_response(request))
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        return response
+
+
+class StaticFilesMiddleware(HookMiddleware):
+    """WhiteNoise's static file serving, without making the rest of the chain sync.
+
+    WhiteNoiseMiddleware is sync only; under ASGI it would put every request below it on a
+    thread. Only requests for static files reach it here (and it reads no database).
+    """
+
+    def __init__(self, get_response: Callable) -> None:
+        super().__init__(get_response)
+        self.whitenoise = WhiteNoiseMiddleware(get_response=None)
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        whitenoise, path = self.whitenoise, request.path_info
+        static_file = (
+            whitenoise.find_file(path) if whitenoise.autorefresh else whitenoise.files.get(path)
+        )
+        return None if static_file is None else whitenoise.serve(static_file, request)
+
+
+class RequestFramingMiddleware(HookMiddleware):
     """Refuse an unknown Content-Type charset with 400; read or refuse a chunked body.
 
     Django decodes the query string and form bodies with the request's charset and raises
@@ -80,10 +156,7 @@ class RequestFramingMiddleware:
     otherwise answer 411. ASGI requests arrive with their whole body and are left alone.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def before(self, request: HttpRequest) -> HttpResponse | None:
         charset = _unreadable_charset(request.META.get("CONTENT_TYPE", ""))
         if charset is not None:
             return _refusal(
@@ -93,7 +166,15 @@ class RequestFramingMiddleware:
             refusal = self._read_chunked_body(request)
             if refusal is not None:
                 return refusal
-        return self.get_response(request)
+        if request.META.get("QUERY_STRING", "").count("&") >= _field_limit():
+            # Parse it now, so TooManyFieldsSent is raised here (Django answers it with
+            # handler400) and not inside DRF's content negotiation, which turns it into a 500.
+            request.GET  # noqa: B018
+        if _declares_too_large_a_body(request):
+            # Django checks the limit only when request.body is read, and DRF streams a JSON
+            # body past it; refuse it up front. Django answers with handler400: a 413.
+            raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+        return None
 
     def _read_chunked_body(self, request: WSGIRequest) -> HttpResponse | None:
         """Buffer a de-chunked body and give Django its length; return a refusal if we can't."""

@@ -73,8 +73,7 @@ ErrorSerializer = inline_serializer(
         ),
         "retryAfter": serializers.IntegerField(
             required=False,
-            help_text="RATE_LIMITED of a console sign-in: seconds until the next try, as in "
-            "the Retry-After header.",
+            help_text="RATE_LIMITED: seconds until the next try, as in the Retry-After header.",
         ),
     },
 )
@@ -125,3 +124,33 @@ def documented_page(
         description=f"{order}; the X-Total-Count header holds the number of matching rows.",
     )
     return documented(operation_id, ok=ok, errors=errors or {}, parameters=[filters])
+
+
+_BAD_INPUT = (
+    "Bad input: a malformed id in the path, query parameter, header or body "
+    "(INVALID_ID, VALIDATION_ERROR, MALFORMED_JSON, ...)"
+)
+
+
+def document_bad_input(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation that takes input answers 400.
+
+    Any path id, query parameter or body can be malformed, and the API answers that
+    with a 400 error body (DESIGN.md); operations whose decorator listed no 400 get it here,
+    so the document lists every status a client (or schemathesis) can see.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            # A header alone (the cron secret) is checked, not parsed: 401, never 400.
+            located = {parameter.get("in") for parameter in operation.get("parameters", [])}
+            takes_input = located & {"path", "query"} or operation.get("requestBody")
+            if takes_input and "400" not in operation["responses"]:
+                operation["responses"]["400"] = {
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                    "description": _BAD_INPUT,
+                }
+    return result

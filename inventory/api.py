@@ -124,6 +124,7 @@ class ProductListApi(APIView):
             filters=CatalogueFilters(category=query["category"], search=query["q"]),
             limit=query["limit"],
             offset=query["offset"],
+            may_lag=True,  # a public read: the replica may serve it (docs/decisions.md)
         )
         body = ProductOutputSerializer(products, many=True, context={"request": request}).data
         return page_response(body, total=total)
@@ -138,7 +139,8 @@ class ProductDetailApi(APIView):
     )
     def get(self, request: Request, product_id: str) -> Response:
         """Return one active product with stock per warehouse; 404 if there is none."""
-        product = product_detail(product_id=parse_int_id(product_id, name="productId"))
+        product_id = parse_int_id(product_id, name="productId")
+        product = product_detail(product_id=product_id, may_lag=True)  # a public read
         if product is None:
             raise ProductNotFound(f"No product with id {product_id}.")
         return Response(ProductOutputSerializer(product, context={"request": request}).data)

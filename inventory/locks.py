@@ -7,13 +7,34 @@ reservations.locks. Each counter change is one UPDATE with F() expressions, so i
 committed value and never writes back a stale read.
 """
 
-from collections.abc import Collection, Iterable
+import operator
+from collections.abc import Collection, Iterable, Mapping
+from functools import reduce
 
+from django.db import connection
 from django.db.models import F, Q
 
 from inventory.models import Inventory
 
 StockKey = tuple[int, int]  # (product_id, warehouse_id)
+
+_TABLE = Inventory._meta.db_table
+_LOCK_ROWS_SQL = f"""
+SELECT * FROM {_TABLE}
+ WHERE (product_id, warehouse_id) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))
+ ORDER BY id FOR UPDATE
+"""
+_RETURN_TO_ROWS_SQL = f"""
+UPDATE {_TABLE} AS i SET reserved_stock = i.reserved_stock - f.units
+  FROM unnest(%s::bigint[], %s::bigint[], %s::integer[]) AS f(product_id, warehouse_id, units)
+ WHERE i.product_id = f.product_id AND i.warehouse_id = f.warehouse_id
+"""
+
+
+def _columns(keys: Iterable[StockKey]) -> list[list[int]]:
+    """[[product ids], [warehouse ids]] of `keys`, for the array parameters above."""
+    keys = list(keys)
+    return [[p for p, _ in keys], [w for _, w in keys]]
 
 
 def _row(key: StockKey):
@@ -23,11 +44,12 @@ def _row(key: StockKey):
 
 def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
     """Lock the inventory rows of `keys` in primary-key order and return them in that order."""
-    condition = Q()
-    for product_id, warehouse_id in set(keys):
-        condition |= Q(product_id=product_id, warehouse_id=warehouse_id)
-    if not condition:
+    keys = sorted(set(keys))
+    if not keys:
         return []
+    if connection.vendor == "postgresql":  # one array parameter per column, however many rows
+        return list(Inventory.objects.raw(_LOCK_ROWS_SQL, _columns(keys)))
+    condition = reduce(operator.or_, (Q(product_id=p, warehouse_id=w) for p, w in keys))
     return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())
 
 
@@ -80,6 +102,17 @@ def add_reserved(key: StockKey, quantity: int) -> None:
 def return_reserved(key: StockKey, quantity: int) -> None:
     """Give `quantity` held units back to a row's available stock (a release or expiry)."""
     _row(key).update(reserved_stock=F("reserved_stock") - quantity)
+
+
+def return_reserved_to_rows(freed: Mapping[StockKey, int]) -> None:
+    """Give held units back to several locked rows (a sweep's batch): one UPDATE."""
+    if connection.vendor != "postgresql":
+        for key, units in freed.items():
+            return_reserved(key, units)
+        return
+    if freed:
+        with connection.cursor() as cursor:
+            cursor.execute(_RETURN_TO_ROWS_SQL, [*_columns(freed), list(freed.values())])
 
 
 def ship_reserved(key: StockKey, quantity: int) -> None:

@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from core.replicas import database_for
 from inventory.models import Inventory, Product
 from warehouses.models import Warehouse
 from warehouses.routing import Location, StockOption
@@ -71,13 +72,16 @@ def _with_stock(products: QuerySet[Product]) -> QuerySet[Product]:
 
 
 def product_list(
-    *, filters: CatalogueFilters, limit: int | None = None, offset: int = 0
+    *, filters: CatalogueFilters, limit: int | None = None, offset: int = 0, may_lag: bool = False
 ) -> tuple[list[Product], int]:
     """Return one page of active products by name, and how many match in all.
 
-    Runs two queries for the whole catalogue, three for a slice of it (the count).
+    Runs two queries for the whole catalogue, three for a slice of it (the count). With
+    `may_lag`, on the read replica when one is configured (core.replicas).
     """
-    products = _filtered_products(filters).order_by("name", "id")
+    products = (
+        _filtered_products(filters).order_by("name", "id").using(database_for(may_lag=may_lag))
+    )
     if limit is None and offset == 0:
         page = list(_with_stock(products))
         return page, len(page)
@@ -86,9 +90,13 @@ def product_list(
     return page, products.count()
 
 
-def product_detail(*, product_id: int) -> Product | None:
-    """Return one active product with its stock, or None if there is none."""
-    return _with_stock(Product.objects.active().filter(pk=product_id)).first()
+def product_detail(*, product_id: int, may_lag: bool = False) -> Product | None:
+    """Return one active product with its stock, or None if there is none.
+
+    With `may_lag`, on the read replica when one is configured (core.replicas).
+    """
+    products = Product.objects.active().filter(pk=product_id).using(database_for(may_lag=may_lag))
+    return _with_stock(products).first()
 
 
 def category_names() -> list[str]:

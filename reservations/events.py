@@ -2,15 +2,28 @@
 
 The single-statement hold in reservations.locks writes its RESERVED event in SQL; a test holds
 that row to what `about` builds, column for column.
+
+An event made while a request is served names it in its payload ("requestId", the id the
+response's X-Request-ID carries). Once the transaction that wrote events commits, each one
+is logged (logger `stockd.events`, one line per state change) and counted for /metrics.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from django.db import transaction
+
+from core.requestid import current_request_id
+from reservations import metrics
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 
 EventType = ReservationEvent.Type
+REQUEST_ID = "requestId"
+
+logger = logging.getLogger("stockd.events")
 
 
 def about_stock(
@@ -24,7 +37,13 @@ def about_stock(
     reservation_id=None,
     **payload: Any,
 ) -> ReservationEvent:
-    """Build (not save) an event about a stock row, optionally tied to a reservation."""
+    """Build (not save) an event about a stock row, optionally tied to a reservation.
+
+    Made while a request is served, its payload names the request ("requestId").
+    """
+    request_id = current_request_id()
+    if request_id is not None:
+        payload = {REQUEST_ID: request_id, **payload}
     return ReservationEvent(
         type=event_type,
         product_id=product_id,
@@ -67,5 +86,37 @@ def about(
 
 
 def record(events: Iterable[ReservationEvent]) -> None:
-    """Write events in one INSERT, inside the caller's transaction (invariant 3)."""
-    ReservationEvent.objects.bulk_create(list(events))
+    """Write events in one INSERT, inside the caller's transaction (invariant 3).
+
+    They are logged and counted once that transaction commits (never if it rolls back).
+    """
+    written = ReservationEvent.objects.bulk_create(list(events))
+    transaction.on_commit(partial(announce, written))
+
+
+def announce(events: list[ReservationEvent]) -> None:
+    """Log one line per committed event and count it for /metrics.
+
+    record() calls it on commit; a writer that inserts its event in SQL (the one-statement
+    hold) may call it with the event `about` builds, once that event is committed.
+    """
+    metrics.count_committed_events(events)
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    for event in events:
+        reason = event.payload.get("reason")
+        logger.info(
+            "%s by %s",
+            event.type,
+            event.actor,
+            extra={
+                "event": event.type,
+                "event_id": event.pk,
+                "reservation_id": str(event.reservation_id) if event.reservation_id else None,
+                "product_id": event.product_id,
+                "warehouse_id": event.warehouse_id,
+                "quantity": event.quantity,
+                "actor": event.actor,
+                **({"reason": reason} if reason else {}),
+            },
+        )

@@ -28,6 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
 
@@ -68,10 +69,8 @@ def _column(model, field: str) -> str:
     return model._meta.get_field(field).column
 
 
-def _hold_sql() -> str:
-    """Build the hold statement with table and column names taken from the models."""
-    stock, product, warehouse = _table(Inventory), _table(Product), _table(Warehouse)
-    reservation, event = _table(Reservation), _table(ReservationEvent)
+def _names() -> dict[str, str]:
+    """Table and column names of the hold statements, taken from the models."""
     r_columns = ", ".join(
         _column(Reservation, name)
         for name in (
@@ -86,9 +85,22 @@ def _hold_sql() -> str:
             "created_at",
         )
     )  # fmt: skip
-    reserved, total = _column(Inventory, "reserved_stock"), _column(Inventory, "total_stock")
-    i_product, i_warehouse = _column(Inventory, "product"), _column(Inventory, "warehouse")
-    return f"""
+    return {
+        "stock": _table(Inventory),
+        "product": _table(Product),
+        "warehouse": _table(Warehouse),
+        "reservation": _table(Reservation),
+        "event": _table(ReservationEvent),
+        "r_columns": r_columns,
+        "e_columns": e_columns,
+        "reserved": _column(Inventory, "reserved_stock"),
+        "total": _column(Inventory, "total_stock"),
+        "i_product": _column(Inventory, "product"),
+        "i_warehouse": _column(Inventory, "warehouse"),
+    }
+
+
+_HOLD_SQL = """
 WITH held AS (
     UPDATE {stock} AS i
        SET {reserved} = i.{reserved} + %(quantity)s
@@ -114,12 +126,83 @@ WITH held AS (
 SELECT * FROM held
 """
 
+# The coalesced hold: many requests for one stock row in one statement. `stock` locks the
+# row (and reads what is available after waiting for the lock: PostgreSQL 15's UPDATE ...
+# RETURNING cannot return the old values); `admission` walks the requests in arrival order
+# and admits each one that still fits after those admitted before it, so a later small
+# request is admitted after a large one is refused, exactly as one by one; `held` adds the
+# admitted units to the row once; each admitted request gets its reservation and RESERVED
+# event. One row comes back per request, in arrival order, saying whether it was admitted
+# and how many units were left when its turn came. No row at all: the stock row is missing
+# or its product or warehouse inactive.
+_BATCH_HOLD_SQL = """
+WITH RECURSIVE request AS (
+    SELECT *
+      FROM unnest(%(ids)s::uuid[], %(quantities)s::integer[], %(user_ids)s::bigint[],
+                  %(guest_ids)s::uuid[], %(actors)s::text[], %(payloads)s::text[])
+           WITH ORDINALITY AS r(id, quantity, user_id, guest_id, actor, payload, turn)
+), stock AS (
+    SELECT i.id, i.{total} - i.{reserved} AS available,
+           p.name AS product_name, p.price, p.image, p.category,
+           w.name AS warehouse_name, w.city, w.location
+      FROM {stock} AS i
+      JOIN {product} AS p ON p.id = i.{i_product} AND p.active
+      JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
+     WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s
+       FOR UPDATE OF i
+), admission (turn, left_before, left_after, admitted) AS (
+    SELECT 0::bigint, available, available, false FROM stock
+     UNION ALL
+    SELECT r.turn, a.left_after,
+           CASE WHEN r.quantity <= a.left_after THEN a.left_after - r.quantity
+                ELSE a.left_after END,
+           r.quantity <= a.left_after
+      FROM admission AS a JOIN request AS r ON r.turn = a.turn + 1
+), admitted AS (
+    SELECT r.* FROM request AS r JOIN admission AS a USING (turn) WHERE a.admitted
+), held AS (
+    UPDATE {stock} AS i
+       SET {reserved} = i.{reserved} + (SELECT sum(quantity) FROM admitted)
+      FROM stock AS s
+     WHERE i.id = s.id AND EXISTS (SELECT 1 FROM admitted)
+ RETURNING i.id
+), reservation AS (
+    INSERT INTO {reservation} ({r_columns})
+    SELECT a.id, %(product_id)s, %(warehouse_id)s, a.quantity, %(pending)s,
+           %(expires_at)s, %(now)s, %(now)s, false, a.user_id, a.guest_id
+      FROM admitted AS a
+     WHERE EXISTS (SELECT 1 FROM held)
+ RETURNING id
+), event AS (
+    INSERT INTO {event} ({e_columns})
+    SELECT %(reserved)s, %(product_id)s, %(warehouse_id)s, a.quantity, a.id, a.actor,
+           a.payload::jsonb, %(now)s
+      FROM admitted AS a JOIN reservation USING (id)
+)
+SELECT a.admitted, a.left_before, s.product_name, s.price, s.image, s.category,
+       s.warehouse_name, s.city, s.location
+  FROM admission AS a CROSS JOIN stock AS s
+ WHERE a.turn > 0
+ ORDER BY a.turn
+"""
+
+# A plain read of what a stock row has available (no lock, never waits): sold-out refusals
+# are answered from it. No row: missing, or its product or warehouse inactive.
+_AVAILABLE_SQL = """
+SELECT i.{total} - i.{reserved}
+  FROM {stock} AS i
+  JOIN {product} AS p ON p.id = i.{i_product} AND p.active
+  JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
+ WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s
+"""
 
 # One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
 # it only until this statement's own commit; the reservation and its RESERVED event are
 # inserted only when the UPDATE matched (all or nothing, invariants 1-3 intact). The
 # sellable rule (active product, active warehouse) is InventoryQuerySet.sellable()'s.
-HOLD_SQL = _hold_sql()
+HOLD_SQL = _HOLD_SQL.format(**_names())
+BATCH_HOLD_SQL = _BATCH_HOLD_SQL.format(**_names())
+AVAILABLE_SQL = _AVAILABLE_SQL.format(**_names())
 
 
 def hold_stock(
@@ -138,8 +221,19 @@ def hold_stock(
 
     Return None, writing nothing, when the row is missing, inactive or short.
     """
+    reservation_id = uuid.uuid4()
+    event = events.about_stock(
+        ReservationEvent.Type.RESERVED,
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        actor=actor,
+        at=now,
+        reservation_id=reservation_id,
+        **(payload or {}),
+    )
     params = {
-        "id": uuid.uuid4(),
+        "id": reservation_id,
         "product_id": product_id,
         "warehouse_id": warehouse_id,
         "quantity": quantity,
@@ -148,7 +242,7 @@ def hold_stock(
         "user_id": user_id,
         "guest_id": guest_id,
         "actor": actor,
-        "payload": json.dumps(payload or {}),
+        "payload": json.dumps(event.payload),
         "pending": Reservation.Status.PENDING,
         "reserved": ReservationEvent.Type.RESERVED,
     }
@@ -161,7 +255,7 @@ def hold_stock(
     if row is None:
         return None
     product_name, price, image, category, warehouse_name, city, location = row
-    return Hold(
+    hold = Hold(
         reservation_id=params["id"],
         product_id=product_id,
         warehouse_id=warehouse_id,
@@ -177,6 +271,24 @@ def hold_stock(
         warehouse_name=warehouse_name,
         warehouse_city=city,
         warehouse_location=location,
+    )
+    if connection.vendor == "postgresql":  # the portable path records its event with record()
+        transaction.on_commit(partial(events.announce, [event]))
+    return hold
+
+
+def reserved_event(hold: Hold, *, actor: str, payload: dict | None) -> ReservationEvent:
+    """The RESERVED event a coalesced batch wrote in SQL for `hold`, built to be announced
+    (logged and counted) once it is committed."""
+    return events.about_stock(
+        ReservationEvent.Type.RESERVED,
+        product_id=hold.product_id,
+        warehouse_id=hold.warehouse_id,
+        quantity=hold.quantity,
+        actor=actor,
+        at=hold.created_at,
+        reservation_id=hold.reservation_id,
+        **(payload or {}),
     )
 
 

@@ -6,6 +6,7 @@ The waitlist's email task lives in reservations.notifications (CELERY_IMPORTS lo
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from reservations.services import sweeps
@@ -18,6 +19,13 @@ logger = logging.getLogger(__name__)
 # fresh one instead of the broken one.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
+# A sweep is bounded in time. At the soft limit it stops: the batch in flight rolls back (each
+# batch is its own transaction, so nothing is left half done), the batches before it stay
+# committed and the next run goes on. At the hard limit (prefork pool) the worker's child is
+# killed; PostgreSQL rolls back the open batch and ends the session's advisory lock.
+SWEEP_SOFT_TIME_LIMIT_SECONDS = 50
+SWEEP_TIME_LIMIT_SECONDS = 60
+
 
 @shared_task(
     name="reservations.tasks.expire_due_reservations",
@@ -27,15 +35,24 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
     retry_backoff_max=30,
     retry_jitter=True,
     max_retries=3,
+    soft_time_limit=SWEEP_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=SWEEP_TIME_LIMIT_SECONDS,
 )
-def expire_due_reservations() -> int:
-    """Release every due hold (Celery beat runs this every minute).
+def expire_due_reservations() -> int | None:
+    """Release every due hold (Celery beat runs this every EXPIRY_SWEEP_INTERVAL_SECONDS).
 
-    On failure, log it and raise: a database error is retried with backoff, any other error
-    fails this run and the next beat run sweeps again.
+    Return how many were released, or None if another sweep was running (this one returns at
+    once). On failure, log it and raise: a database error is retried with backoff, any other
+    error fails this run and the next beat run sweeps again.
     """
     try:
-        return sweeps.expire_due_reservations(actor="system:beat")
+        released = sweeps.expire_due_reservations_alone(actor="system:beat")
+    except SoftTimeLimitExceeded:
+        logger.warning("The expiry sweep reached its time limit; the next run goes on.")
+        return None
     except Exception:
         logger.exception("The expiry sweep failed.")
         raise
+    if released is None:
+        logger.info("Another expiry sweep is running; this one returns at once.")
+    return released

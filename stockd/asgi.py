@@ -1,8 +1,68 @@
-"""ASGI entry point (for streaming responses under an ASGI worker)."""
+"""ASGI entry point: stockd's whole app, as the Procfile's `web` process and `make run` serve it.
+
+Django's ASGIHandler runs each request in a ThreadSensitiveContext, which gives the request a
+thread of its own for its sync code (signals, sync middleware, sync views) for as long as
+the request lasts. Two kinds of request skip that context, so their few sync calls share
+the process's one sync thread instead of starting a thread each:
+
+- the live stock stream (STREAM_PATH): an open stream lasts hours, and a thread each would
+  cost 69 KiB instead of 35 KiB per stream (docs/performance.md); it does no database work
+  in its request (the hub reads on a thread of its own);
+- POST to the reserve hot path (core.asyncviews.ASYNC_HOT_PATHS): its view awaits the hold
+  coalescer on the event loop, and starting and joining a thread per request was about 40%
+  of the loop's time; its middleware hooks run on the loop too (run_middleware_hooks_on_loop).
+  Its sync fallbacks run on worker threads of their own.
+
+Every other request is handled exactly as Django's ASGIHandler handles it.
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockd.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from core.asyncviews import (  # noqa: E402 (needs the settings above)
+    ASYNC_HOT_PATHS,
+    HOOKS_ON_LOOP,
+    is_async_post,
+    run_middleware_hooks_on_loop,
+    view_hooks_on_loop,
+)
+from reservations import coalescer  # noqa: E402
+
+STREAM_PATH = "/events/"
+
+
+def _is_hot(scope: dict) -> bool:
+    keyed = any(name.lower() == b"idempotency-key" for name, _ in scope["headers"])
+    return scope["path"] in ASYNC_HOT_PATHS and is_async_post(scope["method"], keyed=keyed)
+
+
+class StockdASGIHandler(ASGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async)
+        self._view_middleware = view_hooks_on_loop(self._view_middleware)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _is_hot(scope):
+            coalescer.get().use_running_loop()  # the server's loop outlives every request
+            await self.handle(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(STREAM_PATH):
+            await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def create_request(self, scope, body_file):
+        request, error_response = super().create_request(scope, body_file)
+        if request is not None and _is_hot(scope):
+            setattr(request, HOOKS_ON_LOOP, True)
+        return request, error_response
+
+
+run_middleware_hooks_on_loop()
+
+
+application = StockdASGIHandler()

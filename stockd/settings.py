@@ -4,6 +4,7 @@ With no DATABASE_URL the app runs on SQLite under VAR_DIR; with no REDIS_URL it 
 local memory. See docs/operations.md for every variable.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -11,6 +12,7 @@ import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from core.rates import parse_rate
 from stockd.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,12 +51,22 @@ INSTALLED_APPS = [
     "storefront",
     "accounts",
     "adminpanel",
+    "payments",
 ]
 
 MIDDLEWARE = [
+    # First: the request id is current, and the duration measured, for everything below.
+    "core.requestlog.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Above all that can raise: with DEBUG on, errors still answer JSON under /api/ and the
+    # designed pages elsewhere, not Django's technical pages (core/exceptions.py).
+    "core.exceptions.ErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "core.middleware.RequestFramingMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above sessions and auth: a database fault anywhere below it answers 503 (core/dbfaults.py).
+    "core.dbfaults.DatabaseFaultMiddleware",
+    "core.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -62,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "reservations.middleware.ReservationMetricsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "stockd.urls"
@@ -91,7 +105,12 @@ TEMPLATES = [
 # serialized, WAL lets readers go on, and the busy timeout makes writers wait, not fail.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Health checks make the pool test a connection before lending it (psycopg_pool's
+    # check_connection, which Django passes when CONN_HEALTH_CHECKS is on) and replace a dead
+    # one, so a database restart or failover costs no request (docs/operations.md).
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "stockd.sqlite3"}
@@ -113,6 +132,27 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# A streaming replica of the primary for reads that may lag (the public catalogue and the
+# warehouse list), named one by one with core.replicas.database_for; every other read and
+# every write stays on the primary (stockd/routers.py, docs/decisions.md).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=0, conn_health_checks=True
+    )
+    DATABASES["replica"]["OPTIONS"] = {
+        **{k: v for k, v in _db.get("OPTIONS", {}).items() if k == "pool"},
+        "connect_timeout": env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 3, minimum=1),
+    }
+    # Tests see the replica as the primary itself (Django creates no test database there).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["stockd.routers.PrimaryReplicaRouter"]
+# django-prometheus' backend: Django's PostgreSQL backend (pool included) counting queries,
+# their errors and durations for /metrics. Swapped in last, after the checks above.
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
@@ -125,9 +165,13 @@ if REDIS_URL:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # Redis down: every cache call answers a miss (None) and logs the error, so the
+                # app runs on PostgreSQL alone, which all correctness rests on.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -139,10 +183,14 @@ CELERY_IMPORTS = ["reservations.notifications"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Deployments (or test runs) sharing one broker keep apart on queues of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+EXPIRY_SWEEP_INTERVAL_SECONDS = env_int("EXPIRY_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "expire-due-reservations": {
         "task": "reservations.tasks.expire_due_reservations",
-        "schedule": 60.0,
+        "schedule": float(EXPIRY_SWEEP_INTERVAL_SECONDS),
     },
     "purge-idempotency-keys": {
         "task": "idempotency.tasks.purge_expired_keys",
@@ -156,10 +204,22 @@ MAX_QUANTITY_PER_RESERVATION = env_int("MAX_QUANTITY_PER_RESERVATION", 100, mini
 # The console alerts on stock rows with this many available units or fewer (per row overridable).
 LOW_STOCK_THRESHOLD = env_int("LOW_STOCK_THRESHOLD", 3, minimum=0)
 IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1)
+# Coalesced holds (reservations/coalescer.py): concurrent holds on one stock row share one
+# statement and one commit, over a small pool of the coalescer's own connections per process.
+# PostgreSQL only: SQLite has no row locks to wait on, and no second connection to batch on.
+HOLD_COALESCING = env_bool("HOLD_COALESCING", True) and _db["ENGINE"].endswith("postgresql")
+HOLD_POOL_SIZE = env_int("HOLD_POOL_SIZE", 2, minimum=1)
+HOLD_BATCH_MAX = env_int("HOLD_BATCH_MAX", 256, minimum=1)
+# A refused hold releases its row's due holds first, at most once per row per this interval.
+REFUSAL_SWEEP_INTERVAL_MS = env_int("REFUSAL_SWEEP_INTERVAL_MS", 1000)
 # Absolute links in emails (a promoted waitlist entry's checkout page).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # GET /api/cron/expire answers 401 to everyone while CRON_SECRET is empty.
 CRON_SECRET = env_str("CRON_SECRET")
+# POST /api/payments/webhook checks Stockd-Signature against this secret (and, while it is
+# being rotated, the previous one); while it is empty every call is refused with 403.
+PAYMENT_WEBHOOK_SECRET = env_str("PAYMENT_WEBHOOK_SECRET")
+PAYMENT_WEBHOOK_PREVIOUS_SECRET = env_str("PAYMENT_WEBHOOK_PREVIOUS_SECRET")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -207,6 +267,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Rate limits (docs/api.md, "Rate limits") -----------------------------------------------
+# "<count>/<period>" ("60/m", "5/5m"); empty turns a limit off. Reserve and batch requests per
+# client (the signed-in user, else the client IP); failed sign-ins per client IP and per
+# username, one count for the storefront, the console and the staff API.
+RESERVE_RATE_LIMIT = env_str("RESERVE_RATE_LIMIT", "60/m").strip()
+LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "5/5m").strip()
+for _name in ("RESERVE_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
+    try:
+        parse_rate(globals()[_name])
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{_name}: {error}") from None
+# Proxies in front that append the client's address to X-Forwarded-For (DRF's NUM_PROXIES).
+# With 0 the header is ignored and REMOTE_ADDR is the client: a client cannot pick its own.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
 # --- REST framework and OpenAPI -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -217,6 +292,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "stockd API",
@@ -227,6 +303,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.document_bad_input",  # every operation taking input documents its 400
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------
@@ -238,12 +318,52 @@ SECURE_HSTS_SECONDS = 31536000 if HTTPS_ONLY else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"
+# Content Security Policy (django-csp), in every mode: scripts, styles, images, fonts and
+# connections (htmx, the live stock stream) from this site only; no inline script or style
+# (JavaScript lives in static/js/; json_script data blocks are not executed, so they pass);
+# data: images for Pico's inline SVG icons; no plugins, no framing, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
+# --- Metrics and logs -----------------------------------------------------------------------
+# GET /metrics answers a scrape with `Authorization: Bearer <METRICS_TOKEN>` or from an address
+# in METRICS_ALLOWED_NETWORKS (CIDRs; loopback by default), others 403; with neither set, 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = tuple(env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]))
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network (e.g. 10.0.0.0/8)."
+        ) from None
+# One line per request and per state change: JSON objects with LOG_FORMAT=json, else text.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "stockd": {"()": "core.logging.StockdFormatter", "as_json": LOG_FORMAT == "json"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "stockd"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# The Celery worker logs through LOGGING too (same format, with the task id), not its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,8 +1,9 @@
 """Test configuration: the suite runs on real PostgreSQL and real Redis.
 
 tests/settings.py points it at the local PostgreSQL and Redis unless DATABASE_URL and
-REDIS_URL say otherwise. When either does not answer, the run
-stops at once with a message saying what to start: no test is skipped for a missing service.
+REDIS_URL say otherwise, and the broker tests at the local RabbitMQ unless RABBITMQ_URL
+does. When one does not answer, the run stops at once with a message saying what to start:
+no test is skipped for a missing service.
 """
 
 import os
@@ -14,6 +15,9 @@ import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
+
+from reservations import coalescer
+from tests.brokers import RABBITMQ_URL, START_RABBITMQ, rabbitmq_error
 
 _START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 _START_REDIS = (
@@ -42,6 +46,13 @@ def _require_services() -> None:
             f"Redis is not answering at {redis_url} ({error}).\nStart it with: {_START_REDIS}",
             returncode=3,
         )
+    # Celery runs on RabbitMQ as well as on Redis (tests/test_brokers.py).
+    if error := rabbitmq_error():
+        pytest.exit(
+            f"RabbitMQ is not answering at {RABBITMQ_URL} ({error}).\n"
+            f"Start it with: {START_RABBITMQ}",
+            returncode=3,
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,6 +63,20 @@ def pytest_configure(config: pytest.Config) -> None:
 def seeded(db) -> None:
     """Load the original catalogue: 5 warehouses, 53 products, 265 rows of 10 units."""
     call_command("seed", stdout=StringIO())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def hold_coalescer(django_db_setup, django_db_blocker):
+    """Close the hold coalescer's own connections before the test database is dropped."""
+    yield
+    holds = coalescer.get()
+    holds.run_blocking(holds.close())
+
+
+@pytest.fixture(autouse=True)
+def fresh_hold_coalescer() -> None:
+    """Each test starts with a coalescer that knows nothing of rows an earlier test left."""
+    coalescer.get().forget_rows()
 
 
 @pytest.fixture(autouse=True)

@@ -115,10 +115,17 @@ def _serve(
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
-    """Serve stockd with gunicorn in a child process with `env`; yield its base URL."""
+def gunicorn(
+    tmp_path: Path,
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    app: str = "stockd.wsgi",
+    options: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """Serve `app` with gunicorn (and `options`) in a child process with `env`; yield its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "stockd.wsgi", "--workers", "1"]
+    command = [sys.executable, "-m", "gunicorn", app, "--workers", str(workers), *options]
     with _serve(
         "gunicorn",
         [*command, "--bind", f"127.0.0.1:{port}"],
@@ -131,9 +138,9 @@ def gunicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
 
 @contextmanager
 def uvicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
-    """Serve the ASGI app (stockd.asgi_stream) with uvicorn in a child process; yield its URL."""
+    """Serve the ASGI app (stockd.asgi) with uvicorn in a child process; yield its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "stockd.asgi_stream:application"]
+    command = [sys.executable, "-m", "uvicorn", "stockd.asgi:application"]
     options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with _serve(
         "uvicorn",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.db import connection
 
 JOIN_TIMEOUT_SECONDS = 120
@@ -57,3 +58,37 @@ def unexpected_errors(outcomes: list[Outcome], *expected: type[BaseException]) -
         for outcome in outcomes
         if outcome.error is not None and not isinstance(outcome.error, expected)
     ]
+
+
+def connect() -> psycopg.Connection:
+    """Open a psycopg connection of its own to the test database (a session Django can't see)."""
+    params = connection.settings_dict
+    return psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        password=params["PASSWORD"] or None,
+        autocommit=True,
+    )
+
+
+def wait_until_blocked_by(pid: int, *, at_least: int = 1, alive: Callable[[], bool]) -> None:
+    """Wait until `at_least` sessions wait on locks held by session `pid`.
+
+    Fail at once if `alive()` turns false first (the work ended without waiting), or after
+    JOIN_TIMEOUT_SECONDS (nothing came to wait).
+    """
+    deadline = time.monotonic() + JOIN_TIMEOUT_SECONDS
+    with connect() as watcher:
+        while True:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid))",
+                [pid],
+            ).fetchone()[0]
+            if waiting >= at_least:
+                return
+            assert alive(), "the work ended before it waited on the lock"
+            assert time.monotonic() < deadline, f"nothing waited on {pid}"
+            time.sleep(0.02)

@@ -15,6 +15,9 @@ os.environ.setdefault("HTTPS_ONLY", "0")
 # pooled connections keep well under PostgreSQL's default max_connections of 100.
 os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "40")
 os.environ.setdefault("DATABASE_POOL_TIMEOUT", "30")
+# Many tests reserve from one address; the rate limit's own tests turn it on (override_settings).
+# Set in the environment, so the servers tests start (tests/processes.py) run without it too.
+os.environ.setdefault("RESERVE_RATE_LIMIT", "")
 
 from stockd.settings import *  # noqa: E402, F403
 
@@ -25,3 +28,8 @@ CACHES["default"]["KEY_PREFIX"] = f"stockd-test-{os.getpid()}"  # noqa: F405
 # Tasks sent in-process (the waitlist's emails) run eagerly; tests of the real worker start
 # their own processes, whose settings send tasks to the broker.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Holds join the coalescer's batches only in the tests that say so (tests/test_coalescer.py,
+# the races): a batch commits on the coalescer's own connection, which cannot see what a
+# test wrote inside its transaction. Servers the tests start run with the default (on).
+HOLD_COALESCING = False

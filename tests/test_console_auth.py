@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from adminpanel.auth import throttle
+from core import signin_limits
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +15,7 @@ PASSWORD = "pw-123456"  # UserFactory's
 LOGIN = "/admin/login/"
 API_LOGIN = "/api/admin/login"
 API_LOGOUT = "/api/admin/logout"
+FAILURES, WINDOW_SECONDS = signin_limits.limit()  # LOGIN_RATE_LIMIT: 5 in 5 minutes by default
 
 
 @pytest.fixture
@@ -160,20 +161,20 @@ def _fail(client, email, times, ip="10.0.0.1"):
 
 
 def test_sixth_attempt_in_the_window_is_refused_even_with_the_right_password(client, staff):
-    _fail(client, staff.email, throttle.MAX_FAILURES)
+    _fail(client, staff.email, FAILURES)
     response = client.post(
         LOGIN, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
     )
     html = response.content.decode()
     assert response.status_code == 429
-    assert 0 < int(response["Retry-After"]) <= throttle.WINDOW_SECONDS + 1
+    assert 0 < int(response["Retry-After"]) <= WINDOW_SECONDS + 1
     assert 'data-testid="rate-limited"' in html
     assert "Too many failed sign-ins" in html
     assert _signed_in(client) is None
 
 
 def test_failures_are_counted_per_client_ip_whatever_the_email(client, staff):
-    for n in range(throttle.MAX_FAILURES):
+    for n in range(FAILURES):
         _fail(client, f"guess{n}@stockd.com", 1)
     response = client.post(
         LOGIN, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
@@ -186,7 +187,7 @@ def test_failures_are_counted_per_client_ip_whatever_the_email(client, staff):
 
 
 def test_failures_are_counted_per_username_whatever_the_ip(client, staff):
-    for n in range(throttle.MAX_FAILURES):
+    for n in range(FAILURES):
         _fail(client, staff.email.upper(), 1, ip=f"10.0.1.{n}")
     response = client.post(
         LOGIN, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.2.1"
@@ -196,7 +197,7 @@ def test_failures_are_counted_per_username_whatever_the_ip(client, staff):
 
 
 def test_fewer_failures_than_the_limit_still_let_staff_in(client, staff):
-    _fail(client, staff.email, throttle.MAX_FAILURES - 1)
+    _fail(client, staff.email, FAILURES - 1)
     response = client.post(
         LOGIN, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
     )
@@ -205,14 +206,14 @@ def test_fewer_failures_than_the_limit_still_let_staff_in(client, staff):
 
 def test_the_limit_ends_with_its_window(client, staff, monkeypatch):
     clock = [1_000_000.0]
-    monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
-    _fail(client, staff.email, throttle.MAX_FAILURES)
+    monkeypatch.setattr(signin_limits.time, "time", lambda: clock[0])
+    _fail(client, staff.email, FAILURES)
     assert _sign_in(client, staff.email, REMOTE_ADDR="10.0.0.1").status_code == 429
-    clock[0] += throttle.WINDOW_SECONDS + 1
-    for key in throttle._keys(client.get(LOGIN).wsgi_request, staff.email):
+    clock[0] += WINDOW_SECONDS + 1
+    for key in signin_limits._keys(client.get(LOGIN).wsgi_request, staff.email):
         # The cache's own expiry runs on the real clock; end the window as it would.
-        throttle.cache.delete_many([key, f"{key}:since"])
-    assert throttle.retry_after(client.get(LOGIN).wsgi_request, staff.email) is None
+        signin_limits.cache.delete_many([key, f"{key}:since"])
+    assert signin_limits.retry_after(client.get(LOGIN).wsgi_request, staff.email) is None
 
 
 # --- sign-out ------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_api_login_refuses_a_shopper_with_403(client, shopper):
 
 
 def test_api_login_is_rate_limited_with_retry_after(client, staff):
-    for _ in range(throttle.MAX_FAILURES):
+    for _ in range(FAILURES):
         assert _api_sign_in(client, staff.email, "wrong").status_code == 401
     response = _api_sign_in(client, staff.email)
     assert response.status_code == 429
@@ -274,7 +275,7 @@ def test_api_login_is_rate_limited_with_retry_after(client, staff):
 
 
 def test_api_and_page_share_one_count_of_failures(client, staff):
-    _fail(client, staff.email, throttle.MAX_FAILURES, ip="127.0.0.1")
+    _fail(client, staff.email, FAILURES, ip="127.0.0.1")
     assert _api_sign_in(client, staff.email).status_code == 429
 
 

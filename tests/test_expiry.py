@@ -198,9 +198,12 @@ def sending_to_the_broker(queue: str) -> Iterator[None]:
 
 
 def _succeeded(log: Path, task_name: str, task_id: str = r"[0-9a-f-]+") -> list[str]:
-    """Return what the worker logged as the result of each successful run of the task."""
-    pattern = rf"Task {re.escape(task_name)}\[{task_id}\] succeeded in [0-9.e-]+s: (.*)"
-    return re.findall(pattern, log.read_text())
+    """Return what the worker logged as the result of each successful run of the task.
+
+    The text log format follows the message with its fields in brackets: " [task_id=...]".
+    """
+    pattern = rf"Task {re.escape(task_name)}\[{task_id}\] succeeded in [0-9.e-]+s: (.*?)(?: \[|$)"
+    return re.findall(pattern, log.read_text(), re.M)
 
 
 @pytest.mark.django_db(transaction=True)

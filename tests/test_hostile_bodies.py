@@ -113,3 +113,113 @@ def test_the_idempotency_fingerprint_hashes_a_repeated_key_body_as_sent():
     repeated = _fingerprint(request(b'{"quantity": true, "quantity": 1}'), "anonymous")
     last_wins = _fingerprint(request(b'{"quantity": 1}'), "anonymous")
     assert repeated != last_wins
+
+
+# --- every JSON endpoint, and bodies past the upload limit ------------------------------------
+
+# Every operation that reads a JSON body, with the client that may reach it.
+JSON_ENDPOINTS = [
+    ("POST", "/api/reservations", "anonymous"),
+    ("POST", "/api/reservations/batch", "anonymous"),
+    ("POST", "/api/waitlist", "anonymous"),
+    ("POST", "/api/detect-warehouse", "anonymous"),
+    ("POST", "/api/admin/login", "anonymous"),
+    ("PATCH", "/api/admin/inventory", "staff"),
+    ("POST", "/api/demo/race", "staff"),
+]
+
+
+def _client(who: str):
+    from rest_framework.test import APIClient
+
+    from tests.factories import UserFactory
+
+    client = APIClient()
+    if who == "staff":
+        client.force_login(UserFactory(is_staff=True))
+    return client
+
+
+def _state() -> tuple:
+    from inventory.models import Inventory
+    from reservations.models import ReservationEvent
+
+    return (
+        sorted(Inventory.objects.values_list("pk", "total_stock", "reserved_stock")),
+        Reservation.objects.count(),
+        WaitlistEntry.objects.count(),
+        ReservationEvent.objects.count(),
+        IdempotencyKey.objects.count(),
+    )
+
+
+def _assert_json_4xx(response, path: str) -> None:
+    assert 400 <= response.status_code < 500, (path, response.status_code, response.content[:200])
+    assert response["Content-Type"].startswith("application/json"), path
+    assert response.json()["code"], path
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"), JSON_ENDPOINTS, ids=[e[1] for e in JSON_ENDPOINTS]
+)
+@pytest.mark.parametrize(
+    "body",
+    [DEEP, DEEP_OBJECT, '{"quantity": 1, "quantity": 1}', '{"items": [], "items": []}'],
+    ids=["deep-array", "deep-object", "repeated-key", "repeated-list"],
+)
+def test_every_json_endpoint_refuses_a_nested_or_repeated_key_body(method, path, who, body):
+    _stocked()
+    client = _client(who)
+    before = _state()
+
+    response = client.generic(method, path, body, content_type="application/json")
+
+    _assert_json_4xx(response, path)
+    assert _state() == before
+
+
+OVER_THE_LIMIT = 2_621_440 + 1  # one byte past DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"), JSON_ENDPOINTS, ids=[e[1] for e in JSON_ENDPOINTS]
+)
+def test_a_json_body_over_the_upload_limit_is_a_json_4xx_that_writes_nothing(method, path, who):
+    stocked = _stocked()
+    body = json.dumps(
+        {"productId": stocked["product_id"], "quantity": 1, "padding": "x" * OVER_THE_LIMIT}
+    )
+    client = _client(who)
+    before = _state()
+
+    response = client.generic(method, path, body, content_type="application/json")
+
+    _assert_json_4xx(response, path)
+    assert _state() == before
+
+
+def test_a_form_over_the_upload_limit_is_refused_without_a_server_error(client):
+    stocked = _stocked()
+    before = _state()
+
+    response = client.post(
+        f"/products/{stocked['product_id']}/reserve/",
+        {"warehouse": stocked["warehouse_id"], "quantity": 1, "padding": "x" * OVER_THE_LIMIT},
+    )
+
+    assert 400 <= response.status_code < 500
+    assert _state() == before
+
+
+def test_a_form_with_too_many_fields_is_refused_without_a_server_error(client):
+    stocked = _stocked()
+    before = _state()
+    fields = {f"f{i}": "1" for i in range(1_001)}  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+    response = client.post(
+        f"/products/{stocked['product_id']}/reserve/",
+        {"warehouse": stocked["warehouse_id"], "quantity": 1, **fields},
+    )
+
+    assert 400 <= response.status_code < 500
+    assert _state() == before

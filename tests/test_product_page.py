@@ -89,7 +89,7 @@ def test_page_shows_the_product_details(client, stocked):
     assert "A light running shoe with a grippy sole." in page
     assert "UK 6-11" in page
     assert "Black/Blue" in page and "Red" in page
-    assert "--swatch: linear-gradient(135deg, #111827 50%, #2563eb 50%)" in page
+    assert 'data-swatch="linear-gradient(135deg, #111827 50%, #2563eb 50%)"' in page
     for item in ("Pair of shoes", "Spare laces", "Dust bag"):
         assert f"{item}</li>" in page
     assert '<img src="/static/img/categories/fitness.svg" alt="Trail Runner, Fitness"' in page

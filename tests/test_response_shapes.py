@@ -8,6 +8,8 @@ made strict: a key added to a dict but not to its serializer fails, as does a mi
 key or a wrong type.
 """
 
+import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +25,10 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
-from adminpanel.auth import throttle
 from adminpanel.race import services as race_services
+from core import signin_limits
 from inventory.models import Inventory
+from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, transitions
@@ -259,6 +262,16 @@ def reserve_routed_to_a_pincode_nobody_serves(api):
     return _code(response, "PINCODE_NOT_SERVICEABLE")
 
 
+@answers("reservations_create", 429)
+def reserve_over_the_rate_limit(api):
+    row = _row()
+    with override_settings(RESERVE_RATE_LIMIT="1/m"):
+        assert api.post("/api/reservations", _line(row), format="json").status_code == 201
+        response = api.post("/api/reservations", _line(row), format="json")
+    assert int(response["Retry-After"]) == response.json()["retryAfter"]
+    return _code(response, "RATE_LIMITED")
+
+
 # GET /api/reservations
 
 
@@ -477,6 +490,16 @@ def reserve_a_cart_routed_to_a_pincode_nobody_serves(api):
     response = api.post("/api/reservations/batch", body, format="json")
     assert response.json()["pincode"] == "012345"
     return _code(response, "PINCODE_NOT_SERVICEABLE")
+
+
+@answers("reservations_batch", 429)
+def reserve_a_cart_over_the_rate_limit(api):
+    body = {"items": [_line(_row())]}
+    with override_settings(RESERVE_RATE_LIMIT="1/m"):
+        assert api.post("/api/reservations/batch", body, format="json").status_code == 201
+        response = api.post("/api/reservations/batch", body, format="json")
+    assert int(response["Retry-After"]) == response.json()["retryAfter"]
+    return _code(response, "RATE_LIMITED")
 
 
 # POST /api/carts/{id}/confirm, /release
@@ -779,7 +802,7 @@ def sign_in_with_a_form(api):
 @answers("admin_login", 429)
 def sign_in_after_too_many_failures(api):
     email = UserFactory(is_staff=True).email
-    for _ in range(throttle.MAX_FAILURES):
+    for _ in range(signin_limits.limit().count):
         assert _sign_in(api, email, "wrong").status_code == 401
     response = _sign_in(api, email)
     assert int(response["Retry-After"]) == response.json()["retryAfter"]
@@ -1010,6 +1033,123 @@ def race_while_another_race_runs(api):
 def race_on_a_database_without_row_locks(api):
     with mock.patch.object(race_services, "race_is_available", return_value=False):
         return _code(_race(_staff(api), _row()), "RACE_NEEDS_POSTGRESQL")
+
+
+# The payment webhook
+
+WEBHOOK_SECRET = "shapes-webhook-secret"
+
+
+def _webhook(api: APIClient, event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> HttpResponse:
+    body = json.dumps(event).encode()
+    header = signatures.signature_header([secret], int(time.time()), body)
+    with override_settings(PAYMENT_WEBHOOK_SECRET=WEBHOOK_SECRET):
+        return api.post(
+            "/api/payments/webhook",
+            body,
+            content_type="application/json",
+            headers={signatures.HEADER: header},
+        )
+
+
+@answers("payments_webhook", 200)
+def pay_for_a_hold(api):
+    data = {"reservationId": str(_hold().id)}
+    response = _webhook(api, {"id": "evt_shapes", "type": "payment.succeeded", "data": data})
+    assert response.json()["outcome"] == "confirmed"
+    return response
+
+
+@answers("payments_webhook", 200)
+def fail_to_pay_for_a_cart(api):
+    data = {"cartId": str(_cart().cart_id)}
+    response = _webhook(api, {"id": "evt_shapes", "type": "payment.failed", "data": data})
+    assert response.json()["outcome"] == "released"
+    return response
+
+
+@answers("payments_webhook", 400)
+def pay_with_a_wrong_signature(api):
+    data = {"reservationId": str(_hold().id)}
+    event = {"id": "evt_shapes", "type": "payment.succeeded", "data": data}
+    return _code(_webhook(api, event, secret="not-the-secret"), "BAD_SIGNATURE")
+
+
+@answers("payments_webhook", 400)
+def pay_with_a_signed_but_malformed_event(api):
+    event = {"id": "evt_shapes", "type": "payment.succeeded", "data": {}}
+    response = _webhook(api, event)
+    assert "data" in response.json()["details"]["fieldErrors"]
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("payments_webhook", 403)
+def pay_while_the_webhook_has_no_secret(api):
+    with override_settings(PAYMENT_WEBHOOK_SECRET=""):
+        response = api.post("/api/payments/webhook", {}, format="json")
+    return _code(response, "WEBHOOK_NOT_CONFIGURED")
+
+
+# Malformed input in the path or the query: every operation that takes some answers 400
+# (core.openapi.document_bad_input documents it; tests/test_fuzz_api.py found these).
+
+_MALFORMED_ID = "not-a-uuid"
+
+
+@answers("reservations_retrieve", 400)
+def read_a_malformed_hold_id(api):
+    return _code(api.get(f"/api/reservations/{_MALFORMED_ID}"), "INVALID_ID")
+
+
+@answers("reservations_confirm", 400)
+def confirm_a_malformed_hold_id(api):
+    return _code(api.post(f"/api/reservations/{_MALFORMED_ID}/confirm"), "INVALID_ID")
+
+
+@answers("reservations_release", 400)
+def release_a_malformed_hold_id(api):
+    return _code(api.post(f"/api/reservations/{_MALFORMED_ID}/release"), "INVALID_ID")
+
+
+@answers("reservations_extend", 400)
+def extend_a_malformed_hold_id(api):
+    return _code(api.post(f"/api/reservations/{_MALFORMED_ID}/extend"), "INVALID_ID")
+
+
+@answers("carts_confirm", 400)
+def confirm_a_malformed_cart_id(api):
+    return _code(api.post(f"/api/carts/{_MALFORMED_ID}/confirm"), "INVALID_ID")
+
+
+@answers("carts_release", 400)
+def release_a_malformed_cart_id(api):
+    return _code(api.post(f"/api/carts/{_MALFORMED_ID}/release"), "INVALID_ID")
+
+
+@answers("waitlist_retrieve", 400)
+def read_a_malformed_entry_id(api):
+    return _code(api.get(f"/api/waitlist/{_MALFORMED_ID}"), "INVALID_ID")
+
+
+@answers("waitlist_cancel", 400)
+def cancel_a_malformed_entry_id(api):
+    return _code(api.delete(f"/api/waitlist/{_MALFORMED_ID}"), "INVALID_ID")
+
+
+@answers("reservations_list", 400)
+def list_holds_from_a_negative_offset(api):
+    return _code(api.get("/api/reservations?offset=-1"), "VALIDATION_ERROR")
+
+
+@answers("products_list", 400)
+def search_the_catalogue_with_an_overlong_term(api):
+    return _code(api.get("/api/products", {"q": "x" * 201}), "VALIDATION_ERROR")
+
+
+@answers("waitlist_list", 400)
+def list_the_waitlist_past_the_page_limit(api):
+    api.force_login(UserFactory(is_staff=True, password=None))
+    return _code(api.get("/api/waitlist?limit=0"), "VALIDATION_ERROR")
 
 
 # --- the tests -----------------------------------------------------------------------------

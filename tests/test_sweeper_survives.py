@@ -15,6 +15,7 @@ from reservations.services import holds, sweeps
 from reservations.tasks import expire_due_reservations as expire_task
 from tests.factories import InventoryFactory
 from tests.processes import env_for_test_database, manage, spawn, wait_for
+from tests.races import connect
 
 
 def reserved(stock: Inventory) -> int:
@@ -52,12 +53,12 @@ def terminate_backends_of(application_name: str) -> int:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_the_expire_loop_survives_a_terminated_database_connection(tmp_path):
+def test_the_expire_loop_survives_a_terminated_connection_and_a_failing_sweep(tmp_path):
     stock = InventoryFactory(total_stock=10)
     application_name = f"stockd-sweeper-test-{uuid.uuid4().hex[:12]}"
-    # The pool (production's default) keeps the connection between sweeps, so the next
-    # sweep meets the terminated backend.
-    env = env_for_test_database(PGAPPNAME=application_name)
+    # The pool (production's default) keeps the connection between sweeps. A sweep gives up
+    # on a lock it cannot get within 300 ms.
+    env = env_for_test_database(PGAPPNAME=application_name, PGOPTIONS="-c lock_timeout=300")
     env["DATABASE_POOL"] = "1"
     log = tmp_path / "expire.log"
     sweeper = spawn(manage("expire", "--every", "1"), env, log)
@@ -71,14 +72,21 @@ def test_the_expire_loop_survives_a_terminated_database_connection(tmp_path):
             log=log,
         )
 
+        # A terminated pooled connection is checked and replaced before the next sweep.
         assert terminate_backends_of(application_name) >= 1
+        hold_and_make_due(stock, quantity=1)
+        wait_for(lambda: reserved(stock) == 0, timeout=30, what="a sweep after it", log=log)
 
-        wait_for(
-            lambda: "The sweep failed" in log.read_text(),
-            timeout=30,
-            what="the sweep on the terminated connection to fail and be logged",
-            log=log,
-        )
+        # A sweep that fails (the holds' table locked past its lock_timeout) is logged, and
+        # the loop sweeps again once the table is free.
+        with connect() as blocker, blocker.transaction():
+            blocker.execute(f"LOCK TABLE {Reservation._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+            wait_for(
+                lambda: "The sweep failed" in log.read_text(),
+                timeout=30,
+                what="a sweep to fail on the locked table and be logged",
+                log=log,
+            )
         due = hold_and_make_due(stock, quantity=3)
         wait_for(lambda: reserved(stock) == 0, timeout=30, what="a sweep after it", log=log)
         assert sweeper.poll() is None, log.read_text()
@@ -89,7 +97,7 @@ def test_the_expire_loop_survives_a_terminated_database_connection(tmp_path):
     text = log.read_text()
     assert "Traceback" in text and "OperationalError" in text  # logged with its cause
     assert Reservation.objects.get(pk=due.id).status == Reservation.Status.RELEASED
-    assert ReservationEvent.objects.filter(type="EXPIRED", actor="system:command").count() == 2
+    assert ReservationEvent.objects.filter(type="EXPIRED", actor="system:command").count() == 3
 
 
 def test_the_beat_task_retries_database_errors_with_backoff():

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.fields import IdField
+from core.replicas import database_for
 from warehouses.models import Warehouse
 
 
@@ -25,5 +26,8 @@ class WarehouseListApi(APIView):
     @extend_schema(operation_id="warehouses_list", responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """List the active warehouses by name, as the original did."""
-        warehouses = Warehouse.objects.active().order_by("name", "id")
+        # A public read: the replica may serve it (docs/decisions.md).
+        warehouses = (
+            Warehouse.objects.active().order_by("name", "id").using(database_for(may_lag=True))
+        )
         return Response(self.OutputSerializer(warehouses, many=True).data)

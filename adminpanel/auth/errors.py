@@ -14,24 +14,6 @@ class InvalidCredentials(StockdError):
         return {"WWW-Authenticate": 'Session realm="stockd console"'}
 
 
-class SignInRateLimited(StockdError):
-    code = "RATE_LIMITED"
-    status = HTTPStatus.TOO_MANY_REQUESTS
-    detail = "Too many failed sign-ins. Try again later."
-
-    def __init__(self, *, retry_after: int) -> None:
-        minutes = max(1, round(retry_after / 60))
-        super().__init__(
-            f"Too many failed sign-ins from here or for this account. "
-            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-            retryAfter=retry_after,
-        )
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
 class NotStaff(StockdError):
     code = "FORBIDDEN"
     status = HTTPStatus.FORBIDDEN

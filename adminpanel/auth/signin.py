@@ -4,8 +4,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-from adminpanel.auth import throttle
-from adminpanel.auth.errors import InvalidCredentials, NotStaff, SignInRateLimited
+from adminpanel.auth.errors import InvalidCredentials, NotStaff
+from core import signin_limits
 
 
 def _stored_username(email: str) -> str:
@@ -24,17 +24,16 @@ def authenticate_staff(request: HttpRequest, *, email: str, password: str) -> Ab
     """Return the staff user `email` and `password` name, without signing them in.
 
     Raise SignInRateLimited, without checking the password, once this client IP or this
-    email has failed MAX_FAILURES times in the window; InvalidCredentials (and count the
-    failure) when they match no active account; NotStaff when they match a shopper's.
+    email has used up its failures (core.signin_limits, shared with the storefront's sign-in);
+    InvalidCredentials (and count the failure) when they match no active account; NotStaff
+    when they match a shopper's.
     """
-    wait = throttle.retry_after(request, email)
-    if wait is not None:
-        raise SignInRateLimited(retry_after=wait)
+    signin_limits.check(request, email)
     user = authenticate(request, username=_stored_username(email), password=password)
     if user is None:
-        throttle.record_failure(request, email)
+        signin_limits.record_failure(request, email)
         raise InvalidCredentials()
-    throttle.forget_username(email)
+    signin_limits.forget_username(email)
     if not user.is_staff:
         raise NotStaff()
     return user

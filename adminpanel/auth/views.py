@@ -13,10 +13,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adminpanel.auth.errors import SignInRateLimited
 from adminpanel.auth.forms import ConsoleSignInForm
 from adminpanel.auth.signin import authenticate_staff
-from core.errors import StockdError
+from core.errors import SignInRateLimited, StockdError
 from core.urls import NEXT, safe_next
 
 

@@ -20,12 +20,15 @@ from reservations.apis.inputs import LocatedSerializer, QuantityField
 from reservations.models import Reservation
 from reservations.planning import CartLine
 from reservations.services import carts
+from reservations.throttling import ReserveRateThrottle
 
 MAX_CART_LINES = 50
 _ID_PARAMETER = uuid_path_parameter("cart_id")
 
 
 class ReservationBatchApi(APIView):
+    throttle_classes = [ReserveRateThrottle]  # one budget with POST /api/reservations
+
     @extend_schema_serializer(component_name="CartLine")
     class LineSerializer(StrictSerializer):
         productId = IdField()
@@ -72,6 +75,8 @@ class ReservationBatchApi(APIView):
             404: "A product not stocked (in the warehouse asked for)",
             409: "INSUFFICIENT_STOCK naming productId, warehouseId, available",
             422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
+            429: "RATE_LIMITED: over RESERVE_RATE_LIMIT for this client (one budget with "
+            "POST /api/reservations); see Retry-After",
         },
     )
     @idempotent("reservations.batch")

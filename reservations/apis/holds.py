@@ -5,14 +5,17 @@ call (one SQL statement) and an output dict built directly, documented for OpenA
 ReservationOutputSerializer.
 """
 
+import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 
+from asgiref.sync import sync_to_async
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.asyncviews import CoalescingApiView
 from core.fields import IdField
 from core.ids import parse_uuid
 from core.openapi import documented, documented_page, error_response, uuid_path_parameter
@@ -30,11 +33,14 @@ from reservations.apis.inputs import LocatedSerializer, QuantityField
 from reservations.models import Reservation
 from reservations.services import holds, transitions
 from reservations.services.waitlist import Promotion
+from reservations.throttling import ReserveRateThrottle
 
 _ID_PARAMETER = uuid_path_parameter("reservation_id")
 
 
-class ReservationCollectionApi(APIView):
+class ReservationCollectionApi(CoalescingApiView):
+    throttle_classes = [ReserveRateThrottle]  # counts POST only: listing holds is not limited
+
     @extend_schema_serializer(component_name="ReservationInput")
     class InputSerializer(LocatedSerializer):
         productId = IdField()
@@ -59,27 +65,52 @@ class ReservationCollectionApi(APIView):
             404: "Unknown product or warehouse",
             409: "INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE",
             422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
+            429: "RATE_LIMITED: over RESERVE_RATE_LIMIT for this client; see Retry-After",
         },
     )
     @idempotent("reservations.create")
     def post(self, request: Request) -> Response:
         """Hold units of a product in a warehouse until they are confirmed, released or expire."""
+        line, guest = self._line(request)
+        shopper = self._shopper(line, request, guest)
+        if "warehouseId" in line:
+            reservation = holds.reserve(warehouse_id=line["warehouseId"], **shopper)
+            return self._created(request, guest, reservation)
+        hold = holds.reserve_nearest(origin=line["origin"], **shopper)
+        return self._created(request, guest, hold.reservation, hold.distance_km)
+
+    async def apost(self, request: Request) -> Response:
+        """`post` for a request without Idempotency-Key, awaiting the hold coalescer."""
+        line, guest = self._line(request)
+        shopper = self._shopper(line, request, guest)
+        if "warehouseId" in line:
+            reservation = await holds.areserve(warehouse_id=line["warehouseId"], **shopper)
+            return self._created(request, guest, reservation)
+        hold = await sync_to_async(holds.reserve_nearest)(origin=line["origin"], **shopper)
+        return self._created(request, guest, hold.reservation, hold.distance_km)
+
+    def _line(self, request: Request) -> tuple[dict, uuid.UUID | None]:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        line = data.validated_data
-        guest = guests.guest_id_for_new_hold(request)
-        shopper = {
+        return data.validated_data, guests.guest_id_for_new_hold(request)
+
+    @staticmethod
+    def _shopper(line: dict, request: Request, guest: uuid.UUID | None) -> dict:
+        return {
             "product_id": line["productId"],
             "quantity": line["quantity"],
             "user": request.user,
             "guest_id": guest,
         }
-        if "warehouseId" in line:
-            reservation = holds.reserve(warehouse_id=line["warehouseId"], **shopper)
-            body = reservation_body(reservation, request)
-        else:
-            hold = holds.reserve_nearest(origin=line["origin"], **shopper)
-            body = reservation_body(hold.reservation, request, hold.distance_km)
+
+    @staticmethod
+    def _created(
+        request: Request,
+        guest: uuid.UUID | None,
+        reservation: Reservation,
+        distance_km: float | None = None,
+    ) -> Response:
+        body = reservation_body(reservation, request, distance_km)
         response = Response(body, status=HTTPStatus.CREATED)
         guests.remember_guest(request, response, guest)
         return response

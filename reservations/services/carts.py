@@ -25,7 +25,7 @@ from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines,
 from reservations.policy import check_quantity, hold_ttl
 from reservations.rules import Plan, Refusal, Step, plan_confirm, plan_release
 from reservations.services import sweeps, transitions
-from reservations.services.holds import RoutedHold, may_wait_for_sweeps
+from reservations.services.holds import RoutedHold
 from reservations.services.transitions import WRITERS
 from warehouses.routing import Location, StockOption
 
@@ -115,6 +115,14 @@ def _write_cart(
     return holds
 
 
+# How many times a short cart waits for others releasing its due holds and sweeps again.
+SWEEP_ROUNDS = 3
+
+
+class _SweepAgain:
+    """A short attempt that rolled back because others held due holds it had to skip."""
+
+
 def _reserve_cart_once(
     lines: list[CartLine],
     *,
@@ -122,14 +130,36 @@ def _reserve_cart_once(
     allow_split: bool,
     user,
     guest_id: uuid.UUID | None,
-) -> Cart:
+    sweep: bool,
+    last: bool = True,
+) -> Cart | ShortLine | _SweepAgain:
+    """Lock the products' stock rows in pk order, plan the cart and hold it; else hold nothing
+    and return the short line (or _SweepAgain).
+
+    With `sweep`, first release the due holds on the rows just locked (SKIP LOCKED: never
+    waiting on a hold, so taking reservations after stock rows cannot close a cycle). The
+    sweep runs only once every row is locked: inside an Idempotency-Key request nothing
+    commits before the request does, so a sweep run first would keep a higher row while this
+    one locks a lower one (a deadlock). If the cart is still short while due holds that
+    others had locked remain on its rows, and this is not the `last` attempt, roll back
+    (their holders may be waiting for these rows) and return _SweepAgain; otherwise keep
+    the sweep's releases and return the short line.
+    """
     cart_id, now = uuid.uuid4(), timezone.now()
+    products = {line.product_id for line in lines}
     with transaction.atomic():
-        rows = stock_locks.lock_stock_of_products({line.product_id for line in lines})
+        rows = stock_locks.lock_stock_of_products(products)
+        if sweep and sweeps.expire_due_on_locked_rows(rows, now=now):
+            rows = stock_locks.lock_stock_of_products(products)  # re-read the freed counters
         _check_lines_are_stocked(lines, rows)
         plan = plan_cart(lines, _stock_by_product(rows), origin=origin, allow_split=allow_split)
         if isinstance(plan, ShortLine):
-            raise _shortage_of(plan)
+            if not sweep:
+                transaction.set_rollback(True)  # let the rows go at once
+            elif not last and sweeps.any_due_on_rows(rows, now=now):
+                transaction.set_rollback(True)
+                return _SweepAgain()
+            return plan
         holds = _write_cart(plan, rows, cart_id=cart_id, user=user, guest_id=guest_id, now=now)
     return Cart(cart_id, holds)
 
@@ -147,10 +177,11 @@ def reserve_cart(
     Lines for the same product and warehouse are merged. Lines without a warehouse are routed
     to the nearest one that covers them, or with `allow_split` split over the fewest, nearest
     warehouses that together can. All the products' stock rows are locked at once, in primary
-    key order, so carts never deadlock each other whatever order their lines come in. Raise
-    InsufficientStock naming the first short line (after releasing the cart's due holds, or
-    waiting for the requests releasing them, and trying once more), or StockNotFound; nothing
-    is held then.
+    key order, so carts never deadlock each other whatever order their lines come in. When a
+    line is short, wait for any request releasing these products' due holds, then lock the
+    rows again, release their remaining due holds and try again (up to SWEEP_ROUNDS times
+    while others still held some). Raise InsufficientStock naming the first short line, or
+    StockNotFound; nothing is held then.
     """
     merged = merge_lines(lines)
     for line in merged:
@@ -163,22 +194,21 @@ def reserve_cart(
         user=user,
         guest_id=guest_id,
     )
-    products = {line.product_id for line in merged}
-    try:
-        return attempt()
-    except InsufficientStock:
-        released = sweeps.expire_due_reservations(product_ids=products)
-    if released:
-        try:
-            return attempt()
-        except InsufficientStock:
-            if not may_wait_for_sweeps(released):
-                raise
-    # SKIP LOCKED passed over due holds that another request may be releasing right now:
-    # wait for it to commit, then look again (unconditionally: a check made after the failed
-    # attempt could miss a release that committed in between).
-    sweeps.expire_due_reservations(product_ids=products, wait=True)
-    return attempt()
+    outcome = attempt(sweep=False)
+    rounds = 0
+    while not isinstance(outcome, Cart) and rounds < SWEEP_ROUNDS:
+        rounds += 1
+        # Holding no stock row now (the attempt rolled back), wait for the transactions that
+        # are releasing due holds of these products: SKIP LOCKED would pass over them.
+        # Unconditionally: a check made after the failed attempt could miss a release that
+        # committed in between.
+        sweeps.wait_for_sweeps(product_ids={line.product_id for line in merged})
+        outcome = attempt(sweep=True, last=rounds == SWEEP_ROUNDS)
+        if isinstance(outcome, ShortLine):
+            raise _shortage_of(outcome)
+    if isinstance(outcome, ShortLine):
+        raise _shortage_of(outcome)
+    return outcome
 
 
 def _act_on_cart(
@@ -187,6 +217,7 @@ def _act_on_cart(
     user,
     plan: Callable[[Reservation, datetime], Plan],
     reason: str = Reason.CANCELLED,
+    actor: str | None = None,
 ) -> list[Reservation]:
     """Lock a cart's holds, then their stock rows, decide for all, write, commit, refuse.
 
@@ -206,7 +237,7 @@ def _act_on_cart(
         if Refusal.INVALID in refusals:
             raise InvalidTransition("A hold in the cart cannot make that change.")
         expired = Refusal.EXPIRED in refusals
-        actor = access.actor_for(user)
+        actor = actor or access.actor_for(user)
         for reservation, step, _ in plans:
             if expired and step != Step.EXPIRE:
                 continue
@@ -231,18 +262,26 @@ def get_cart(*, cart_id: uuid.UUID, user) -> list[Reservation]:
     ]
 
 
-def confirm_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:
+def confirm_cart(*, cart_id: uuid.UUID, user=None, actor: str | None = None) -> list[Reservation]:
     """Confirm every hold of a cart in one transaction (200 again if already confirmed).
 
     Raise ReservationExpired if any hold's time is up (due ones are released, the others
     stay pending), InvalidTransition if any was released otherwise; nothing is confirmed then.
+    `actor` names a system caller in the audit log (default: from `user`).
     """
-    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_confirm)
+    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_confirm, actor=actor)
 
 
-def release_cart(*, cart_id: uuid.UUID, user=None) -> list[Reservation]:
-    """Release every hold of a cart in one transaction (due ones as EXPIRED).
+def release_cart(
+    *,
+    cart_id: uuid.UUID,
+    user=None,
+    reason: str = Reason.CANCELLED,
+    actor: str | None = None,
+) -> list[Reservation]:
+    """Release every hold of a cart in one transaction (due ones as EXPIRED, the others with
+    `reason`).
 
     Raise InvalidTransition, releasing nothing, if any hold was confirmed.
     """
-    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_release)
+    return _act_on_cart(cart_id=cart_id, user=user, plan=plan_release, reason=reason, actor=actor)

@@ -3,14 +3,18 @@
 import uuid
 from dataclasses import dataclass
 
-from django.db import connection
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection, connections
 from django.utils import timezone
 
 from core.errors import StockdError
+from core.requestid import current_request_id
 from inventory import selectors
 from inventory.errors import StockNotFound
+from inventory.locks import StockKey
 from inventory.models import Product
-from reservations import access, locks
+from reservations import access, coalescer, locks
 from reservations.errors import InsufficientStock
 from reservations.models import Reservation
 from reservations.policy import check_quantity, hold_ttl
@@ -81,12 +85,7 @@ def _hold_now(
 def _shortage(product_id: int, warehouse_id: int) -> StockdError:
     """Explain a failed hold: the stock row is missing or inactive, or it is short."""
     available = selectors.available_units(product_id=product_id, warehouse_id=warehouse_id)
-    if available is None:
-        return StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
-    return InsufficientStock(
-        f"Only {available} unit(s) available in warehouse {warehouse_id}.",
-        available=available,
-    )
+    return _refusal((product_id, warehouse_id), available)
 
 
 def may_wait_for_sweeps(released: int) -> bool:
@@ -108,6 +107,7 @@ def _reserve(
     user,
     guest_id: uuid.UUID | None,
     wait_for_sweeps: bool,
+    sweep: bool = True,
 ) -> Reservation:
     check_quantity(quantity)
     attempt = {
@@ -120,7 +120,7 @@ def _reserve(
     }
     key = (product_id, warehouse_id)
     hold = _hold_now(**attempt)
-    if hold is None:
+    if hold is None and sweep:
         released = sweeps.expire_due_reservations(stock_key=key)
         if released:
             hold = _hold_now(**attempt)
@@ -135,6 +135,117 @@ def _reserve(
     return reservation_from_hold(hold)
 
 
+def _coalesces() -> bool:
+    """Say whether a hold may join a coalesced batch: PostgreSQL, and no caller transaction.
+
+    A batch commits on its own connection, so a hold inside the caller's transaction (an
+    Idempotency-Key request, a cart, a promotion) runs the one-hold statement instead.
+    """
+    return (
+        settings.HOLD_COALESCING
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+
+
+def _hold_request(
+    *, product_id: int, warehouse_id: int, quantity: int, user, guest_id: uuid.UUID | None
+) -> coalescer.HoldRequest:
+    check_quantity(quantity)
+    request_id = current_request_id()
+    return coalescer.HoldRequest(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        actor=access.actor_for(user),
+        user_id=access.owner_id(user),
+        guest_id=None if access.owner_id(user) else guest_id,
+        payload={"requestId": request_id} if request_id else None,
+    )
+
+
+def _release_due_holds(key: StockKey) -> None:
+    """Release a row's due holds, waiting for other sweeps of them (no lock is held here)."""
+    try:
+        sweeps.expire_due_reservations(stock_key=key, wait=True)
+    finally:
+        connections.close_all()  # this worker thread's connection goes back to the pool
+
+
+async def _hold_coalesced(request: coalescer.HoldRequest) -> locks.Hold:
+    """Hold through the coalescer (run on its loop); refuse a short row from a plain read.
+
+    A row the last batch or read left short of this request is read first (no lock, no
+    wait) and refused at once when it is still short, so after a sale ends refusals never
+    queue for the row. Before a refusal the row's due holds are released, at most once per
+    row per REFUSAL_SWEEP_INTERVAL_MS in this process (requests refused meanwhile share that
+    sweep); the hold is tried again only when a read then says it fits.
+    """
+    holds_ = coalescer.get()
+    if holds_.looks_short(request):
+        available = await _available_after_sweep(holds_, request)
+        if not _fits(request, available):
+            raise _refusal(request.key, available)
+    outcome = await holds_.hold(request)
+    if isinstance(outcome, coalescer.Refused):
+        available = await _available_after_sweep(holds_, request)
+        if not _fits(request, available):
+            raise _refusal(request.key, available)
+        outcome = await holds_.hold(request)
+    if isinstance(outcome, coalescer.Refused):
+        raise _refusal(request.key, await holds_.available(request.key))
+    return outcome
+
+
+def _fits(request: coalescer.HoldRequest, available: int | None) -> bool:
+    return available is not None and available >= request.quantity
+
+
+async def _available_after_sweep(
+    holds_: coalescer.HoldCoalescer, request: coalescer.HoldRequest
+) -> int | None:
+    """Read what the row has; if short, release its due holds (when due) and read again."""
+    available = await holds_.available(request.key)
+    if not _fits(request, available) and await holds_.sweep_once(
+        request.key, sync_to_async(_release_due_holds, thread_sensitive=False)
+    ):
+        available = await holds_.available(request.key)
+    return available
+
+
+def _refusal(key: StockKey, available: int | None) -> StockdError:
+    """The error of a hold refused on stock row `key` with `available` units (None: no row)."""
+    product_id, warehouse_id = key
+    if available is None:
+        return StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+    return InsufficientStock(
+        f"Only {available} unit(s) available in warehouse {warehouse_id}.",
+        available=available,
+    )
+
+
+async def areserve(
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    user=None,
+    guest_id: uuid.UUID | None = None,
+) -> Reservation:
+    """`reserve` for async callers (the reserve endpoint under ASGI): a coalesced hold.
+
+    Resolve `user` first (`await request.auser()`): nothing here touches the session.
+    """
+    request = _hold_request(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        user=user,
+        guest_id=guest_id,
+    )
+    return reservation_from_hold(await coalescer.get().run(_hold_coalesced(request)))
+
+
 def reserve(
     *,
     product_id: int,
@@ -147,12 +258,22 @@ def reserve(
 
     The hold belongs to `user` when signed in, else to the guest session `guest_id`.
 
-    On PostgreSQL the hold is one statement. If the row is short, release its due holds (time
-    up but not yet swept) and try once more; if other requests are releasing them, wait for
-    those to commit and try once more. If it is still short, raise InsufficientStock with the
-    units available; if the product or warehouse is unknown or inactive, raise
-    StockNotFound. Nothing is written when it fails.
+    Outside a transaction on PostgreSQL the hold joins the coalescer's batch for its row
+    (see _hold_coalesced). Inside one it is one statement on the caller's connection: if the
+    row is short, release its due holds (time up but not yet swept) and try once more; if
+    other requests are releasing them, wait for those to commit and try once more. If it is
+    still short, raise InsufficientStock with the units available; if the product or
+    warehouse is unknown or inactive, raise StockNotFound. Nothing is written when it fails.
     """
+    if _coalesces():
+        request = _hold_request(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            quantity=quantity,
+            user=user,
+            guest_id=guest_id,
+        )
+        return reservation_from_hold(coalescer.get().run_blocking(_hold_coalesced(request)))
     return _reserve(
         product_id=product_id,
         warehouse_id=warehouse_id,
@@ -187,9 +308,11 @@ def reserve_nearest(
     can cover it (after releasing the product's due holds and looking once more).
     """
     check_quantity(quantity)
-    # Inside a transaction an earlier warehouse's sweep may still hold its stock row, and
-    # waiting on due holds then would break the lock order: only wait outside one.
-    wait_for_sweeps = not connection.in_atomic_block
+    # Inside a transaction (an Idempotency-Key request) a warehouse's sweep would keep its
+    # stock row locked while the next warehouse's row is held, rows in distance order, not
+    # pk order: sweep only outside one. Inside one, a failed hold locks nothing, and the
+    # product-wide sweep below locks its rows in pk order before anything is held.
+    outside_transaction = not connection.in_atomic_block
     for attempt in (1, 2):
         for option in _nearest_first(product_id, quantity, origin):
             try:
@@ -199,7 +322,8 @@ def reserve_nearest(
                     quantity=quantity,
                     user=user,
                     guest_id=guest_id,
-                    wait_for_sweeps=wait_for_sweeps,
+                    wait_for_sweeps=outside_transaction,
+                    sweep=outside_transaction,
                 )
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest

@@ -150,13 +150,14 @@ def _act(
     return reservation
 
 
-def confirm(*, reservation_id: uuid.UUID, user=None) -> Reservation:
+def confirm(*, reservation_id: uuid.UUID, user=None, actor: str | None = None) -> Reservation:
     """Confirm a hold: its units leave stock. Confirming a confirmed hold changes nothing.
 
     Raise ReservationExpired if its time is up (it is released as EXPIRED first, and that is
     kept) or it was released by expiry; InvalidTransition if it was released otherwise.
+    `actor` names a system caller in the audit log (default: from `user`).
     """
-    return _act(reservation_id=reservation_id, user=user, plan=plan_confirm)
+    return _act(reservation_id=reservation_id, user=user, plan=plan_confirm, actor=actor)
 
 
 def release(
@@ -165,6 +166,7 @@ def release(
     user=None,
     reason: str = Reason.CANCELLED,
     promotions: list[waitlist.Promotion] | None = None,
+    actor: str | None = None,
 ) -> Reservation:
     """Release a hold: its units go back to stock. Releasing a released hold changes nothing.
 
@@ -178,6 +180,7 @@ def release(
         plan=plan_release,
         reason=reason,
         promotions=promotions,
+        actor=actor,
     )
 
 

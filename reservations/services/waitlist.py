@@ -221,7 +221,21 @@ def offer_freed_units_on_commit(
 
     Deferred so a rolled-back change promotes nobody, and so promotion never runs inside (and
     never lengthens) the transaction that holds the freed row's lock. The promotions made are
-    appended to `promotions` when it is given.
+    appended to `promotions` when it is given. One query finds the rows that have waiting
+    entries (a sweep frees units on hundreds of rows, few with a waitlist).
     """
-    for key in sorted(set(keys)):
-        transaction.on_commit(partial(_offer, key, promotions))
+    transaction.on_commit(partial(_offer_where_waiting, sorted(set(keys)), promotions))
+
+
+def _offer_where_waiting(
+    keys: list[stock_locks.StockKey], promotions: list[Promotion] | None
+) -> None:
+    products = {product_id for product_id, _ in keys}
+    waiting = set(
+        WaitlistEntry.objects.filter(product_id__in=products, status=Status.WAITING).values_list(
+            "product_id", "warehouse_id"
+        )
+    )
+    for key in keys:
+        if key in waiting:
+            _offer(key, promotions)

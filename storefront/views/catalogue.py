@@ -49,7 +49,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     form = CatalogueFilterForm(request.GET)
     cleaned = form.cleaned_data if form.is_valid() else {}
     filters = CatalogueFilters(category=cleaned.get("category", ""), search=cleaned.get("q", ""))
-    products, total = product_list(filters=filters)
+    products, total = product_list(filters=filters, may_lag=True)  # the replica may serve it
     deliver_to = places.current(request)
     warehouses = list(Warehouse.objects.active())
     rank = _warehouse_order(warehouses, deliver_to.location if deliver_to else None)

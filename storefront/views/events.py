@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from core.errors import InvalidId
 from core.ids import MAX_ID, parse_int_id
+from reservations import metrics
 from storefront.live import feed, hub
 from storefront.live.feed import FeedCursor, StockChange
 
@@ -84,6 +85,7 @@ async def _stream(
     """
     subscription = stock_hub.subscribe(start_id=start_id, product_id=product_id)
     sent_id = start_id
+    metrics.live_stream_opened()
     try:
         yield _preamble(start_id)
         text, sent_id = _messages(await stock_hub.catch_up(subscription), sent_id)
@@ -104,6 +106,7 @@ async def _stream(
             yield text
     finally:
         stock_hub.unsubscribe(subscription)
+        metrics.live_stream_closed()
 
 
 def _stream_on_this_thread(*, start_id: int, product_id: int | None) -> Iterator[bytes]:
@@ -114,21 +117,25 @@ def _stream_on_this_thread(*, start_id: int, product_id: int | None) -> Iterator
     cursor = FeedCursor(last_id=start_id)
     sent_id = start_id
     quiet_since = time.monotonic()
-    yield _preamble(start_id)
-    while True:
-        read = feed.read_changes(cursor)
-        cursor = read.cursor
-        wanted = [c for c in read.changes if product_id is None or c.product_id == product_id]
-        if wanted:
-            text, sent_id = _messages(wanted, sent_id)
-            yield text
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-            yield _heartbeat(cursor.last_id if cursor.last_id > sent_id else None)
-            sent_id = max(sent_id, cursor.last_id)
-            quiet_since = time.monotonic()
-        if not read.full:
-            time.sleep(hub.POLL_SECONDS)
+    metrics.live_stream_opened()
+    try:
+        yield _preamble(start_id)
+        while True:
+            read = feed.read_changes(cursor)
+            cursor = read.cursor
+            wanted = [c for c in read.changes if product_id is None or c.product_id == product_id]
+            if wanted:
+                text, sent_id = _messages(wanted, sent_id)
+                yield text
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+                yield _heartbeat(cursor.last_id if cursor.last_id > sent_id else None)
+                sent_id = max(sent_id, cursor.last_id)
+                quiet_since = time.monotonic()
+            if not read.full:
+                time.sleep(hub.POLL_SECONDS)
+    finally:
+        metrics.live_stream_closed()
 
 
 def _event_id(text: str) -> int | None:

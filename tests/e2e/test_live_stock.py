@@ -2,7 +2,7 @@
 
 pytest-django's live server is WSGI, which cannot stream an async response, so these tests
 serve the app the way the `stream` process serves /events/: a real uvicorn child process
-running the ASGI app (stockd.asgi_stream) on the test database (tests/processes.py). The pages
+running the ASGI app (stockd.asgi) on the test database (tests/processes.py). The pages
 come from it too, as under `make run`, so the stream is same-origin. (The pages are closed
 before the server stops: the page fixture comes last.)
 """

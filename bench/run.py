@@ -1,0 +1,634 @@
+"""`make bench`: the whole product side by side on this machine, one table of medians.
+
+It makes a bench database (migrated, seeded), starts the production `web` process as the
+Procfile runs it (gunicorn, uvicorn workers, the ASGI app; DEBUG off, rate limit off) and
+drives it over loopback with compiled load generators: wrk (HTTP load), ab (the last-unit
+storm) and pgbench (the database alone). Each figure is the median of BENCH_RUNS runs (3).
+Afterwards `manage.py check_invariants` must pass on the bench database, or the bench fails.
+
+The rows of the table (issue 16):
+  anchor   pgbench, today's one-hold statement (reservations.locks.HOLD_SQL) on stockd's
+           tables, one hold per transaction on one row, at 1, 2, 4, 8, 16 and 64 clients:
+           the best rate (the one-by-one ceiling) and the 64-client one; the lean floor: the
+           same hold on bare tables without foreign keys, flags or indexes.
+  1        hot SKU over HTTP: BENCH_CLIENTS (64) clients hold 1 unit of one row
+  2        the coalescer without HTTP: 64 async callers of the hold service on one row
+  3        sold out: the same load on a row with nothing available
+  4        the original's design (SERIALIZABLE + SELECT ... FOR UPDATE), pgbench, 64 clients
+  5        spread: holds over all 265 rows, over HTTP and as pgbench
+  6        last-unit storm: 1,000 clients (ab) for 100 units
+  7        catalogue: GET /api/products per second, and SQL queries per request
+  8        expiry: one sweep of 100,000 due holds against one by one (scaled from a sample)
+  9        run 1 again with 200 live stock streams open
+  10       memory: peak RSS of the web processes under load, and per open stream
+
+Settings (environment): BENCH_SECONDS (20), BENCH_ANCHOR_SECONDS (5), BENCH_RUNS (3),
+BENCH_CLIENTS (64), BENCH_PORT (8899), BENCH_DATABASE_URL, WEB_CONCURRENCY (2).
+"""
+
+import json
+import os
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv/bin/python")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+ANCHOR_SECONDS = int(os.environ.get("BENCH_ANCHOR_SECONDS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "64"))
+PORT = int(os.environ.get("BENCH_PORT", "8899"))
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stockd_bench"
+)
+ANCHOR_CLIENTS = (1, 2, 4, 8, 16, 64)
+STORM_CLIENTS, STORM_UNITS = 1000, 100
+STREAMS = 200
+BASE_URL = f"http://127.0.0.1:{PORT}"
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": DATABASE_URL,
+    "DJANGO_SETTINGS_MODULE": "stockd.settings",
+    "SECRET_KEY": "bench",
+    "DEBUG": "0",
+    "HTTPS_ONLY": "0",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "RESERVE_RATE_LIMIT": "",
+    "LOG_LEVEL": "WARNING",
+    "WEB_CONCURRENCY": str(WORKERS),
+}
+ENV.pop("REDIS_URL", None)
+
+
+def sh(*command: str, **kwargs) -> str:
+    return subprocess.run(
+        command, check=True, capture_output=True, text=True, env=ENV, cwd=ROOT, **kwargs
+    ).stdout
+
+
+def psql(*statements: str) -> str:
+    args = [arg for statement in statements for arg in ("-c", statement)]
+    return sh("psql", DATABASE_URL, "-qAt", *args)
+
+
+def median_of(run: Callable[[], dict]) -> dict:
+    """Run `run` RUNS times; return the median of each figure it reports."""
+    results = [run() for _ in range(RUNS)]
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def prepare_database() -> None:
+    base, name = DATABASE_URL.rsplit("/", 1)
+    sh(
+        "psql",
+        f"{base}/postgres",
+        "-qc",
+        f"DROP DATABASE IF EXISTS {name}",
+        "-c",
+        f"CREATE DATABASE {name}",
+    )
+    sh(PYTHON, "manage.py", "migrate", "-v0")
+    sh(PYTHON, "manage.py", "seed")
+
+
+def reset(total: int = 100_000_000, where: str = "true") -> None:
+    """Forget every hold and give the rows matching `where` `total` units, none reserved."""
+    psql(
+        "TRUNCATE reservations_reservationevent, reservations_reservation,"
+        " reservations_waitlistentry, idempotency_idempotencykey",
+        f"UPDATE inventory_inventory SET total_stock = {total}, reserved_stock = 0 WHERE {where}",
+        "VACUUM ANALYZE",
+    )
+
+
+def hot_row() -> tuple[int, int]:
+    product, warehouse = psql(
+        "SELECT product_id, warehouse_id FROM inventory_inventory ORDER BY id LIMIT 1"
+    ).split("|")
+    return int(product), int(warehouse)
+
+
+def id_ranges() -> tuple[tuple[int, int], tuple[int, int]]:
+    """The seed's product and warehouse id ranges (every pair is a stock row)."""
+    low_p, high_p, low_w, high_w, rows = map(
+        int,
+        psql(
+            "SELECT min(product_id), max(product_id), min(warehouse_id), max(warehouse_id),"
+            " count(*) FROM inventory_inventory"
+        ).split("|"),
+    )
+    assert rows == (high_p - low_p + 1) * (high_w - low_w + 1), "the seed's ids are not dense"
+    return (low_p, high_p), (low_w, high_w)
+
+
+# --- pgbench ------------------------------------------------------------------------------------
+
+
+def hold_script() -> str:
+    """The hot path's own statement, its Python parameters turned into pgbench expressions."""
+    source = sh(
+        PYTHON,
+        "-c",
+        "import django; django.setup(); from reservations.locks import HOLD_SQL; print(HOLD_SQL)",
+    )
+    values = {
+        "id": "gen_random_uuid()",
+        "now": "now()",
+        "expires_at": "now() + interval '10 minutes'",
+        "user_id": "NULL",
+        "cart_id": "NULL",
+        "guest_id": "NULL",
+        "actor": "'anonymous'",
+        "payload": "'{}'",
+        "pending": "'PENDING'",
+        "reserved": "'RESERVED'",
+        "quantity": "1",
+        "product_id": ":product_id",
+        "warehouse_id": ":warehouse_id",
+    }
+    return re.sub(r"%\((\w+)\)s", lambda m: values[m.group(1)], source).strip() + ";\n"
+
+
+LEAN_SETUP = """
+DROP TABLE IF EXISTS lean_stock, lean_hold, lean_event;
+CREATE TABLE lean_stock (product_id int, warehouse_id int, total int, reserved int);
+CREATE TABLE lean_hold (id uuid, product_id int, warehouse_id int, quantity int, status text,
+                        expires_at timestamptz, created_at timestamptz);
+CREATE TABLE lean_event (type text, product_id int, warehouse_id int, quantity int,
+                         hold_id uuid, created_at timestamptz);
+INSERT INTO lean_stock SELECT product_id, warehouse_id, 100000000, 0 FROM inventory_inventory;
+"""
+LEAN_SCRIPT = """
+WITH held AS (
+    UPDATE lean_stock SET reserved = reserved + 1
+     WHERE product_id = :product_id AND warehouse_id = :warehouse_id AND total - reserved >= 1
+ RETURNING product_id
+), hold AS (
+    INSERT INTO lean_hold SELECT gen_random_uuid(), :product_id, :warehouse_id, 1, 'PENDING',
+           now() + interval '10 minutes', now() FROM held RETURNING id
+)
+INSERT INTO lean_event SELECT 'RESERVED', :product_id, :warehouse_id, 1, id, now() FROM hold;
+"""
+ORIGINAL_SCRIPT = """
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT total_stock - reserved_stock FROM inventory_inventory
+ WHERE product_id = :product_id AND warehouse_id = :warehouse_id FOR UPDATE;
+UPDATE inventory_inventory SET reserved_stock = reserved_stock + 1
+ WHERE product_id = :product_id AND warehouse_id = :warehouse_id;
+INSERT INTO reservations_reservation (id, product_id, warehouse_id, quantity, status,
+       expires_at, created_at, updated_at, extended)
+VALUES (gen_random_uuid(), :product_id, :warehouse_id, 1, 'PENDING',
+        now() + interval '10 minutes', now(), now(), false);
+COMMIT;
+"""
+
+
+def pgbench(script: str, clients: int, seconds: int, variables: dict[str, str]) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
+        file.write(script)
+    defines = [arg for name, value in variables.items() for arg in ("-D", f"{name}={value}")]
+    out = sh(
+        "pgbench",
+        "-n",
+        "-c",
+        str(clients),
+        "-j",
+        str(min(clients, 2)),
+        "-T",
+        str(seconds),
+        "--failures-detailed",
+        *defines,
+        "-f",
+        file.name,
+        DATABASE_URL,
+    )
+    os.unlink(file.name)
+    done = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    failed = int(failed.group(1)) if failed else 0
+    return {
+        "tps": done / seconds,
+        "failed_per_second": failed / seconds,
+        "error_rate": failed / max(1, done + failed),
+    }
+
+
+# --- the web process and HTTP load ------------------------------------------------------------
+
+
+class Web:
+    """The Procfile's `web` process on BENCH_PORT."""
+
+    def __init__(self) -> None:
+        procfile = (ROOT / "Procfile").read_text()
+        command = re.search(r"^web: (.*)$", procfile, re.M).group(1)
+        command = command.replace("${PORT:-8000}", str(PORT)).replace("0.0.0.0", "127.0.0.1")
+        command = re.sub(r"\$\{WEB_CONCURRENCY:-\d+\}", str(WORKERS), command)
+        command = command.replace("--access-logfile -", "--log-level warning")
+        self.command = command
+        bin_path = str(ROOT / ".venv/bin")
+        self.process = subprocess.Popen(
+            f"exec {command}",
+            shell=True,
+            cwd=ROOT,
+            start_new_session=True,
+            env={**ENV, "PATH": f"{bin_path}:{os.environ['PATH']}"},
+        )
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{BASE_URL}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the web process did not answer /healthz")
+
+    def workers(self) -> list[int]:
+        master = self.process.pid
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def memory_mib(self, field: str) -> float:
+        """Sum over the workers of a /proc status field (VmRSS now, VmHWM its peak)."""
+        total = 0
+        for pid in self.workers():
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(re.search(rf"{field}:\s+(\d+)", status).group(1))
+        return total / 1024
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def wrk(script: str | None, path: str, seconds: int, clients: int, extra_env: dict) -> dict:
+    args = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        args += ["-s", str(ROOT / "bench" / script)]
+    out = subprocess.run(
+        [*args, f"{BASE_URL}{path}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**ENV, **extra_env},
+    ).stdout
+    figures = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+    }
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = sum(map(int, socket.groups())) if socket else 0
+    answers = re.search(r"answers: (\d+) x 201, (\d+) x 409, (\d+) other", out)
+    if answers:
+        created, refused, other = map(int, answers.groups())
+        figures |= {
+            "holds_per_second": created / seconds,
+            "refusals_per_second": refused / seconds,
+            "errors": other + socket_errors,
+        }
+    else:
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        figures["errors"] = socket_errors + (int(non_2xx.group(1)) if non_2xx else 0)
+    return figures
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+
+def _raise_open_files_limit() -> None:
+    """Let ab open a connection per client (the soft limit up to the hard one)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def storm(product_id: int, warehouse_id: int) -> dict:
+    """STORM_CLIENTS clients at once (ab) for STORM_UNITS units of one row."""
+    reset(STORM_UNITS, f"product_id = {product_id} AND warehouse_id = {warehouse_id}")
+    body = json.dumps({"productId": product_id, "warehouseId": warehouse_id, "quantity": 1})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        file.write(body)
+    started = time.monotonic()
+    out = subprocess.run(
+        [
+            "ab",
+            "-q",
+            "-v",
+            "2",
+            "-l",
+            "-n",
+            str(STORM_CLIENTS),
+            "-c",
+            str(STORM_CLIENTS),
+            "-s",
+            "60",
+            "-p",
+            file.name,
+            "-T",
+            "application/json",
+            f"{BASE_URL}/api/reservations",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=_raise_open_files_limit,
+    ).stdout
+    elapsed = time.monotonic() - started
+    os.unlink(file.name)
+    statuses = re.findall(r"^HTTP/1\.\d (\d{3})", out, re.M)
+    held = int(
+        psql(
+            f"SELECT reserved_stock FROM inventory_inventory WHERE product_id = "
+            f"{product_id} AND warehouse_id = {warehouse_id}"
+        )
+    )
+    return {
+        "created": statuses.count("201"),
+        "refused": statuses.count("409"),
+        "errors": len(statuses)
+        - statuses.count("201")
+        - statuses.count("409")
+        + (STORM_CLIENTS - len(statuses)),
+        "units_held": held,
+        "seconds": elapsed,
+    }
+
+
+def catalogue_queries() -> int:
+    """SQL queries one GET /api/products sends (Django's test client, same settings)."""
+    return int(
+        sh(
+            PYTHON,
+            "-c",
+            (
+                "import django; django.setup()\n"
+                "from django.db import connection\n"
+                "from django.test import Client\n"
+                "from django.test.utils import CaptureQueriesContext\n"
+                "client = Client()\n"
+                "client.get('/api/products', HTTP_HOST='127.0.0.1')\n"
+                "with CaptureQueriesContext(connection) as queries:\n"
+                "    assert client.get('/api/products', HTTP_HOST='127.0.0.1').status_code == 200\n"
+                "print(len(queries))"
+            ),
+        ).strip()
+    )
+
+
+def expire_due_holds() -> dict:
+    reset(0)
+    return in_process("expiry.py")
+
+
+def in_process(script: str, *args: str) -> dict:
+    return json.loads(sh(PYTHON, f"bench/{script}", *args).strip().splitlines()[-1])
+
+
+class Streams:
+    """STREAMS open GET /events/stock/ streams, held by a child process until closed."""
+
+    def __init__(self) -> None:
+        code = (
+            "import asyncio, sys\n"
+            "sys.path.insert(0, 'bench')\n"
+            "import streams\n"
+            f"streams.PORT = {PORT}\n"
+            "async def main():\n"
+            f"    opened = [streams.Stream() for _ in range({STREAMS})]\n"
+            "    await asyncio.gather(*(s.open() for s in opened))\n"
+            "    print('open', flush=True)\n"
+            "    await asyncio.sleep(3600)\n"
+            "asyncio.run(main())\n"
+        )
+        self.process = subprocess.Popen(
+            [PYTHON, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=ENV
+        )
+        assert self.process.stdout.readline().strip() == "open", "streams did not open"
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    for tool in ("wrk", "ab", "pgbench", "psql"):
+        if subprocess.run(["which", tool], capture_output=True).returncode:
+            print(f"{tool} is missing: apt-get install -y wrk apache2-utils postgresql-contrib")
+            return 1
+    prepare_database()
+    product, warehouse = hot_row()
+    (low_p, high_p), (low_w, high_w) = id_ranges()
+    one_row = {"product_id": str(product), "warehouse_id": str(warehouse)}
+    hot = {"BENCH_PRODUCT_ID": str(product), "BENCH_WAREHOUSE_ID": str(warehouse)}
+    rows: list[tuple[str, str, str]] = []
+    print(
+        f"# stockd bench: {os.cpu_count()} cores, medians of {RUNS} runs, {CLIENTS} clients, "
+        f"{SECONDS} s per run ({ANCHOR_SECONDS} s per anchor run)",
+        flush=True,
+    )
+
+    # The anchor and the lean floor: the database alone, one row.
+    anchor, lean = {}, {}
+    psql(LEAN_SETUP)
+    for clients in ANCHOR_CLIENTS:
+        reset()
+        anchor[clients] = median_of(
+            lambda c=clients: pgbench(hold_script(), c, ANCHOR_SECONDS, one_row)
+        )["tps"]
+        lean[clients] = median_of(
+            lambda c=clients: pgbench(LEAN_SCRIPT, c, ANCHOR_SECONDS, one_row)
+        )["tps"]
+    best_clients = max(anchor, key=anchor.get)
+    best = anchor[best_clients]
+    rows.append(
+        (
+            "anchor: pgbench one-hold statement, one row",
+            f"best {best:.0f}/s at {best_clients} clients; {anchor[64]:.0f}/s at 64",
+            "pgbench -c N, N in 1 2 4 8 16 64",
+        )
+    )
+    rows.append(
+        (
+            "lean floor: same hold, bare tables",
+            f"best {max(lean.values()):.0f}/s; {lean[64]:.0f}/s at 64",
+            " ".join(f"{c}:{lean[c]:.0f}" for c in ANCHOR_CLIENTS),
+        )
+    )
+
+    web = Web()
+    rows.append(("web process (Procfile)", f"`{web.command}`", f"{WORKERS} workers"))
+    try:
+        # 1. Hot SKU over HTTP.
+        reset()
+        hot_sku = median_of(lambda: wrk("reserve.lua", "/api/reservations", SECONDS, CLIENTS, hot))
+        peak_rss = web.memory_mib("VmHWM")
+        rows.append(
+            (
+                "1 hot SKU over HTTP",
+                f"{hot_sku['holds_per_second']:.0f} holds/s "
+                f"({hot_sku['holds_per_second'] / best:.2f}x anchor), p50 "
+                f"{hot_sku['p50_ms']:.0f} ms, p99 {hot_sku['p99_ms']:.0f} ms, "
+                f"{hot_sku['errors']:.0f} errors",
+                "target >= 2.0x, 0 errors, p99 <= 100 ms",
+            )
+        )
+
+        # 9. The same with live streams open; 10. memory per stream.
+        rss_before = web.memory_mib("VmRSS")
+        streams = Streams()
+        try:
+            rss_with = web.memory_mib("VmRSS")
+            reset()
+            streamed = median_of(
+                lambda: wrk("reserve.lua", "/api/reservations", SECONDS, CLIENTS, hot)
+            )
+        finally:
+            streams.close()
+        drop = 1 - streamed["holds_per_second"] / hot_sku["holds_per_second"]
+        rows.append(
+            (
+                f"9 hot SKU with {STREAMS} streams open",
+                f"{streamed['holds_per_second']:.0f} holds/s ({drop:+.0%} drop)",
+                "target: drop <= 10%",
+            )
+        )
+        rows.append(
+            (
+                "10 memory",
+                f"peak RSS of {WORKERS} web workers under load "
+                f"{peak_rss:.0f} MiB; {(rss_with - rss_before) * 1024 / STREAMS:.0f} KiB "
+                "per open stream",
+                "VmHWM, VmRSS from /proc",
+            )
+        )
+
+        # 3. Sold out: the same load on a row with nothing available.
+        reset(0, f"product_id = {product} AND warehouse_id = {warehouse}")
+        sold_out = median_of(lambda: wrk("reserve.lua", "/api/reservations", SECONDS, CLIENTS, hot))
+        rows.append(
+            (
+                "3 sold out",
+                f"{sold_out['refusals_per_second']:.0f} 409s/s, p99 "
+                f"{sold_out['p99_ms']:.0f} ms, {sold_out['errors']:.0f} errors",
+                "target: >= run 1's holds/s, p99 under run 1's",
+            )
+        )
+
+        # 5. Spread over every row.
+        reset()
+        spread_env = {
+            "BENCH_PRODUCTS": f"{low_p} {high_p}",
+            "BENCH_WAREHOUSES": f"{low_w} {high_w}",
+        }
+        spread = median_of(
+            lambda: wrk("spread.lua", "/api/reservations", SECONDS, CLIENTS, spread_env)
+        )
+        spread_script = (
+            f"\\set product_id random({low_p}, {high_p})\n"
+            f"\\set warehouse_id random({low_w}, {high_w})\n" + hold_script()
+        )
+        reset()
+        spread_pg = median_of(lambda: pgbench(spread_script, CLIENTS, SECONDS, {}))["tps"]
+        rows.append(
+            (
+                "5 spread over all rows",
+                f"{spread['holds_per_second']:.0f} holds/s over "
+                f"HTTP; pgbench {spread_pg:.0f}/s; ratio "
+                f"{spread['holds_per_second'] / spread_pg:.2f}",
+                f"{CLIENTS} clients",
+            )
+        )
+
+        # 6. The last-unit storm.
+        last_unit = median_of(lambda: storm(product, warehouse))
+        rows.append(
+            (
+                f"6 storm: {STORM_CLIENTS} clients, {STORM_UNITS} units",
+                f"{last_unit['created']:.0f} x 201, {last_unit['refused']:.0f} x 409, "
+                f"{last_unit['errors']:.0f} errors, {last_unit['units_held']:.0f} units "
+                f"held, {last_unit['seconds']:.2f} s",
+                "ab -n 1000 -c 1000",
+            )
+        )
+
+        # 7. The catalogue.
+        catalogue = median_of(lambda: wrk(None, "/api/products", SECONDS, CLIENTS, {}))
+        rows.append(
+            (
+                "7 catalogue GET /api/products",
+                f"{catalogue['rps']:.0f} requests/s, p99 "
+                f"{catalogue['p99_ms']:.0f} ms, {catalogue_queries()} SQL queries/request",
+                f"{catalogue['errors']:.0f} errors",
+            )
+        )
+    finally:
+        web.stop()
+
+    # 4. The original's design, the database alone (no HTTP: its best case).
+    reset()
+    original = median_of(lambda: pgbench(ORIGINAL_SCRIPT, CLIENTS, SECONDS, one_row))
+    rows.append(
+        (
+            "4 original design (SERIALIZABLE + FOR UPDATE)",
+            f"{original['tps']:.0f} holds/s, {original['error_rate']:.0%} errors; stockd "
+            f"{hot_sku['holds_per_second'] / original['tps']:.1f}x",
+            "pgbench, 64 clients; target stockd >= 3x",
+        )
+    )
+
+    # 2. The coalescer without HTTP.
+    reset()
+    coalesced = median_of(lambda: in_process("coalescer.py", str(product), str(warehouse)))
+    rows.append(
+        (
+            "2 coalescer without HTTP",
+            f"{coalesced['holds_per_second']:.0f} holds/s "
+            f"({coalesced['holds_per_second'] / best:.1f}x anchor), mean batch "
+            f"{coalesced['mean_batch']:.1f}",
+            "64 async callers; target >= 5x",
+        )
+    )
+
+    # 8. Expiry.
+    expiry = median_of(expire_due_holds)
+    rows.append(
+        (
+            "8 expiry of 100,000 due holds",
+            f"sweep {expiry['sweep_seconds']:.1f} s; one "
+            f"by one {expiry['one_by_one_seconds']:.0f} s; {expiry['speedup']:.0f}x",
+            "target >= 20x",
+        )
+    )
+
+    invariants = subprocess.run(
+        [PYTHON, "manage.py", "check_invariants"], cwd=ROOT, env=ENV, capture_output=True, text=True
+    )
+    rows.append(("invariants", invariants.stdout.strip() or invariants.stderr.strip(), ""))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\n| {'run'.ljust(width)} | figure | notes |\n|{'-' * (width + 2)}|---|---|")
+    for name, figure, notes in rows:
+        print(f"| {name.ljust(width)} | {figure} | {notes} |")
+    return invariants.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

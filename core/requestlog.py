@@ -1,0 +1,104 @@
+"""One log line per request, under the request's id, which goes back in X-Request-ID.
+
+The id comes from the proxy's X-Request-ID header when it is sane (core.requestid), else it
+is made here; it is current for everything the request runs (the audit events it writes
+carry it in their payload) and is returned to the client in the response's X-Request-ID.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import empty
+
+from core.dbfaults import DATABASE_FAULTS
+from core.requestid import HEADER, request_id_from, request_id_in_context
+
+logger = logging.getLogger("stockd.request")
+
+_META_HEADER = "HTTP_" + HEADER.upper().replace("-", "_")
+
+
+def who(request: HttpRequest) -> str:
+    """Name who asked: "user:<id>", or "guest" for a shopper without an account.
+
+    The user is not loaded from the session for the log line's sake: a request whose code
+    never looked at its user, and that carries no session cookie, is a guest's.
+    """
+    user = request.__dict__.get("user")
+    if user is None:
+        return "guest"
+    if getattr(user, "_wrapped", None) is empty and (
+        settings.SESSION_COOKIE_NAME not in request.COOKIES
+    ):
+        return "guest"
+    try:
+        return f"user:{user.pk}" if user.is_authenticated else "guest"
+    except DATABASE_FAULTS:  # the session could not be loaded: the request was answered 503
+        return "unknown"
+
+
+class RequestLogMiddleware:
+    """Give each request an id, return it in X-Request-ID and log one line when it is answered.
+
+    The line (logger `stockd.request`) has method, path, route name, status, duration in ms,
+    request id and who asked. Put it first in MIDDLEWARE so its duration covers the others.
+    It runs in the server's mode (sync or async), so it adds no thread hop under ASGI.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.async_mode:
+            return self.__acall__(request)
+        started = time.perf_counter()
+        with request_id_in_context(_request_id(request)) as request_id:
+            response = self.get_response(request)
+            _answered(request, response, request_id, started)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        with request_id_in_context(_request_id(request)) as request_id:
+            response = await self.get_response(request)
+            _answered(request, response, request_id, started)
+        return response
+
+
+def _request_id(request: HttpRequest) -> str:
+    return request_id_from(request.META.get(_META_HEADER))
+
+
+def _answered(
+    request: HttpRequest, response: HttpResponse, request_id: str, started: float
+) -> None:
+    """Put the id in the response's X-Request-ID and log the request's line."""
+    response[HEADER] = request_id
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    match = request.resolver_match
+    logger.info(
+        "%s %s %s %.2fms",
+        request.method,
+        request.path,
+        response.status_code,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "route": match.view_name if match is not None else None,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "request_id": request_id,
+            "user": who(request),
+        },
+    )

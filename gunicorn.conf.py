@@ -1,0 +1,28 @@
+"""gunicorn settings read from the working directory by every gunicorn stockd starts.
+
+Metrics: gunicorn runs several worker processes, so prometheus_client runs in multiprocess
+mode (core.prometheus): PROMETHEUS_MULTIPROC_DIR (default VAR_DIR/prometheus) is set here,
+before any worker imports prometheus_client; when the server starts, files of processes that
+are gone are removed; when a worker exits, its share of the live gauges is dropped.
+Everything else stays on the command line (Procfile, Makefile).
+"""
+
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+from core import prometheus  # noqa: E402
+
+prometheus.use_multiprocess_directory(BASE_DIR)
+
+
+def on_starting(server) -> None:
+    directory = prometheus.use_multiprocess_directory(BASE_DIR)
+    prometheus.remove_files_of_dead_processes(directory)
+
+
+def child_exit(server, worker) -> None:
+    prometheus.mark_process_dead(worker.pid)

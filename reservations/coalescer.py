@@ -1,0 +1,382 @@
+"""Coalesced holds: concurrent holds on one stock row share one statement and one commit.
+
+Every hold on a stock row waits for the previous one's commit, so one row commits at most
+about one hold per PostgreSQL transaction time, however many shoppers wait. The coalescer
+breaks that ceiling inside each process: while one batch for a row is in the database, the
+holds that arrive for the same row queue up, and the next batch takes them all at once in
+locks.BATCH_HOLD_SQL, which admits them in arrival order exactly as one by one would. A hold
+that arrives while its row is idle runs alone, as the one-hold statement (locks.HOLD_SQL),
+so a batch of one costs what a single hold costs.
+
+The coalescer runs on an asyncio event loop with its own small pool of autocommit psycopg
+connections (the commit is part of the statement's round trip, never a second one under the
+row lock). Under ASGI it uses the server's loop, and async views await it directly; sync
+callers (WSGI threads, management commands, tests) hand their hold to a background loop
+thread and wait for its answer. Holds inside a caller's transaction (Idempotency-Key
+requests, carts, promotions) cannot join a batch, which commits on its own: they run the
+one-hold statement on the caller's connection (reservations.services.holds).
+"""
+
+import asyncio
+import json
+import math
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+from django.db import utils as db_utils
+from django.utils import timezone
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from inventory.locks import StockKey
+from reservations import events, locks, metrics
+from reservations.models import Reservation, ReservationEvent
+from reservations.policy import hold_ttl
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """One shopper's hold, as the coalescer queues it."""
+
+    product_id: int
+    warehouse_id: int
+    quantity: int
+    actor: str
+    user_id: int | None = None
+    guest_id: uuid.UUID | None = None
+    payload: dict | None = None
+
+    @property
+    def key(self) -> StockKey:
+        return (self.product_id, self.warehouse_id)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A hold that was not admitted: it did not fit, or the row is missing or not sellable."""
+
+
+class _Pending:
+    """A queued hold and the future its caller awaits."""
+
+    __slots__ = ("request", "future", "reservation_id")
+
+    def __init__(self, request: HoldRequest, future: asyncio.Future) -> None:
+        self.request = request
+        self.future = future
+        self.reservation_id = uuid.uuid4()
+
+
+def _conninfo() -> dict:
+    """Connection parameters of Django's default database (the test database under pytest)."""
+    params = connections["default"].get_connection_params()
+    keep = ("dbname", "user", "password", "host", "port", "sslmode", "options")
+    return {name: value for name, value in params.items() if name in keep and value}
+
+
+class HoldCoalescer:
+    """Batch concurrent holds per stock row; see the module docstring."""
+
+    def __init__(self, *, pool_size: int, max_batch: int, now: Callable[[], datetime]) -> None:
+        self._pool_size = pool_size
+        self._max_batch = max_batch
+        self._now = now
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: asyncio.Future | None = None
+        self._queues: dict[StockKey, list[_Pending]] = defaultdict(list)
+        self._running: set[StockKey] = set()
+        # Per row: units left after the last batch or read; when its due holds were last
+        # released before a refusal; the release running now.
+        self._left: dict[StockKey, int | None] = {}
+        self._swept_at: dict[StockKey, float] = {}
+        self._sweeps: dict[StockKey, asyncio.Future] = {}
+        self._bind_lock = threading.Lock()
+
+    # --- entry points ---------------------------------------------------------------------
+
+    def use_running_loop(self) -> None:
+        """Adopt the running loop (an ASGI server's, which lives as long as the process)."""
+        with self._bind_lock:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+
+    def _own_loop(self) -> asyncio.AbstractEventLoop:
+        with self._bind_lock:
+            if self._loop is None:  # no server loop: WSGI threads, commands, tests
+                self._loop = _background_loop()
+            return self._loop
+
+    async def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await `coroutine` run on the coalescer's loop, from any loop."""
+        loop = self._own_loop()
+        if asyncio.get_running_loop() is loop:
+            return await coroutine
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
+
+    def run_blocking(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the coalescer's loop from sync code and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._own_loop()).result()
+
+    # --- on the coalescer's loop ----------------------------------------------------------
+
+    async def hold(self, request: HoldRequest) -> locks.Hold | Refused:
+        """Hold units for one shopper; await the answer of the batch it joined."""
+        pending = _Pending(request, asyncio.get_running_loop().create_future())
+        self._queues[request.key].append(pending)
+        if request.key not in self._running:
+            self._running.add(request.key)
+            asyncio.get_running_loop().create_task(self._drain(request.key))
+        return await pending.future
+
+    async def available(self, key: StockKey) -> int | None:
+        """Read what a row has available without locking it (None: missing or inactive)."""
+        pool = await self._open_pool()
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                locks.AVAILABLE_SQL, {"product_id": key[0], "warehouse_id": key[1]}
+            )
+            row = await cursor.fetchone()
+        available = None if row is None else row[0]
+        self._left[key] = available
+        return available
+
+    def looks_short(self, request: HoldRequest) -> bool:
+        """Say whether the row's last known figure (a batch's or a read's) is below the ask."""
+        left = self._left.get(request.key)
+        return left is not None and left < request.quantity
+
+    async def sweep_once(self, key: StockKey, sweep: Callable[[StockKey], Awaitable]) -> bool:
+        """Run `sweep(key)` unless it ran for this row in the last REFUSAL_SWEEP_INTERVAL_MS.
+
+        Concurrent callers share one running sweep. Return whether a sweep ran (or was
+        joined), i.e. whether trying the hold again may now succeed.
+        """
+        running = self._sweeps.get(key)
+        if running is None:
+            now = time.monotonic()
+            if now - self._swept_at.get(key, -math.inf) < settings.REFUSAL_SWEEP_INTERVAL_MS / 1000:
+                return False
+            self._swept_at[key] = now
+            running = asyncio.ensure_future(sweep(key))
+            self._sweeps[key] = running
+            running.add_done_callback(lambda _: self._sweeps.pop(key, None))
+        await asyncio.shield(running)
+        self._left.pop(key, None)
+        return True
+
+    def queued(self, key: StockKey) -> int:
+        """How many holds for `key` wait for the next batch (not counting the running one)."""
+        return len(self._queues.get(key, ()))
+
+    def forget_rows(self) -> None:
+        """Forget what is known of rows (figures left, sweep times); queued holds are kept."""
+        self._left.clear()
+        self._swept_at.clear()
+
+    async def close(self) -> None:
+        """Close the pool (its connections keep the database busy: tests drop it after)."""
+        if self._pool is not None:
+            pool, self._pool = await self._pool, None
+            await pool.close()
+
+    # --- batching -------------------------------------------------------------------------
+
+    async def _drain(self, key: StockKey) -> None:
+        """Run batches for `key` until its queue is empty: each takes what queued meanwhile."""
+        try:
+            while self._queues.get(key):
+                queue = self._queues[key]
+                batch, self._queues[key] = queue[: self._max_batch], queue[self._max_batch :]
+                await self._run(key, batch)
+        finally:
+            self._running.discard(key)
+            self._queues.pop(key, None)
+
+    async def _run(self, key: StockKey, batch: list[_Pending]) -> None:
+        """Run one batch; a failing statement fails only this batch's callers."""
+        try:
+            outcomes = await self._execute(key, batch)
+        except Exception as error:
+            failure = _as_django_error(error)
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(failure)
+            return
+        metrics.observe_coalesced_batch(len(batch))
+        events.announce(
+            [
+                locks.reserved_event(outcome, actor=p.request.actor, payload=p.request.payload)
+                for p, outcome in zip(batch, outcomes, strict=True)
+                if isinstance(outcome, locks.Hold)
+            ]
+        )
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(outcome)
+
+    async def _execute(self, key: StockKey, batch: list[_Pending]) -> list[locks.Hold | Refused]:
+        now = self._now()
+        expires_at = now + hold_ttl()
+        common = {
+            "product_id": key[0],
+            "warehouse_id": key[1],
+            "now": now,
+            "expires_at": expires_at,
+            "pending": Reservation.Status.PENDING,
+            "reserved": ReservationEvent.Type.RESERVED,
+        }
+        pool = await self._open_pool()
+        async with pool.connection() as conn:
+            if len(batch) == 1:
+                self._left.pop(key, None)  # unknown until a read or a larger batch tells
+                return [await _hold_one(conn, batch[0], common)]
+            requests = [p.request for p in batch]
+            cursor = await conn.execute(
+                locks.BATCH_HOLD_SQL,
+                {
+                    **common,
+                    "ids": [p.reservation_id for p in batch],
+                    "quantities": [r.quantity for r in requests],
+                    "user_ids": [r.user_id for r in requests],
+                    "guest_ids": [r.guest_id for r in requests],
+                    "actors": [r.actor for r in requests],
+                    "payloads": [json.dumps(r.payload or {}) for r in requests],
+                },
+            )
+            rows = await cursor.fetchall()
+        if not rows:  # no such sellable row: nobody is admitted
+            self._left[key] = None
+            return [Refused() for _ in batch]
+        last_admitted, last_left = rows[-1][0], rows[-1][1]
+        self._left[key] = last_left - batch[-1].request.quantity if last_admitted else last_left
+        return [
+            _hold(p, row[2:], now, expires_at) if row[0] else Refused()
+            for p, row in zip(batch, rows, strict=True)
+        ]
+
+    async def _open_pool(self) -> AsyncConnectionPool:
+        failed = self._pool is not None and self._pool.done() and self._pool.exception()
+        if self._pool is None or failed:  # none yet, or the database was down: try again
+            self._pool = asyncio.ensure_future(self._new_pool())
+        return await asyncio.shield(self._pool)
+
+    async def _new_pool(self) -> AsyncConnectionPool:
+        pool = AsyncConnectionPool(
+            kwargs={**_conninfo(), "autocommit": True},
+            connection_class=AsyncConnection,
+            min_size=1,
+            max_size=self._pool_size,
+            # A connection the server dropped (restart, failover) is replaced, not used.
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+            name="stockd-holds",
+        )
+        await pool.open()
+        return pool
+
+
+async def _hold_one(conn: AsyncConnection, pending: _Pending, common: dict):
+    """A batch of one: today's one-hold statement, nothing more."""
+    request = pending.request
+    cursor = await conn.execute(
+        locks.HOLD_SQL,
+        {
+            **common,
+            "id": pending.reservation_id,
+            "quantity": request.quantity,
+            "user_id": request.user_id,
+            "guest_id": request.guest_id,
+            "actor": request.actor,
+            "payload": json.dumps(request.payload or {}),
+        },
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return Refused()  # short or unsellable: the caller reads which
+    return _hold(pending, row, common["now"], common["expires_at"])
+
+
+def _as_django_error(error: Exception) -> Exception:
+    """Give a psycopg error Django's class of the same name, as Django's own cursors do, so
+    callers handle a batch's failure as any other database error (a 503 when unreachable)."""
+    if not isinstance(error, psycopg.Error):
+        return error
+    for name in _DJANGO_ERRORS:
+        if isinstance(error, getattr(psycopg, name)):
+            django_error = getattr(db_utils, name)(*error.args)
+            django_error.__cause__ = error
+            return django_error
+    return error
+
+
+# Most specific first, as django.db.utils.DatabaseErrorWrapper tries them.
+_DJANGO_ERRORS = (
+    "DataError",
+    "OperationalError",
+    "IntegrityError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
+    "DatabaseError",
+    "InterfaceError",
+    "Error",
+)
+
+
+def _hold(pending: _Pending, row, now: datetime, expires_at: datetime) -> locks.Hold:
+    request = pending.request
+    product_name, price, image, category, warehouse_name, city, location = row
+    return locks.Hold(
+        reservation_id=pending.reservation_id,
+        product_id=request.product_id,
+        warehouse_id=request.warehouse_id,
+        quantity=request.quantity,
+        created_at=now,
+        expires_at=expires_at,
+        user_id=request.user_id,
+        guest_id=request.guest_id,
+        product_name=product_name,
+        product_price=Decimal(price),
+        product_image=image,
+        product_category=category,
+        warehouse_name=warehouse_name,
+        warehouse_city=city,
+        warehouse_location=location,
+    )
+
+
+_coalescer: HoldCoalescer | None = None
+_coalescer_pid: int | None = None
+
+
+def get() -> HoldCoalescer:
+    """The process's coalescer (a forked worker makes its own: pools do not survive a fork)."""
+    global _coalescer, _coalescer_pid
+    if _coalescer is None or _coalescer_pid != os.getpid():
+        _coalescer = HoldCoalescer(
+            pool_size=settings.HOLD_POOL_SIZE,
+            max_batch=settings.HOLD_BATCH_MAX,
+            now=timezone.now,
+        )
+        _coalescer_pid = os.getpid()
+    return _coalescer
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """Start an event loop on a daemon thread of its own, for sync callers."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="stockd-holds", daemon=True).start()
+    return loop
