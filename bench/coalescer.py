@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockd.settings")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 django.setup()
 
+from reservations import coalescer  # noqa: E402
 from reservations.metrics import COALESCED_BATCH_SIZE  # noqa: E402
 from reservations.services import holds  # noqa: E402
 
@@ -24,6 +25,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 
 
 async def main(product_id: int, warehouse_id: int) -> dict:
+    coalescer.get().use_running_loop()  # as the ASGI server's loop: callers and batches share it
     held = 0
     deadline = time.monotonic() + SECONDS
 

@@ -1,8 +1,17 @@
--- wrk script: every request holds one unit of the hot row (product/warehouse from env).
+-- wrk script: every request holds one unit. Of one hot row (BENCH_PRODUCT_ID and
+-- BENCH_WAREHOUSE_ID), or of a random row of all (BENCH_PRODUCTS="first last" and
+-- BENCH_WAREHOUSES="first last": the seed's id ranges). Counts 201s, 409s and the rest.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = string.format('{"productId": %s, "warehouseId": %s, "quantity": 1}',
-                         os.getenv("BENCH_PRODUCT_ID"), os.getenv("BENCH_WAREHOUSE_ID"))
+local products, warehouses = os.getenv("BENCH_PRODUCTS"), os.getenv("BENCH_WAREHOUSES")
+local p1, p2, w1, w2
+if products then
+  p1, p2 = string.match(products, "(%d+) (%d+)")
+  w1, w2 = string.match(warehouses, "(%d+) (%d+)")
+else
+  wrk.body = string.format('{"productId": %s, "warehouseId": %s, "quantity": 1}',
+                           os.getenv("BENCH_PRODUCT_ID"), os.getenv("BENCH_WAREHOUSE_ID"))
+end
 
 -- Each wrk thread counts in its own Lua state; done() adds the counts up.
 local threads = {}
@@ -13,6 +22,17 @@ end
 
 function init(args)
   created, refused, other = 0, 0, 0
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+end
+
+function request()
+  if not products then
+    return wrk.format()
+  end
+  local body = string.format('{"productId": %d, "warehouseId": %d, "quantity": 1}',
+                             math.random(tonumber(p1), tonumber(p2)),
+                             math.random(tonumber(w1), tonumber(w2)))
+  return wrk.format(nil, nil, nil, body)
 end
 
 function response(status, headers, body)

@@ -539,7 +539,7 @@ def main() -> int:
             "BENCH_WAREHOUSES": f"{low_w} {high_w}",
         }
         spread = median_of(
-            lambda: wrk("spread.lua", "/api/reservations", SECONDS, CLIENTS, spread_env)
+            lambda: wrk("reserve.lua", "/api/reservations", SECONDS, CLIENTS, spread_env)
         )
         spread_script = (
             f"\\set product_id random({low_p}, {high_p})\n"

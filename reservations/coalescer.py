@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import psycopg
@@ -338,8 +337,8 @@ _DJANGO_ERRORS = (
 
 def _hold(pending: _Pending, row, now: datetime, expires_at: datetime) -> locks.Hold:
     request = pending.request
-    product_name, price, image, category, warehouse_name, city, location = row
-    return locks.Hold(
+    return locks.Hold.written(
+        row,
         reservation_id=pending.reservation_id,
         product_id=request.product_id,
         warehouse_id=request.warehouse_id,
@@ -348,13 +347,6 @@ def _hold(pending: _Pending, row, now: datetime, expires_at: datetime) -> locks.
         expires_at=expires_at,
         user_id=request.user_id,
         guest_id=request.guest_id,
-        product_name=product_name,
-        product_price=Decimal(price),
-        product_image=image,
-        product_category=category,
-        warehouse_name=warehouse_name,
-        warehouse_city=city,
-        warehouse_location=location,
     )
 
 

@@ -60,6 +60,22 @@ class Hold:
     warehouse_city: str
     warehouse_location: str
 
+    @classmethod
+    def written(cls, row: tuple, **hold) -> "Hold":
+        """The hold a statement wrote, with the product and warehouse fields of its `row`
+        (name, price, image, category; name, city, location, as the hold statements return)."""
+        product_name, price, image, category, warehouse_name, city, location = row
+        return cls(
+            **hold,
+            product_name=product_name,
+            product_price=Decimal(price),
+            product_image=image,
+            product_category=category,
+            warehouse_name=warehouse_name,
+            warehouse_city=city,
+            warehouse_location=location,
+        )
+
 
 def _table(model) -> str:
     return model._meta.db_table
@@ -254,9 +270,9 @@ def hold_stock(
         row = _hold_stock_portably(params)
     if row is None:
         return None
-    product_name, price, image, category, warehouse_name, city, location = row
-    hold = Hold(
-        reservation_id=params["id"],
+    hold = Hold.written(
+        row,
+        reservation_id=reservation_id,
         product_id=product_id,
         warehouse_id=warehouse_id,
         quantity=quantity,
@@ -264,13 +280,6 @@ def hold_stock(
         expires_at=expires_at,
         user_id=user_id,
         guest_id=guest_id,
-        product_name=product_name,
-        product_price=Decimal(price),
-        product_image=image,
-        product_category=category,
-        warehouse_name=warehouse_name,
-        warehouse_city=city,
-        warehouse_location=location,
     )
     if connection.vendor == "postgresql":  # the portable path records its event with record()
         transaction.on_commit(partial(events.announce, [event]))

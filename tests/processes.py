@@ -150,3 +150,15 @@ def uvicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
         f"http://127.0.0.1:{port}",
     ) as url:
         yield url
+
+
+def terminate_backends_of(application_name: str) -> int:
+    """End the database sessions of the children started with PGAPPNAME=`application_name`."""
+    with connection.cursor() as cursor:
+        # In the select list, not the WHERE clause: PostgreSQL may evaluate a WHERE clause's
+        # terms in any order, and would terminate other backends (this test's) too.
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+        return sum(terminated for (terminated,) in cursor.fetchall())

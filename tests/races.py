@@ -60,8 +60,11 @@ def unexpected_errors(outcomes: list[Outcome], *expected: type[BaseException]) -
     ]
 
 
-def connect() -> psycopg.Connection:
-    """Open a psycopg connection of its own to the test database (a session Django can't see)."""
+def connect(*, autocommit: bool = True) -> psycopg.Connection:
+    """Open a psycopg connection of its own to the test database (a session Django can't see).
+
+    With `autocommit=False` a transaction opens on its first statement.
+    """
     params = connection.settings_dict
     return psycopg.connect(
         dbname=params["NAME"],
@@ -69,12 +72,12 @@ def connect() -> psycopg.Connection:
         host=params["HOST"],
         port=params["PORT"] or 5432,
         password=params["PASSWORD"] or None,
-        autocommit=True,
+        autocommit=autocommit,
     )
 
 
-def wait_until_blocked_by(pid: int, *, at_least: int = 1, alive: Callable[[], bool]) -> None:
-    """Wait until `at_least` sessions wait on locks held by session `pid`.
+def wait_until_blocked_by(pid: int, *, at_least: int = 1, alive: Callable[[], bool]) -> list[int]:
+    """Wait until `at_least` sessions wait on locks held by session `pid`; return them.
 
     Fail at once if `alive()` turns false first (the work ended without waiting), or after
     JOIN_TIMEOUT_SECONDS (nothing came to wait).
@@ -82,13 +85,16 @@ def wait_until_blocked_by(pid: int, *, at_least: int = 1, alive: Callable[[], bo
     deadline = time.monotonic() + JOIN_TIMEOUT_SECONDS
     with connect() as watcher:
         while True:
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid))",
-                [pid],
-            ).fetchone()[0]
-            if waiting >= at_least:
-                return
+            waiting = [
+                row[0]
+                for row in watcher.execute(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid))",
+                    [pid],
+                )
+            ]
+            if len(waiting) >= at_least:
+                return waiting
             assert alive(), "the work ended before it waited on the lock"
             assert time.monotonic() < deadline, f"nothing waited on {pid}"
             time.sleep(0.02)

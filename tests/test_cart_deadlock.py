@@ -10,10 +10,8 @@ know where it waits.
 """
 
 import threading
-import time
 from datetime import timedelta
 
-import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -24,39 +22,9 @@ from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import holds
 from tests.factories import InventoryFactory, WarehouseFactory
+from tests.races import connect, wait_until_blocked_by
 
 HANG_SECONDS = 60  # only a hang waits this long
-
-
-def _connect() -> psycopg.Connection:
-    """A connection of the test's own to the test database (a transaction opens on first use)."""
-    settings = connection.settings_dict
-    return psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        password=settings["PASSWORD"] or None,
-    )
-
-
-def _wait_until_blocked_by(blocker: psycopg.Connection, request: threading.Thread) -> None:
-    """Wait until some session waits on a lock that `blocker` holds; fail if `request` ends."""
-    pid = blocker.info.backend_pid
-    with _connect() as watcher:
-        watcher.autocommit = True
-        deadline = time.monotonic() + HANG_SECONDS
-        while True:
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid))",
-                [pid],
-            ).fetchone()[0]
-            if waiting:
-                return
-            assert request.is_alive(), "the cart request ended before it waited"
-            assert time.monotonic() < deadline, f"nothing waited for {pid} in {HANG_SECONDS}s"
-            time.sleep(0.02)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -92,17 +60,17 @@ def test_idempotent_cart_sweeping_due_holds_never_deadlocks_with_another_cart():
         finally:
             connection.close()
 
-    sweeper, other_cart = _connect(), _connect()
+    sweeper, other_cart = connect(autocommit=False), connect(autocommit=False)
     request = threading.Thread(target=send_cart)
     try:
         # Another request is releasing the due hold: the cart must wait for it.
         sweeper.execute(f"SELECT id FROM {holds_table} WHERE id = %s FOR UPDATE", [dead.id])
         request.start()
-        _wait_until_blocked_by(sweeper, request)
+        wait_until_blocked_by(sweeper.info.backend_pid, alive=request.is_alive)
         # Another cart locks its rows in pk order: the lower row first...
         other_cart.execute(f"SELECT id FROM {stock_table} WHERE id = %s FOR UPDATE", [lower.pk])
         sweeper.commit()
-        _wait_until_blocked_by(other_cart, request)
+        wait_until_blocked_by(other_cart.info.backend_pid, alive=request.is_alive)
         # ...then the higher one, which the cart must not be holding while it waits.
         other_cart.execute("SET lock_timeout = '30s'")
         other_cart.execute(f"SELECT id FROM {stock_table} WHERE id = %s FOR UPDATE", [higher.pk])

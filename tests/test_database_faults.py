@@ -8,7 +8,6 @@ pg_terminate_backend on the child's own sessions (named by PGAPPNAME).
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -20,7 +19,15 @@ from inventory.models import Inventory
 from reservations.invariants import find_violations
 from reservations.models import Reservation
 from tests.factories import InventoryFactory
-from tests.processes import clean_env, env_for_test_database, free_port, gunicorn, http_get
+from tests.processes import (
+    clean_env,
+    env_for_test_database,
+    free_port,
+    gunicorn,
+    http_get,
+    terminate_backends_of,
+)
+from tests.races import wait_until_blocked_by
 
 HANG_SECONDS = 60  # only a hang waits this long
 pytestmark = pytest.mark.slow
@@ -78,16 +85,6 @@ def assert_unavailable_page(status: int, headers, body: str) -> None:
     assert headers["Content-Type"].startswith("text/html")
     assert 'data-testid="error-page"' in body
     assert '<code data-testid="error-code">DATABASE_UNAVAILABLE</code>' in body
-
-
-def terminate_backends_of(application_name: str) -> int:
-    with connection.cursor() as cursor:
-        # In the select list, not the WHERE clause, so only the child's sessions are ended.
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            [application_name],
-        )
-        return sum(terminated for (terminated,) in cursor.fetchall())
 
 
 def reserve_body(stock: Inventory, quantity: int = 1) -> dict:
@@ -193,24 +190,6 @@ def test_pooled_connections_whose_backends_were_terminated_are_replaced(tmp_path
     assert find_violations() == []
 
 
-def _wait_until_blocked_by(pid: int, request: threading.Thread) -> list[int]:
-    """Wait until some session waits on a lock held by session `pid`; return those sessions."""
-    deadline = time.monotonic() + HANG_SECONDS
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid))",
-                [pid],
-            )
-            waiting = [row[0] for row in cursor.fetchall()]
-            if waiting:
-                return waiting
-            assert request.is_alive(), "the request ended before it waited"
-            assert time.monotonic() < deadline, f"nothing waited for {pid} in {HANG_SECONDS}s"
-            time.sleep(0.02)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_request_whose_backend_is_terminated_mid_request_answers_503_and_writes_nothing(
     tmp_path, django_db_blocker
@@ -234,7 +213,7 @@ def test_a_request_whose_backend_is_terminated_mid_request_answers_503_and_write
 
             request = threading.Thread(target=reserve)
             request.start()
-            for pid in _wait_until_blocked_by(holder_pid, request):
+            for pid in wait_until_blocked_by(holder_pid, alive=request.is_alive):
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
             request.join(timeout=HANG_SECONDS)

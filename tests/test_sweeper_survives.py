@@ -14,7 +14,13 @@ from reservations.models import Reservation, ReservationEvent
 from reservations.services import holds, sweeps
 from reservations.tasks import expire_due_reservations as expire_task
 from tests.factories import InventoryFactory
-from tests.processes import env_for_test_database, manage, spawn, wait_for
+from tests.processes import (
+    env_for_test_database,
+    manage,
+    spawn,
+    terminate_backends_of,
+    wait_for,
+)
 from tests.races import connect
 
 
@@ -38,17 +44,6 @@ def backends_of(application_name: str) -> int:
             [application_name],
         )
         return cursor.fetchone()[0]
-
-
-def terminate_backends_of(application_name: str) -> int:
-    with connection.cursor() as cursor:
-        # In the select list, not the WHERE clause: PostgreSQL may evaluate a WHERE clause's
-        # terms in any order, and would terminate other backends (this test's) too.
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            [application_name],
-        )
-        return sum(terminated for (terminated,) in cursor.fetchall())
 
 
 @pytest.mark.django_db(transaction=True)
