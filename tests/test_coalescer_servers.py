@@ -12,10 +12,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils.crypto import get_random_string
 
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
-from tests.factories import InventoryFactory
+from tests.factories import InventoryFactory, UserFactory
 from tests.processes import env_for_test_database, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,9 +36,11 @@ SERVERS = {
 }
 
 
-def _post(url: str, body: dict) -> int:
+def _post(url: str, body: dict, headers: dict | None = None) -> int:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -67,3 +72,25 @@ def test_shoppers_racing_for_the_last_units_get_exactly_one_hold_per_unit(tmp_pa
     assert (row.total_stock, row.reserved_stock) == (UNITS, UNITS)
     assert Reservation.objects.count() == ReservationEvent.objects.count() == UNITS
     assert find_violations() == []
+
+
+def test_a_signed_in_shopper_holds_on_the_event_loop_with_csrf_enforced(tmp_path):
+    row = InventoryFactory(total_stock=5)
+    shopper = UserFactory()
+    client = Client()
+    client.force_login(shopper)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    token = get_random_string(32)
+    cookies = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}"
+    body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 2}
+    env = env_for_test_database(HOLD_COALESCING="1", RESERVE_RATE_LIMIT="")
+    with gunicorn(tmp_path, env, workers=1, **SERVERS["asgi-uvicorn-workers"]) as url:
+        refused = _post(f"{url}/api/reservations", body, {"Cookie": cookies})
+        held = _post(
+            f"{url}/api/reservations",
+            body,
+            {"Cookie": cookies, "X-CSRFToken": token, "Origin": url, "Referer": f"{url}/"},
+        )
+    assert (refused, held) == (403, 201)  # no CSRF token: refused before any hold
+    (hold,) = Reservation.objects.all()
+    assert (hold.user_id, hold.guest_id, hold.quantity) == (shopper.pk, None, 2)
