@@ -8,6 +8,7 @@ events and keep the same rules: a hold whose time is up is released as EXPIRED i
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,40 +74,45 @@ def _claim(
         return None
 
 
-def _on_hold(event_type: str, reservation_id: uuid.UUID) -> str:
+def _settle(
+    event_type: str, confirm: Callable[[], object], release: Callable[[], list[Reservation]]
+) -> str:
+    """Confirm on a success, release with PAYMENT_FAILED on a failure; name the outcome."""
     if event_type == SUCCEEDED:
         try:
-            transitions.confirm(reservation_id=reservation_id, actor=ACTOR)
+            confirm()
         except ReservationExpired:
             return Outcome.EXPIRED
         except InvalidTransition:
             return Outcome.ALREADY_RELEASED
         return Outcome.CONFIRMED
     try:
-        hold = transitions.release(
-            reservation_id=reservation_id, reason=Reason.PAYMENT_FAILED, actor=ACTOR
-        )
+        released = release()
     except InvalidTransition:
         return Outcome.ALREADY_CONFIRMED
-    return Outcome.EXPIRED if hold.release_reason == Reason.EXPIRED else Outcome.RELEASED
+    if all(hold.release_reason == Reason.EXPIRED for hold in released):
+        return Outcome.EXPIRED
+    return Outcome.RELEASED
+
+
+def _on_hold(event_type: str, reservation_id: uuid.UUID) -> str:
+    return _settle(
+        event_type,
+        lambda: transitions.confirm(reservation_id=reservation_id, actor=ACTOR),
+        lambda: [
+            transitions.release(
+                reservation_id=reservation_id, reason=Reason.PAYMENT_FAILED, actor=ACTOR
+            )
+        ],
+    )
 
 
 def _on_cart(event_type: str, cart_id: uuid.UUID) -> str:
-    if event_type == SUCCEEDED:
-        try:
-            carts.confirm_cart(cart_id=cart_id, actor=ACTOR)
-        except ReservationExpired:
-            return Outcome.EXPIRED
-        except InvalidTransition:
-            return Outcome.ALREADY_RELEASED
-        return Outcome.CONFIRMED
-    try:
-        holds = carts.release_cart(cart_id=cart_id, reason=Reason.PAYMENT_FAILED, actor=ACTOR)
-    except InvalidTransition:
-        return Outcome.ALREADY_CONFIRMED
-    if all(hold.release_reason == Reason.EXPIRED for hold in holds):
-        return Outcome.EXPIRED
-    return Outcome.RELEASED
+    return _settle(
+        event_type,
+        lambda: carts.confirm_cart(cart_id=cart_id, actor=ACTOR),
+        lambda: carts.release_cart(cart_id=cart_id, reason=Reason.PAYMENT_FAILED, actor=ACTOR),
+    )
 
 
 def _apply(event_type: str, reservation_id: uuid.UUID | None, cart_id: uuid.UUID | None) -> str:
