@@ -49,14 +49,17 @@ test: install
 
 # The whole product side by side on this machine's PostgreSQL: the production web process
 # under wrk, ab and pgbench; one table of medians (bench/run.py; docs/performance.md).
-# Needs wrk, ab (apache2-utils) and pgbench; takes about 20 minutes.
+# Needs pgbench (PostgreSQL's) and installs wrk and ab if missing; takes about 20 minutes.
 bench: install
+	@command -v wrk >/dev/null && command -v ab >/dev/null || \
+		{ echo "Installing wrk and ab (apache2-utils) for the bench."; \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk apache2-utils >/dev/null; }
 	$(BIN)/python bench/run.py
 
 # Mixed load (10,000 operations, 64 clients) on the production web process while Redis is
 # stopped and started, PostgreSQL backends are terminated, a worker is SIGKILLed and sweeps run;
 # then the invariants and every answer are checked (bench/chaos.py; docs/reliability.md).
-# Needs redis-server and psql; takes about 2 minutes.
+# Needs redis-server and psql; takes a few minutes (7.5 on a busy 2-core machine).
 chaos: install
 	$(BIN)/python bench/chaos.py
 

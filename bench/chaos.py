@@ -32,13 +32,14 @@ a check fails. Logs of the web process, the sweeper and Redis are under CHAOS_LO
 Settings (environment): CHAOS_OPERATIONS (10000), CHAOS_CLIENTS (64), CHAOS_PORT (8896),
 CHAOS_DATABASE_URL (postgres://postgres@127.0.0.1:5432/stockd_chaos), CHAOS_TTL_SECONDS (5),
 CHAOS_SWEEP_SECONDS (2), CHAOS_TERMINATE_SECONDS (3), CHAOS_CRON_SECONDS (2),
-CHAOS_PRODUCTS (4 products x every warehouse are the rows in play), CHAOS_STOCK (40 units
-each), CHAOS_SEED (random), CHAOS_MAX_SECONDS (600: the load is cancelled, and fails, past it),
+CHAOS_PRODUCTS (4 products x every warehouse are the rows in play), CHAOS_STOCK (12 units
+each), CHAOS_SEED (random), CHAOS_MAX_SECONDS (900: the load is cancelled, and fails, past it),
 CHAOS_LOG_DIR (var/chaos), WEB_CONCURRENCY (2).
 """
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -49,7 +50,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -66,9 +67,9 @@ SWEEP_SECONDS = int(os.environ.get("CHAOS_SWEEP_SECONDS", "2"))
 TERMINATE_SECONDS = float(os.environ.get("CHAOS_TERMINATE_SECONDS", "3"))
 CRON_SECONDS = float(os.environ.get("CHAOS_CRON_SECONDS", "2"))
 PRODUCTS = int(os.environ.get("CHAOS_PRODUCTS", "4"))
-STOCK = int(os.environ.get("CHAOS_STOCK", "40"))
+STOCK = int(os.environ.get("CHAOS_STOCK", "12"))
 SEED = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
-MAX_SECONDS = float(os.environ.get("CHAOS_MAX_SECONDS", "600"))
+MAX_SECONDS = float(os.environ.get("CHAOS_MAX_SECONDS", "900"))
 CRON_SECRET = "chaos-cron-secret"
 MAX_ATTEMPTS = 6  # of a retried operation
 REQUEST_TIMEOUT = 30.0
@@ -134,6 +135,7 @@ class Attempt:
     cart_id: str | None = None
     error: str | None = None  # why no answer came
     at: float = 0.0  # seconds since the load started
+    seconds: float = 0.0  # until the answer (or the error)
 
     @property
     def answer(self) -> str:
@@ -202,8 +204,10 @@ class Load:
             response = await self.http.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as error:
             record.error = type(error).__name__
+            record.seconds = self.now() - record.at
             self.attempts.append(record)
             return record
+        record.seconds = self.now() - record.at
         record.status = response.status_code
         record.replayed = response.headers.get("Idempotent-Replayed") == "true"
         record.retry_after = "Retry-After" in response.headers
@@ -584,17 +588,34 @@ def reckon(load: Load, db: psycopg.Connection, overdue: list, invariants) -> lis
     return checks
 
 
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def _latency(attempts: list[Attempt]) -> str:
+    seconds = [a.seconds for a in attempts]
+    return f"{_percentile(seconds, 0.5) * 1000:.0f} / {_percentile(seconds, 0.99) * 1000:.0f}"
+
+
 def outcome_table(attempts: list[Attempt]) -> str:
+    """Operations and their attempts by answer; latency (ms, p50 / p99) of each operation's."""
     counts = Counter((a.op, a.answer) for a in attempts)
     operations = Counter(a.op for a in attempts if a.attempt == 1)
     order = [*MIX, "cron"]
-    lines = ["| operation | operations | answer | attempts |", "|---|---:|---|---:|"]
+    lines = [
+        "| operation | operations | ms p50 / p99 | answer | attempts |",
+        "|---|---:|---:|---|---:|",
+    ]
     for op in order:
         answers = sorted((answer, n) for (o, answer), n in counts.items() if o == op)
+        latency = _latency([a for a in attempts if a.op == op])
         for i, (answer, n) in enumerate(answers):
-            total = f"{operations[op]:,}" if i == 0 else ""
-            lines.append(f"| {op if i == 0 else ''} | {total} | {answer} | {n:,} |")
-    lines.append(f"| all | {sum(operations.values()):,} | | {len(attempts):,} |")
+            first = (op, f"{operations[op]:,}", latency) if i == 0 else ("", "", "")
+            lines.append(f"| {' | '.join(first)} | {answer} | {n:,} |")
+    mix = [a for a in attempts if a.op != "cron"]
+    total = sum(1 for a in mix if a.attempt == 1)
+    lines.append(f"| all but cron | {total:,} | {_latency(mix)} | | {len(mix):,} |")
     return "\n".join(lines)
 
 
@@ -609,9 +630,13 @@ def fault_summary(load: Load, sweeper_log: Path) -> str:
     up = faults.redis_up[0] if faults.redis_up else None
     while_down = [a for a in attempts if down is not None and up is not None and down <= a.at < up]
     kill_at, pid = faults.killed[0] if faults.killed else (None, None)
+    # In flight when the worker died: sent before, no answer after.
     near_kill = [
-        a for a in attempts if a.status is None and kill_at is not None and 0 <= a.at - kill_at < 2
+        a
+        for a in attempts
+        if a.status is None and kill_at is not None and a.at <= kill_at <= a.at + a.seconds + 1
     ]
+    no_answer = sum(1 for a in attempts if a.status is None)
     log = sweeper_log.read_text() if sweeper_log.exists() else ""
     sweeps = len(re.findall(r"^Released (\d+)", log, re.M))
     swept = sum(map(int, re.findall(r"^Released (\d+)", log, re.M)))
@@ -631,8 +656,8 @@ def fault_summary(load: Load, sweeper_log: Path) -> str:
         ),
         (
             "SIGKILL of a web worker",
-            f"pid {pid} at {kill_at or 0:.1f} s; {len(near_kill)} attempts got no answer within "
-            f"2 s of it; gunicorn had a new worker after "
+            f"pid {pid} at {kill_at or 0:.1f} s; {len(near_kill)} attempts in flight got no "
+            f"answer (of {no_answer} without an answer in all); gunicorn had a new worker after "
             + (
                 f"{faults.worker_back_after:.1f} s"
                 if faults.worker_back_after is not None
@@ -673,8 +698,19 @@ async def drive(rows, web, redis) -> Load:
     return load
 
 
+def write_attempts(attempts: list[Attempt], path: Path) -> None:
+    """Every attempt, one JSON object a line, for a closer look."""
+    with path.open("w") as file:
+        for a in attempts:
+            file.write(json.dumps(asdict(a)) + "\n")
+
+
 def main() -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
+    metrics = LOGS / "prometheus"  # prometheus_client's files for every process started here
+    metrics.mkdir(exist_ok=True)
+    for stale in metrics.glob("*.db"):
+        stale.unlink()
     for name in ("web.log", "sweeper.log", "redis.log"):
         (LOGS / name).write_text("")
     bench.ENV.update(
@@ -683,7 +719,7 @@ def main() -> int:
             "CRON_SECRET": CRON_SECRET,
             "RESERVE_RATE_LIMIT": "",
             "VAR_DIR": str(LOGS / "var"),
-            "PROMETHEUS_MULTIPROC_DIR": str(LOGS / "prometheus"),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -751,6 +787,7 @@ def main() -> int:
         f"\n{operations:,} operations ({len(load.attempts):,} HTTP attempts with retries and "
         f"cron calls) in {seconds:.1f} s over {len(rows)} stock rows of {STOCK} units\n"
     )
+    write_attempts(load.attempts, LOGS / "attempts.jsonl")
     print(outcome_table(load.attempts))
     print()
     print(fault_summary(load, LOGS / "sweeper.log"))
@@ -762,7 +799,7 @@ def main() -> int:
             print(f"      {failure}")
         if len(check.failures) > 10:
             print(f"      ... and {len(check.failures) - 10} more")
-    print(f"\nLogs: {LOGS}/ (web.log, sweeper.log, redis.log)")
+    print(f"\nLogs: {LOGS}/ (web.log, sweeper.log, redis.log, attempts.jsonl)")
     return 0 if all(c.passed for c in checks) else 1
 
 

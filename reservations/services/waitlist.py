@@ -222,9 +222,11 @@ def offer_freed_units_on_commit(
     Deferred so a rolled-back change promotes nobody, and so promotion never runs inside (and
     never lengthens) the transaction that holds the freed row's lock. The promotions made are
     appended to `promotions` when it is given. One query finds the rows that have waiting
-    entries (a sweep frees units on hundreds of rows, few with a waitlist).
+    entries (a sweep frees units on hundreds of rows, few with a waitlist). A database fault
+    there is logged, not raised: the change has committed, and its request must not answer
+    503 "retry" (the next release or sweep offers the units again).
     """
-    transaction.on_commit(partial(_offer_where_waiting, sorted(set(keys)), promotions))
+    transaction.on_commit(partial(_offer_where_waiting, sorted(set(keys)), promotions), robust=True)
 
 
 def _offer_where_waiting(
