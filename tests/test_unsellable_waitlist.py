@@ -11,6 +11,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -180,3 +181,20 @@ def test_the_expire_loop_keeps_sweeping_past_a_deactivated_row(tmp_path):
         assert sweeper.wait(timeout=30) == 0, log.read_text()
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.WAITING
+
+
+@promotion
+def test_a_database_fault_in_promotion_after_commit_never_fails_the_release(monkeypatch, caplog):
+    # The connection dies between the release's commit and the promotion's query (seen under
+    # `make chaos`): the release has happened and must answer as such, not 503 "retry".
+    row = InventoryFactory(total_stock=1)
+    held = holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
+
+    def connection_lost(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(waitlist, "_offer_where_waiting", connection_lost)
+    released = transitions.release(reservation_id=held.id)
+    assert released.status == Status.RELEASED
+    assert Reservation.objects.get(pk=held.id).status == Status.RELEASED
+    assert "offer_where_waiting" in caplog.text  # logged, with the hook named

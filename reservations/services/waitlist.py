@@ -226,7 +226,12 @@ def offer_freed_units_on_commit(
     there is logged, not raised: the change has committed, and its request must not answer
     503 "retry" (the next release or sweep offers the units again).
     """
-    transaction.on_commit(partial(_offer_where_waiting, sorted(set(keys)), promotions), robust=True)
+    rows = sorted(set(keys))
+
+    def offer_where_waiting() -> None:  # named: Django logs a robust hook's __qualname__
+        _offer_where_waiting(rows, promotions)
+
+    transaction.on_commit(offer_where_waiting, robust=True)
 
 
 def _offer_where_waiting(
