@@ -59,26 +59,20 @@ def reservation_from_hold(hold: locks.Hold) -> Reservation:
     )
 
 
-def _hold_now(
-    *,
-    product_id: int,
-    warehouse_id: int,
-    quantity: int,
-    actor: str,
-    user_id: int | None,
-    guest_id: uuid.UUID | None,
-) -> locks.Hold | None:
-    """Try one hold now, with a fresh expiry; None (nothing written) if it does not fit."""
+def _hold_now(request: coalescer.HoldRequest) -> locks.Hold | None:
+    """Try one hold now on the caller's connection, with a fresh expiry; None (nothing
+    written) if it does not fit."""
     now = timezone.now()
     return locks.hold_stock(
-        product_id=product_id,
-        warehouse_id=warehouse_id,
-        quantity=quantity,
+        product_id=request.product_id,
+        warehouse_id=request.warehouse_id,
+        quantity=request.quantity,
         now=now,
         expires_at=now + hold_ttl(),
-        actor=actor,
-        user_id=user_id,
-        guest_id=guest_id,
+        actor=request.actor,
+        user_id=request.user_id,
+        guest_id=request.guest_id,
+        payload=request.payload,
     )
 
 
@@ -109,27 +103,25 @@ def _reserve(
     wait_for_sweeps: bool,
     sweep: bool = True,
 ) -> Reservation:
-    check_quantity(quantity)
-    attempt = {
-        "product_id": product_id,
-        "warehouse_id": warehouse_id,
-        "quantity": quantity,
-        "actor": access.actor_for(user),
-        "user_id": access.owner_id(user),
-        "guest_id": None if access.owner_id(user) else guest_id,
-    }
-    key = (product_id, warehouse_id)
-    hold = _hold_now(**attempt)
+    attempt = _hold_request(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        user=user,
+        guest_id=guest_id,
+    )
+    key = attempt.key
+    hold = _hold_now(attempt)
     if hold is None and sweep:
         released = sweeps.expire_due_reservations(stock_key=key)
         if released:
-            hold = _hold_now(**attempt)
+            hold = _hold_now(attempt)
         if hold is None and wait_for_sweeps and may_wait_for_sweeps(released):
             # SKIP LOCKED passed over due holds that another request is releasing right now;
             # wait for it to commit, then look again. The retry is unconditional: any check
             # made after the failed hold could miss a release that committed in between.
             sweeps.expire_due_reservations(stock_key=key, wait=True)
-            hold = _hold_now(**attempt)
+            hold = _hold_now(attempt)
     if hold is None:
         raise _shortage(product_id, warehouse_id)
     return reservation_from_hold(hold)
