@@ -1,9 +1,11 @@
 """ASGI entry point: stockd's whole app, as the Procfile's `web` process and `make run` serve it.
 
-Django's ASGIHandler runs each request in a ThreadSensitiveContext, which gives the request a
-thread of its own for its sync code (signals, sync middleware, sync views) for as long as
-the request lasts. Two kinds of request skip that context, so their few sync calls share
-the process's one sync thread instead of starting a thread each:
+Django's ASGIHandler runs each request's sync code (signals, sync middleware, sync views) on
+a thread of the request's own, for as long as the request lasts. Here that thread is a
+core.request_threads.ConnectionReleasingExecutor: after each sync step it gives its pooled
+database connection back, so a request waiting for the event loop between two steps holds
+no connection other requests need. Two kinds of request share one such thread instead of
+starting a thread each:
 
 - the live stock stream (STREAM_PATH): an open stream lasts hours, and a thread each would
   cost 69 KiB instead of 35 KiB per stream (docs/performance.md); it does no database work
@@ -13,12 +15,13 @@ the process's one sync thread instead of starting a thread each:
   of the loop's time; its middleware hooks run on the loop too (run_middleware_hooks_on_loop).
   Its sync fallbacks run on worker threads of their own.
 
-Every other request is handled exactly as Django's ASGIHandler handles it.
+Everything else is handled exactly as Django's ASGIHandler handles it.
 """
 
 import os
 
 import django
+from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockd.settings")
@@ -31,9 +34,12 @@ from core.asyncviews import (  # noqa: E402 (needs the settings above)
     run_middleware_hooks_on_loop,
     view_hooks_on_loop,
 )
+from core.request_threads import ConnectionReleasingExecutor  # noqa: E402
 from reservations import coalescer  # noqa: E402
 
 STREAM_PATH = "/events/"
+# The one thread the stream's and the hot POST's few sync steps share.
+_SHARED_THREAD = ConnectionReleasingExecutor("stockd-shared")
 
 
 def _is_hot(scope: dict) -> bool:
@@ -47,13 +53,21 @@ class StockdASGIHandler(ASGIHandler):
         self._view_middleware = view_hooks_on_loop(self._view_middleware)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and _is_hot(scope):
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # Django's own refusal
+            return
+        if _is_hot(scope):
             coalescer.get().use_running_loop()  # the server's loop outlives every request
-            await self.handle(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"].startswith(STREAM_PATH):
-            await self.handle(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+        if _is_hot(scope) or scope["path"].startswith(STREAM_PATH):
+            async with ThreadSensitiveContext(executor=_SHARED_THREAD):
+                await self.handle(scope, receive, send)
+            return
+        thread = ConnectionReleasingExecutor("stockd-request")
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            thread.shutdown(wait=False)  # its last step has run; the thread ends by itself
 
     def create_request(self, scope, body_file):
         request, error_response = super().create_request(scope, body_file)
