@@ -621,10 +621,11 @@ def outcome_table(attempts: list[Attempt]) -> str:
 
 def fault_summary(load: Load, sweeper_log: Path) -> str:
     faults, attempts = load.faults, load.attempts
-    after_termination = 0
-    for a in attempts:
-        if a.status == 503 and any(0 <= a.at - t <= 1.0 for t, _ in faults.terminations):
-            after_termination += 1
+    struck = sum(  # 503s of requests in flight when a round of terminations struck
+        1
+        for a in attempts
+        if a.status == 503 and any(a.at <= t <= a.at + a.seconds for t, _ in faults.terminations)
+    )
     unavailable = sum(1 for a in attempts if a.status == 503)
     down = faults.redis_down[0] if faults.redis_down else None
     up = faults.redis_up[0] if faults.redis_up else None
@@ -647,7 +648,7 @@ def fault_summary(load: Load, sweeper_log: Path) -> str:
             f"pg_terminate_backend every {TERMINATE_SECONDS:g} s",
             f"{len(faults.terminations)} rounds, "
             f"{sum(n for _, n in faults.terminations)} backends terminated; {unavailable} x 503 "
-            f"in all, {after_termination} of them within 1 s after a round",
+            f"in all, {struck} of them to requests in flight when a round struck",
         ),
         (
             "chaos Redis stopped, then started",

@@ -288,12 +288,26 @@ class HoldCoalescer:
             min_size=1,
             max_size=self._pool_size,
             # A connection the server dropped (restart, failover) is replaced, not used.
-            check=AsyncConnectionPool.check_connection,
+            check=self._check_connection,
             open=False,
             name="stockd-holds",
         )
         await pool.open()
         return pool
+
+    async def _check_connection(self, conn: AsyncConnection) -> None:
+        """psycopg_pool's check; the first dead connection found replaces every idle one.
+
+        A restart kills them all at once, and met one by one they cost the hold psycopg_pool's
+        back-off (1 s, 2 s ...) between them; drained, it waits for one fresh connection (as
+        core.postgresql does for Django's pool).
+        """
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            if self._pool is not None and self._pool.done() and not self._pool.exception():
+                await self._pool.result().drain()
+            raise
 
 
 async def _hold_one(conn: AsyncConnection, pending: _Pending, common: dict):

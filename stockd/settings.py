@@ -105,9 +105,9 @@ TEMPLATES = [
 # serialized, WAL lets readers go on, and the busy timeout makes writers wait, not fail.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    # Health checks make the pool test a connection before lending it (psycopg_pool's
-    # check_connection, which Django passes when CONN_HEALTH_CHECKS is on) and replace a dead
-    # one, so a database restart or failover costs no request (docs/operations.md).
+    # Health checks test a connection before it is used and replace a dead one, so a database
+    # restart or failover costs no request (docs/operations.md). Pooled databases have the
+    # backend's own check instead of CONN_HEALTH_CHECKS (below).
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
     }
@@ -147,11 +147,16 @@ if DATABASE_REPLICA_URL:
     # Tests see the replica as the primary itself (Django creates no test database there).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["stockd.routers.PrimaryReplicaRouter"]
-# django-prometheus' backend: Django's PostgreSQL backend (pool included) counting queries,
-# their errors and durations for /metrics. Swapped in last, after the checks above.
+# stockd's backend (core.postgresql): django-prometheus' (Django's PostgreSQL backend, pool
+# included, counting queries, their errors and durations for /metrics), whose pool checks a
+# connection as it lends it and, finding one dead, replaces every idle one at once; that
+# check replaces CONN_HEALTH_CHECKS, whose check backs off a second per dead connection.
+# Swapped in last, after the checks above.
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.postgresql":
-        _database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        _database["ENGINE"] = "core.postgresql"
+        if _database.get("OPTIONS", {}).get("pool"):
+            _database["CONN_HEALTH_CHECKS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -8,19 +8,20 @@ the queued ones run as one statement, in arrival order.
 """
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.errors import StockNotFound
 from inventory.models import Inventory
-from reservations import coalescer
+from reservations import coalescer, locks
 from reservations.errors import InsufficientStock
 from reservations.invariants import find_violations
 from reservations.metrics import COALESCED_BATCH_SIZE
@@ -304,4 +305,47 @@ def test_64_async_callers_on_one_row_commit_every_hold_once():
     after = _batch_sizes()
     batches = after[float("inf")] - before[float("inf")]
     assert batches < 640  # some holds shared a statement
+    assert find_violations() == []
+
+
+def test_after_a_restart_the_next_hold_meets_one_dead_connection_and_commits(caplog):
+    """Every backend terminated (a restart): the first dead connection found replaces the
+    other idle one, so the hold waits for one fresh connection, not for psycopg_pool's back-off."""
+    rows = [InventoryFactory(total_stock=10) for _ in range(2)]
+    own = coalescer.HoldCoalescer(pool_size=2, max_batch=256, now=timezone.now)
+
+    def hold(*on: Inventory) -> list:
+        requests = [
+            coalescer.HoldRequest(
+                product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1, actor="test"
+            )
+            for row in on
+        ]
+
+        async def together():
+            return await asyncio.gather(*(own.hold(request) for request in requests))
+
+        return own.run_blocking(together())
+
+    def dead_found() -> int:  # psycopg_pool logs each connection its check found dead
+        return caplog.text.count("not serving connection found broken")
+
+    caplog.set_level(logging.INFO, logger="psycopg.pool")
+
+    try:
+        assert len(hold(*rows)) == 2  # two rows at once: both of the pool's connections used
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchone()[0] >= 2
+
+        assert all(isinstance(h, locks.Hold) for h in hold(rows[0]))
+        assert dead_found() == 1
+        assert all(isinstance(h, locks.Hold) for h in hold(*rows))
+        assert dead_found() == 1
+    finally:
+        own.run_blocking(own.close())
+    assert Reservation.objects.count() == 5
     assert find_violations() == []

@@ -59,8 +59,8 @@ def settings_in_child(**env: str) -> dict:
 
 
 def test_suite_runs_on_postgresql_and_redis():
-    # django-prometheus' PostgreSQL backend: Django's own, counting queries for /metrics.
-    assert settings.DATABASES["default"]["ENGINE"] == "django_prometheus.db.backends.postgresql"
+    # stockd's backend: django-prometheus' (Django's own, counting queries for /metrics).
+    assert settings.DATABASES["default"]["ENGINE"] == "core.postgresql"
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
 
 
