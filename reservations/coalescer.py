@@ -19,7 +19,6 @@ one-hold statement on the caller's connection (reservations.services.holds).
 
 import asyncio
 import json
-import logging
 import math
 import os
 import threading
@@ -45,7 +44,6 @@ from reservations.models import Reservation, ReservationEvent
 from reservations.policy import hold_ttl
 
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -209,14 +207,7 @@ class HoldCoalescer:
     async def _run(self, key: StockKey, batch: list[_Pending]) -> None:
         """Run one batch; a failing statement fails only this batch's callers."""
         try:
-            try:
-                outcomes = await self._execute(key, batch)
-            except psycopg.errors.CheckViolation:
-                # The row's CHECK refused what the batch admitted: seen once under chaos
-                # (docs/reliability.md), cause not pinned down. Nothing was written; run the
-                # batch once more on a fresh read of the row rather than answer a 500.
-                logger.warning("coalesced batch on %s refused by a CHECK; running it again", key)
-                outcomes = await self._execute(key, batch)
+            outcomes = await self._execute(key, batch)
         except Exception as error:
             failure = _as_django_error(error)
             for pending in batch:

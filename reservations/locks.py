@@ -151,6 +151,12 @@ SELECT * FROM held
 # event. One row comes back per request, in arrival order, saying whether it was admitted
 # and how many units were left when its turn came. No row at all: the stock row is missing
 # or its product or warehouse inactive.
+#
+# `held` computes the new row from the locked one (`s`), never from `i`: when another
+# transaction changed the row after this statement's snapshot (a release, a restock), `i` is
+# still the snapshot's version, and PostgreSQL checks the table's CHECK constraints on a row
+# computed from it before it notices the change and recomputes. With `i`, a batch admitted
+# on what a release had just freed failed "reserved 21 > total 20" (docs/reliability.md).
 _BATCH_HOLD_SQL = """
 WITH RECURSIVE request AS (
     SELECT *
@@ -158,7 +164,8 @@ WITH RECURSIVE request AS (
                   %(guest_ids)s::uuid[], %(actors)s::text[], %(payloads)s::text[])
            WITH ORDINALITY AS r(id, quantity, user_id, guest_id, actor, payload, turn)
 ), stock AS (
-    SELECT i.id, i.{total} - i.{reserved} AS available,
+    SELECT i.id, i.{total} AS total, i.{reserved} AS reserved,
+           i.{total} - i.{reserved} AS available,
            p.name AS product_name, p.price, p.image, p.category,
            w.name AS warehouse_name, w.city, w.location
       FROM {stock} AS i
@@ -178,7 +185,7 @@ WITH RECURSIVE request AS (
     SELECT r.* FROM request AS r JOIN admission AS a USING (turn) WHERE a.admitted
 ), held AS (
     UPDATE {stock} AS i
-       SET {reserved} = i.{reserved} + (SELECT sum(quantity) FROM admitted)
+       SET {reserved} = s.reserved + (SELECT sum(quantity) FROM admitted), {total} = s.total
       FROM stock AS s
      WHERE i.id = s.id AND EXISTS (SELECT 1 FROM admitted)
  RETURNING i.id

@@ -349,3 +349,46 @@ def test_after_a_restart_the_next_hold_meets_one_dead_connection_and_commits(cap
         own.run_blocking(own.close())
     assert Reservation.objects.count() == 5
     assert find_violations() == []
+
+
+def test_a_batch_waiting_on_a_restock_admits_what_the_restock_added():
+    """The batch statement starts while another transaction has changed the row (a restock,
+    a release) and waits for it: it admits on the row it locked, and writes from that row.
+    It once wrote from its snapshot's older version, and the CHECK refused the batch
+    ("reserved 3 > total 2") although the restocked row had room."""
+    row = InventoryFactory(total_stock=2)
+    for _ in range(2):
+        _reserve(row)()
+    restock = connect()
+    try:
+        with restock.transaction():
+            restock.execute(
+                f"UPDATE {Inventory._meta.db_table} SET total_stock = total_stock + 1"
+                " WHERE id = %s",
+                [row.pk],
+            )
+            requests = [
+                coalescer.HoldRequest(
+                    product_id=row.product_id,
+                    warehouse_id=row.warehouse_id,
+                    quantity=1,
+                    actor="test",
+                )
+                for _ in range(2)
+            ]
+
+            async def one_batch():  # queued in one loop turn: they run as one statement
+                holds_ = coalescer.get()
+                return await asyncio.gather(*(holds_.hold(request) for request in requests))
+
+            batch = _Started(lambda: coalescer.get().run_blocking(one_batch()))
+            wait_until_blocked_by(restock.info.backend_pid, alive=batch.thread.is_alive)
+    finally:
+        restock.close()
+    batch.join()
+
+    assert batch.error is None
+    assert [type(outcome) for outcome in batch.result] == [locks.Hold, coalescer.Refused]
+    row.refresh_from_db()
+    assert (row.total_stock, row.reserved_stock) == (3, 3)
+    assert find_violations() == []
