@@ -32,7 +32,7 @@ a check fails. Logs of the web process, the sweeper and Redis are under CHAOS_LO
 Settings (environment): CHAOS_OPERATIONS (10000), CHAOS_CLIENTS (64), CHAOS_PORT (8896),
 CHAOS_DATABASE_URL (postgres://postgres@127.0.0.1:5432/stockd_chaos), CHAOS_TTL_SECONDS (5),
 CHAOS_SWEEP_SECONDS (2), CHAOS_TERMINATE_SECONDS (3), CHAOS_CRON_SECONDS (2),
-CHAOS_PRODUCTS (4 products x every warehouse are the rows in play), CHAOS_STOCK (12 units
+CHAOS_PRODUCTS (4 products x every warehouse are the rows in play), CHAOS_STOCK (30 units
 each), CHAOS_SEED (random), CHAOS_MAX_SECONDS (900: the load is cancelled, and fails, past it),
 CHAOS_LOG_DIR (var/chaos), WEB_CONCURRENCY (2).
 """
@@ -67,7 +67,7 @@ SWEEP_SECONDS = int(os.environ.get("CHAOS_SWEEP_SECONDS", "2"))
 TERMINATE_SECONDS = float(os.environ.get("CHAOS_TERMINATE_SECONDS", "3"))
 CRON_SECONDS = float(os.environ.get("CHAOS_CRON_SECONDS", "2"))
 PRODUCTS = int(os.environ.get("CHAOS_PRODUCTS", "4"))
-STOCK = int(os.environ.get("CHAOS_STOCK", "12"))
+STOCK = int(os.environ.get("CHAOS_STOCK", "30"))
 SEED = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
 MAX_SECONDS = float(os.environ.get("CHAOS_MAX_SECONDS", "900"))
 CRON_SECRET = "chaos-cron-secret"
