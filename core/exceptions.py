@@ -9,6 +9,7 @@ stockd's clients read.
 """
 
 import logging
+import math
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -196,6 +197,14 @@ def _page(
         )
     response = HttpResponse(body, status=status)
     response.stockd_error_page = True
+    return response
+
+
+def rate_limited_page(request: HttpRequest, *, message: str, retry_after: float) -> HttpResponse:
+    """The 429 page, with Retry-After, for a form sent more often than its limit allows."""
+    seconds = max(1, math.ceil(retry_after))
+    response = _page(request, "429.html", 429, {"code": "RATE_LIMITED", "message": message})
+    response["Retry-After"] = str(seconds)
     return response
 
 

@@ -1,7 +1,8 @@
 """The reserve rate limit: at most RESERVE_RATE_LIMIT holding requests per client.
 
 One budget per client covers POST /api/reservations and POST /api/reservations/batch (a cart
-is one request): the signed-in user's, else the client IP's by DRF's rule (X-Forwarded-For is
+is one request), and the storefront's forms that hold stock (`seconds_to_wait`): the
+signed-in user's, else the client IP's by DRF's rule (X-Forwarded-For is
 read only behind TRUSTED_PROXIES proxies, so a client cannot name itself a new address).
 Reading holds (GET) is not counted. DRF keeps each client's recent requests in the shared
 cache (Redis) as a sliding window; over the limit the request answers 429 RATE_LIMITED with
@@ -12,6 +13,7 @@ nothing. An unreachable cache is logged and limits nothing: a shopper never gets
 import logging
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -62,3 +64,15 @@ class ReserveRateThrottle(SimpleRateThrottle):
         filling = self.history[: self.num_requests]
         oldest = filling[-1] if filling else self.now
         return max(1.0, oldest + self.duration - self.now)
+
+
+def seconds_to_wait(request: HttpRequest) -> float | None:
+    """Count a holding request made outside DRF (a storefront form) in its client's budget.
+
+    Return None when it is within the budget (and counted), else the seconds until the
+    client may hold again; the caller then holds nothing.
+    """
+    throttle = ReserveRateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return throttle.wait()

@@ -254,3 +254,65 @@ def test_a_malformed_limit_stops_the_app_at_start():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "RESERVE_RATE_LIMIT" in result.stderr
+
+
+# --- the storefront's forms that hold stock: the same budget ----------------------------
+
+
+def _reserve_form(client, row: Inventory):
+    return client.post(
+        f"/products/{row.product_id}/reserve/", {"warehouse": row.warehouse_id, "quantity": "1"}
+    )
+
+
+def _assert_rate_limited_page(response) -> None:
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert response["Content-Type"].startswith("text/html")
+    assert "too many times in a short while" in response.content.decode()
+
+
+def test_the_reserve_form_after_the_limit_is_the_429_page_and_holds_nothing(client, row, limited):
+    for _ in range(LIMIT):
+        assert _reserve_form(client, row).status_code == 302
+    before = _written(row)
+
+    _assert_rate_limited_page(_reserve_form(client, row))
+    assert _written(row) == before
+
+
+def test_the_forms_and_the_api_share_one_budget(client, api, row, limited):
+    assert _reserve(api, row).status_code == 201
+    for _ in range(LIMIT - 1):
+        assert _reserve_form(client, row).status_code == 302
+
+    _assert_rate_limited_page(_reserve_form(client, row))
+    assert _reserve(api, row).status_code == 429
+    assert Reservation.objects.count() == LIMIT
+
+
+def test_holding_a_cart_after_the_limit_holds_nothing_and_keeps_the_cart(client, api, row, limited):
+    client.post(
+        f"/products/{row.product_id}/cart/", {"warehouse": row.warehouse_id, "quantity": "2"}
+    )
+    _use_up(api, row)
+
+    _assert_rate_limited_page(client.post("/cart/hold/"))
+    assert Reservation.objects.count() == LIMIT
+    assert row.product.name in client.get("/cart/").content.decode()  # the line is still there
+
+
+def test_holding_a_cart_again_after_the_limit_releases_nothing(client, api, row, limited):
+    client.post(
+        f"/products/{row.product_id}/cart/", {"warehouse": row.warehouse_id, "quantity": "2"}
+    )
+    held = client.post("/cart/hold/")
+    assert held.status_code == 302
+    for _ in range(LIMIT - 1):
+        assert _reserve(api, row).status_code == 201
+
+    _assert_rate_limited_page(client.post(held["Location"], {"action": "again"}))
+    cart_holds = Reservation.objects.exclude(cart_id=None)
+    assert [h.status for h in cart_holds] == [Reservation.Status.PENDING]
+    row.refresh_from_db()
+    assert row.reserved_stock == 2 + (LIMIT - 1)

@@ -27,6 +27,7 @@ from storefront.forms.cart import (
     LineQuantityForm,
     RemoveLineForm,
 )
+from storefront.hold_limits import refused_over_rate
 from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
@@ -238,6 +239,8 @@ def hold_cart(request: HttpRequest) -> HttpResponse:
     if not lines:
         messages.info(request, "Your cart is empty: add something before holding it.")
         return redirect("cart")
+    if (over_rate := refused_over_rate(request)) is not None:
+        return over_rate
     guest = guests.guest_id_for_new_hold(request)
     try:
         held = carts.reserve_cart(

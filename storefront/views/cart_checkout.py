@@ -20,6 +20,7 @@ from reservations.planning import CartLine
 from reservations.services import carts
 from storefront import cart
 from storefront.forms.cart import CartCheckoutActionForm
+from storefront.hold_limits import refused_over_rate
 from storefront.refusals import friendly
 from storefront.views import cart as cart_page
 from storefront.views.partials import wants_partial
@@ -132,6 +133,8 @@ def _hold_again(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
     if any(hold.status == Status.CONFIRMED for hold in holds):
         messages.info(request, "This cart is already bought, so there is nothing to hold again.")
         return redirect("cart-checkout", cart_id=cart_id)
+    if (over_rate := refused_over_rate(request)) is not None:
+        return over_rate  # before the release: over the limit, the cart keeps what it holds
     try:
         carts.release_cart(cart_id=cart_id, user=request.user)
     except NotFound:

@@ -28,6 +28,7 @@ from reservations import guests
 from reservations.services import holds, waitlist
 from storefront import cart, places
 from storefront.forms.product import DeliveryCheckForm, PurchaseForm, WaitlistForm
+from storefront.hold_limits import refused_over_rate
 from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 from warehouses.delivery import DeliveryOption
@@ -246,6 +247,8 @@ def _posted(form_class: type[PurchaseForm] | type[WaitlistForm]) -> Callable:
 @_posted(PurchaseForm)
 def reserve(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpResponse:
     """Hold the units in the chosen warehouse and go to checkout; a refusal comes back here."""
+    if (over_rate := refused_over_rate(request)) is not None:
+        return over_rate
     row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
     guest = guests.guest_id_for_new_hold(request)
     try:
