@@ -9,7 +9,6 @@ stockd's clients read.
 """
 
 import logging
-import math
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -200,11 +199,10 @@ def _page(
     return response
 
 
-def rate_limited_page(request: HttpRequest, *, message: str, retry_after: float) -> HttpResponse:
+def rate_limited_page(request: HttpRequest, *, message: str, retry_after: int) -> HttpResponse:
     """The 429 page, with Retry-After, for a form sent more often than its limit allows."""
-    seconds = max(1, math.ceil(retry_after))
     response = _page(request, "429.html", 429, {"code": "RATE_LIMITED", "message": message})
-    response["Retry-After"] = str(seconds)
+    response["Retry-After"] = str(retry_after)
     return response
 
 

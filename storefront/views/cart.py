@@ -27,7 +27,7 @@ from storefront.forms.cart import (
     LineQuantityForm,
     RemoveLineForm,
 )
-from storefront.hold_limits import refused_over_rate
+from storefront.hold_limits import OVER_THE_LIMIT, seconds_before_holding
 from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
@@ -239,8 +239,12 @@ def hold_cart(request: HttpRequest) -> HttpResponse:
     if not lines:
         messages.info(request, "Your cart is empty: add something before holding it.")
         return redirect("cart")
-    if (over_rate := refused_over_rate(request)) is not None:
-        return over_rate
+    if (wait := seconds_before_holding(request)) is not None:
+        response = _render_cart(
+            request, status=429, problem=(None, OVER_THE_LIMIT), allow_split=allow_split
+        )
+        response["Retry-After"] = str(wait)
+        return response
     guest = guests.guest_id_for_new_hold(request)
     try:
         held = carts.reserve_cart(
