@@ -6,8 +6,8 @@ thread's database connection back to the pool only at request_finished. Between 
 the thread waits for the event loop, and under load (the loop busy, the GIL shared with every
 other request's thread) that wait lasted seconds while the connection sat unused and checked
 out. With a pool of two per process, other requests then waited for connections nobody was
-using until the pool timed out: `make chaos` found it (docs/reliability.md, "Pools starved
-after terminations"). The threads here give back, after every step, each pooled connection
+using until the pool timed out: `make chaos` found it (docs/reliability.md, "What chaos
+found, and the fixes", 3). The threads here give back, after every step, each pooled connection
 that has no transaction open; a later step that needs the database takes one again.
 
 Only pooled connections (PostgreSQL's, Django's psycopg pool) are given back: a SQLite

@@ -15,7 +15,7 @@ starting a thread each:
   of the loop's time; its middleware hooks run on the loop too (run_middleware_hooks_on_loop).
   Its sync fallbacks run on worker threads of their own.
 
-Everything else is handled exactly as Django's ASGIHandler handles it.
+Every other request has a thread of its own, as under Django's ASGIHandler.
 """
 
 import os
