@@ -11,6 +11,7 @@ nothing. An unreachable cache is logged and limits nothing: a shopper never gets
 """
 
 import logging
+import math
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -66,13 +67,14 @@ class ReserveRateThrottle(SimpleRateThrottle):
         return max(1.0, oldest + self.duration - self.now)
 
 
-def seconds_to_wait(request: HttpRequest) -> float | None:
+def seconds_to_wait(request: HttpRequest) -> int | None:
     """Count a holding request made outside DRF (a storefront form) in its client's budget.
 
-    Return None when it is within the budget (and counted), else the seconds until the
-    client may hold again; the caller then holds nothing.
+    Return None when it is within the budget (and counted), else the whole seconds until
+    the client may hold again, rounded up as DRF's Throttled does; the caller then holds
+    nothing.
     """
     throttle = ReserveRateThrottle()
     if throttle.allow_request(request, None):
         return None
-    return throttle.wait()
+    return math.ceil(throttle.wait())

@@ -56,9 +56,10 @@ class StockdASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)  # Django's own refusal
             return
-        if _is_hot(scope):
+        hot = _is_hot(scope)
+        if hot:
             coalescer.get().use_running_loop()  # the server's loop outlives every request
-        if _is_hot(scope) or scope["path"].startswith(STREAM_PATH):
+        if hot or scope["path"].startswith(STREAM_PATH):
             async with ThreadSensitiveContext(executor=_SHARED_THREAD):
                 await self.handle(scope, receive, send)
             return

@@ -7,8 +7,6 @@ posting the forms gets no more holds than one calling the API. Over the limit a 
 all" (htmx swaps only that page's partial), the other forms answer the 429 page.
 """
 
-import math
-
 from django.http import HttpRequest, HttpResponse
 
 from core.exceptions import rate_limited_page
@@ -20,15 +18,9 @@ OVER_THE_LIMIT = (
 )
 
 
-def seconds_before_holding(request: HttpRequest) -> int | None:
-    """Count this holding form in the client's budget; over it, the whole seconds to wait."""
-    wait = throttling.seconds_to_wait(request)
-    return None if wait is None else max(1, math.ceil(wait))
-
-
 def refused_over_rate(request: HttpRequest) -> HttpResponse | None:
     """Count this holding form in the client's budget; over it, return the 429 page."""
-    wait = seconds_before_holding(request)
+    wait = throttling.seconds_to_wait(request)
     if wait is None:
         return None
     return rate_limited_page(

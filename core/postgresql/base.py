@@ -25,18 +25,15 @@ _ATTEMPTS = 3
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
-        attempt = 1
-        while True:
+        for attempt in range(1, _ATTEMPTS + 1):
             connection = super().get_new_connection(conn_params)
             if self.pool is None:
                 return connection
             try:
                 ConnectionPool.check_connection(connection)
+                return connection
             except Exception:
                 self.pool.putconn(connection)  # discarded, and replaced by the pool
                 self.pool.drain()  # the others idle beside it died with it: replace them now
                 if attempt == _ATTEMPTS:
                     raise
-                attempt += 1
-            else:
-                return connection

@@ -16,7 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import InvalidInput, StockdError
 from inventory.errors import StockNotFound
 from inventory.models import Inventory, Product
-from reservations import guests
+from reservations import guests, throttling
 from reservations.errors import InsufficientStock
 from reservations.models import Reservation
 from reservations.planning import CartLine
@@ -27,7 +27,7 @@ from storefront.forms.cart import (
     LineQuantityForm,
     RemoveLineForm,
 )
-from storefront.hold_limits import OVER_THE_LIMIT, seconds_before_holding
+from storefront.hold_limits import OVER_THE_LIMIT
 from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
@@ -239,7 +239,7 @@ def hold_cart(request: HttpRequest) -> HttpResponse:
     if not lines:
         messages.info(request, "Your cart is empty: add something before holding it.")
         return redirect("cart")
-    if (wait := seconds_before_holding(request)) is not None:
+    if (wait := throttling.seconds_to_wait(request)) is not None:
         response = _render_cart(
             request, status=429, problem=(None, OVER_THE_LIMIT), allow_split=allow_split
         )
