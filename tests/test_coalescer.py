@@ -100,6 +100,13 @@ def _batch_behind_a_held_lock(row: Inventory, first: Callable, queued: list[Call
     return head.join(), [started.join() for started in tail]
 
 
+def _one_unit(row: Inventory) -> coalescer.HoldRequest:
+    """A request for one unit of `row`, as the coalescer queues it."""
+    return coalescer.HoldRequest(
+        product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1, actor="test"
+    )
+
+
 def _key(row: Inventory) -> tuple[int, int]:
     return (row.product_id, row.warehouse_id)
 
@@ -315,12 +322,7 @@ def test_after_a_restart_the_next_hold_meets_one_dead_connection_and_commits(cap
     own = coalescer.HoldCoalescer(pool_size=2, max_batch=256, now=timezone.now)
 
     def hold(*on: Inventory) -> list:
-        requests = [
-            coalescer.HoldRequest(
-                product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1, actor="test"
-            )
-            for row in on
-        ]
+        requests = [_one_unit(row) for row in on]
 
         async def together():
             return await asyncio.gather(*(own.hold(request) for request in requests))
@@ -367,15 +369,7 @@ def test_a_batch_waiting_on_a_restock_admits_what_the_restock_added():
                 " WHERE id = %s",
                 [row.pk],
             )
-            requests = [
-                coalescer.HoldRequest(
-                    product_id=row.product_id,
-                    warehouse_id=row.warehouse_id,
-                    quantity=1,
-                    actor="test",
-                )
-                for _ in range(2)
-            ]
+            requests = [_one_unit(row) for _ in range(2)]
 
             async def one_batch():  # queued in one loop turn: they run as one statement
                 holds_ = coalescer.get()
