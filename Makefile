@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run production test lint format bench chaos lock clean
+.PHONY: install run production test test-fast lint format bench chaos lock clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,11 @@ production: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the browser tests and the tests that start servers,
+# workers or other processes (markers e2e and slow), in about 3 minutes.
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
 # The whole product side by side on this machine's PostgreSQL: the production web process
 # under wrk, ab and pgbench; one table of medians (bench/run.py; docs/performance.md).

@@ -4,9 +4,14 @@ Metrics: gunicorn runs several worker processes, so prometheus_client runs in mu
 mode (core.prometheus): PROMETHEUS_MULTIPROC_DIR (default VAR_DIR/prometheus) is set here,
 before any worker imports prometheus_client; when the server starts, files of processes that
 are gone are removed; when a worker exits, its share of the live gauges is dropped.
+Control socket: gunicorn's default is one path per user ($HOME/.gunicorn/gunicorn.ctl), which
+every gunicorn that user starts would share (a second `make run`, the test servers). stockd's
+servers open none unless GUNICORN_CONTROL_SOCKET names a path of their own.
+
 Everything else stays on the command line (Procfile, Makefile).
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +22,10 @@ if str(BASE_DIR) not in sys.path:
 from core import prometheus  # noqa: E402
 
 prometheus.use_multiprocess_directory(BASE_DIR)
+
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 
 def on_starting(server) -> None:

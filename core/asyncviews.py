@@ -26,6 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.request_threads import off_loop
+
 # POST to these paths runs on the event loop (stockd.asgi gives it no thread of its own).
 ASYNC_HOT_PATHS = frozenset({"/api/reservations"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -122,7 +124,8 @@ class CoalescingApiView(APIView):
         self.request = drf_request
         self.headers = self.default_response_headers
         try:
-            self.initial(drf_request, *args, **kwargs)
+            # DRF's checks block (the rate limit reads the cache): never on the loop.
+            await off_loop(self.initial)(drf_request, *args, **kwargs)
             response = await self.apost(drf_request)
         except Exception as exc:
             response = self.handle_exception(exc)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import (
     DisallowedHost,
@@ -288,6 +289,14 @@ class ErrorPagesMiddleware(HookMiddleware):
     def before(self, request: HttpRequest) -> None:
         if settings.DEBUG:
             request.exception_reporter_class = _RememberingReporter
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        self.before(request)
+        response = await self.get_response(request)
+        if not settings.DEBUG:
+            return response
+        # A page rendered here loads the session and the user: not on the event loop.
+        return await sync_to_async(self.after)(request, response)
 
     def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if not settings.DEBUG:

@@ -1,70 +1,19 @@
 """Refuse requests Django cannot read before any middleware or view tries to read them."""
 
-import io
-import json
 from collections.abc import Callable
-from http import HTTPStatus
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.core.handlers.wsgi import LimitedStream, WSGIRequest
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.http import parse_header_parameters
+from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-
-def _refusal(request: HttpRequest, status: HTTPStatus, code: str, error: str) -> HttpResponse:
-    """Answer `status` with {"error", "code"} under /api/, a plain text page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": error, "code": code}, status=status)
-    return HttpResponse(error, status=status, content_type="text/plain; charset=utf-8")
+from core.framing import Refusal, charset_refusal, length_required, unreadable_charset
 
 
-def _unreadable_charset(content_type: str) -> str | None:
-    """Return the charset named in `content_type` if it is not a text encoding, else None."""
-    charset = parse_header_parameters(content_type)[1].get("charset")
-    return None if charset is None or _is_text_encoding(charset) else charset
-
-
-def _charset_error(charset: str) -> str:
-    return f'Unsupported charset "{charset}" in the Content-Type header.'
-
-
-def refuse_unreadable_charsets(application: Callable) -> Callable:
-    """Wrap a WSGI `application` to answer 400 to a Content-Type charset Django can't decode.
-
-    Django's WSGIRequest decodes a non-empty query string with that charset while it is being
-    built, before any middleware runs, so only a wrapper around the handler can refuse it.
-    """
-
-    def guarded(environ: dict, start_response: Callable):
-        charset = _unreadable_charset(environ.get("CONTENT_TYPE", ""))
-        if charset is None:
-            return application(environ, start_response)
-        if environ.get("PATH_INFO", "").startswith("/api/"):
-            body = json.dumps({"error": _charset_error(charset), "code": "UNSUPPORTED_CHARSET"})
-            content_type = "application/json"
-        else:
-            body, content_type = _charset_error(charset), "text/plain; charset=utf-8"
-        data = body.encode()
-        start_response(
-            "400 Bad Request",
-            [("Content-Type", content_type), ("Content-Length", str(len(data)))],
-        )
-        return [data]
-
-    return guarded
-
-
-def _is_text_encoding(charset: str) -> bool:
-    # codecs.lookup() also resolves str-to-str and bytes-to-bytes codecs (rot13, bz2_codec),
-    # which Django accepts and then fails on with LookupError; str.encode() refuses them.
-    try:
-        "".encode(charset)
-    except (LookupError, UnicodeError, ValueError):
-        return False
-    return True
+def _answer(refusal: Refusal) -> HttpResponse:
+    status, content_type, body = refusal
+    return HttpResponse(body, status=status, content_type=content_type)
 
 
 def _field_limit() -> float:
@@ -145,27 +94,20 @@ class StaticFilesMiddleware(HookMiddleware):
 
 
 class RequestFramingMiddleware(HookMiddleware):
-    """Refuse an unknown Content-Type charset with 400; read or refuse a chunked body.
+    """Refuse an unknown Content-Type charset with 400, and a chunked body nobody framed with 411.
 
     Django decodes the query string and form bodies with the request's charset and raises
-    LookupError (a 500) on a codec that is not a text encoding (a query string fails even
-    earlier; see refuse_unreadable_charsets). A body sent with
-    Transfer-Encoding: chunked has no Content-Length, so Django's WSGIRequest reads it as
-    empty; when the server says its input ends where the body ends (gunicorn sets
-    wsgi.input_terminated), read it here, up to DATA_UPLOAD_MAX_MEMORY_SIZE (413 past it),
-    otherwise answer 411. ASGI requests arrive with their whole body and are left alone.
+    LookupError (a 500) on a codec that is not a text encoding. A chunked body reaches Django
+    with a Content-Length when the server wrapper could read it (core.framing); one that
+    still has none would be read as empty, so it is refused.
     """
 
     def before(self, request: HttpRequest) -> HttpResponse | None:
-        charset = _unreadable_charset(request.META.get("CONTENT_TYPE", ""))
+        charset = unreadable_charset(request.META.get("CONTENT_TYPE", ""))
         if charset is not None:
-            return _refusal(
-                request, HTTPStatus.BAD_REQUEST, "UNSUPPORTED_CHARSET", _charset_error(charset)
-            )
-        if isinstance(request, WSGIRequest) and _is_chunked_without_length(request):
-            refusal = self._read_chunked_body(request)
-            if refusal is not None:
-                return refusal
+            return _answer(charset_refusal(request.path, charset))
+        if _is_chunked_without_length(request):
+            return _answer(length_required(request.path))
         if request.META.get("QUERY_STRING", "").count("&") >= _field_limit():
             # Parse it now, so TooManyFieldsSent is raised here (Django answers it with
             # handler400) and not inside DRF's content negotiation, which turns it into a 500.
@@ -174,27 +116,4 @@ class RequestFramingMiddleware(HookMiddleware):
             # Django checks the limit only when request.body is read, and DRF streams a JSON
             # body past it; refuse it up front. Django answers with handler400: a 413.
             raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
-        return None
-
-    def _read_chunked_body(self, request: WSGIRequest) -> HttpResponse | None:
-        """Buffer a de-chunked body and give Django its length; return a refusal if we can't."""
-        if not request.environ.get("wsgi.input_terminated"):
-            return _refusal(
-                request,
-                HTTPStatus.LENGTH_REQUIRED,
-                "LENGTH_REQUIRED",
-                "Send the body with a Content-Length header; this server cannot read a "
-                "chunked body.",
-            )
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        body = request.environ["wsgi.input"].read(-1 if limit is None else limit + 1)
-        if limit is not None and len(body) > limit:
-            return _refusal(
-                request,
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                f"The request body is larger than {limit} bytes.",
-            )
-        request.META["CONTENT_LENGTH"] = str(len(body))
-        request._stream = LimitedStream(io.BytesIO(body), len(body))
         return None

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db import connections
 
 logger = logging.getLogger(__name__)
@@ -39,14 +40,15 @@ def release_idle_connections() -> None:
 
 
 class ConnectionReleasingExecutor(ThreadPoolExecutor):
-    """One thread for a request's sync steps; after each step, its idle connections go back.
+    """Threads for sync steps; after each step, the thread's idle connections go back.
 
-    asgiref's ThreadSensitiveContext(executor=...) runs a request's thread-sensitive calls
-    here (stockd.asgi). One worker, as thread-sensitive code needs.
+    With one worker (the default), asgiref's ThreadSensitiveContext(executor=...) runs a
+    request's thread-sensitive calls here (stockd.asgi), as thread-sensitive code needs. With
+    more, it runs blocking calls that may share no thread with other requests (`off_loop`).
     """
 
-    def __init__(self, name: str) -> None:
-        super().__init__(max_workers=1, thread_name_prefix=name)
+    def __init__(self, name: str, *, workers: int = 1) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix=name)
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
         return super().submit(_step, fn, args, kwargs)
@@ -60,3 +62,14 @@ def _step(fn: Callable, args: tuple, kwargs: dict) -> Any:
             release_idle_connections()
         except Exception:  # the step's own outcome stands; the pool replaces a bad connection
             logger.exception("could not give a connection back to the pool")
+
+
+# Blocking calls of the async hot path: DRF's checks (the rate limit reads the cache) and
+# routed holds (which may wait on row locks). A pool of their own: never the thread the
+# streams and hot POSTs share, and never the event loop.
+_OFF_LOOP_THREADS = ConnectionReleasingExecutor("stockd-off-loop", workers=8)
+
+
+def off_loop(function: Callable) -> Callable:
+    """Return an async version of the blocking `function` that runs on the off-loop pool."""
+    return sync_to_async(function, thread_sensitive=False, executor=_OFF_LOOP_THREADS)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import empty
+from django.utils.functional import SimpleLazyObject
 
 from core.dbfaults import DATABASE_FAULTS
 from core.requestid import HEADER, request_id_from, request_id_in_context
@@ -22,22 +22,44 @@ logger = logging.getLogger("stockd.request")
 _META_HEADER = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
-def who(request: HttpRequest) -> str:
-    """Name who asked: "user:<id>", or "guest" for a shopper without an account.
+def _name(user) -> str:
+    return f"user:{user.pk}" if user.is_authenticated else "guest"
 
-    The user is not loaded from the session for the log line's sake: a request whose code
-    never looked at its user, and that carries no session cookie, is a guest's.
+
+def _name_without_loading(request: HttpRequest) -> str | None:
+    """Name who asked if nothing needs loading to tell; None if the user must be loaded.
+
+    A user set by authentication (DRF's, or `await request.auser()`) is a real user object.
+    AuthenticationMiddleware's lazy one is read from the session only when a session cookie
+    came with the request: without one, the shopper is a guest and nothing is loaded.
     """
     user = request.__dict__.get("user")
     if user is None:
         return "guest"
-    if getattr(user, "_wrapped", None) is empty and (
-        settings.SESSION_COOKIE_NAME not in request.COOKIES
-    ):
+    if type(user) is not SimpleLazyObject:
+        return _name(user)
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return "guest"
+    return None
+
+
+def who(request: HttpRequest) -> str:
+    """Name who asked: "user:<id>", or "guest" for a shopper without an account.
+
+    For a request's thread (WSGI): it may load the user from the session. If the database
+    fails, answer "unknown" (the request itself was answered 503).
+    """
     try:
-        return f"user:{user.pk}" if user.is_authenticated else "guest"
-    except DATABASE_FAULTS:  # the session could not be loaded: the request was answered 503
+        return _name_without_loading(request) or _name(request.user)
+    except DATABASE_FAULTS:
+        return "unknown"
+
+
+async def awho(request: HttpRequest) -> str:
+    """who() for the event loop: the user is loaded with `request.auser()`, never synchronously."""
+    try:
+        return _name_without_loading(request) or _name(await request.auser())
+    except DATABASE_FAULTS:
         return "unknown"
 
 
@@ -64,14 +86,14 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         with request_id_in_context(_request_id(request)) as request_id:
             response = self.get_response(request)
-            _answered(request, response, request_id, started)
+            _answered(request, response, request_id, started, who(request))
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         with request_id_in_context(_request_id(request)) as request_id:
             response = await self.get_response(request)
-            _answered(request, response, request_id, started)
+            _answered(request, response, request_id, started, await awho(request))
         return response
 
 
@@ -80,7 +102,7 @@ def _request_id(request: HttpRequest) -> str:
 
 
 def _answered(
-    request: HttpRequest, response: HttpResponse, request_id: str, started: float
+    request: HttpRequest, response: HttpResponse, request_id: str, started: float, user: str
 ) -> None:
     """Put the id in the response's X-Request-ID and log the request's line."""
     response[HEADER] = request_id
@@ -99,6 +121,6 @@ def _answered(
             "status": response.status_code,
             "duration_ms": duration_ms,
             "request_id": request_id,
-            "user": who(request),
+            "user": user,
         },
     )

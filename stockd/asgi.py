@@ -13,9 +13,14 @@ starting a thread each:
 - POST to the reserve hot path (core.asyncviews.ASYNC_HOT_PATHS): its view awaits the hold
   coalescer on the event loop, and starting and joining a thread per request was about 40%
   of the loop's time; its middleware hooks run on the loop too (run_middleware_hooks_on_loop).
-  Its sync fallbacks run on worker threads of their own.
+  What of it blocks (DRF's checks, whose rate limit reads the cache, and routed holds, which
+  may wait on row locks) runs on a pool of its own (core.request_threads.off_loop), never on
+  this shared thread or the loop.
 
 Every other request has a thread of its own, as under Django's ASGIHandler.
+
+In front of it all, core.framing reads a chunked request body and hands it on with its
+Content-Length, which Django needs to read it.
 """
 
 import os
@@ -34,6 +39,7 @@ from core.asyncviews import (  # noqa: E402 (needs the settings above)
     run_middleware_hooks_on_loop,
     view_hooks_on_loop,
 )
+from core.framing import frame_asgi  # noqa: E402
 from core.request_threads import ConnectionReleasingExecutor  # noqa: E402
 from reservations import coalescer  # noqa: E402
 
@@ -80,4 +86,4 @@ class StockdASGIHandler(ASGIHandler):
 run_middleware_hooks_on_loop()
 
 
-application = StockdASGIHandler()
+application = frame_asgi(StockdASGIHandler())

@@ -1,7 +1,7 @@
 """stockd settings, read entirely from the environment (and an optional .env file).
 
 With no DATABASE_URL the app runs on SQLite under VAR_DIR; with no REDIS_URL it caches in
-local memory. See docs/operations.md for every variable.
+the database (a table every worker process shares). See docs/operations.md for every variable.
 """
 
 import ipaddress
@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "adminpanel",
     "payments",
+    "core",
 ]
 
 MIDDLEWARE = [
@@ -178,7 +179,16 @@ if REDIS_URL:
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Every worker process shares it (a process's own memory would give each its own rate
+    # limits and idempotency answers); core.apps creates its table after every migrate.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "stockd_cache",
+        }
+    }
+# Keeps apart deployments (or test runs) that share one cache server.
+CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX")
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")

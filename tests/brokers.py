@@ -1,21 +1,34 @@
 """The brokers the suite runs Celery on: the local Redis and the local RabbitMQ.
 
-RABBITMQ_URL points the RabbitMQ tests elsewhere (default: guest on 127.0.0.1:5672);
-tests/conftest.py stops the run, saying how to start it, when RabbitMQ does not answer.
+RABBITMQ_URL points the RabbitMQ tests elsewhere (default: guest on 127.0.0.1:5672). Only the
+tests that run Celery on RabbitMQ need it: each fails, saying how to start it, when it does
+not answer (tests/conftest.py checks PostgreSQL and Redis for the whole run).
 """
 
 import os
 import uuid
 
+import pytest
 from kombu import Connection
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 START_RABBITMQ = "rabbitmq-server -detached"
 
 
-def broker_urls() -> dict[str, str]:
-    """Name each broker the stack must work on, with its URL."""
-    return {"redis": os.environ["REDIS_URL"], "rabbitmq": RABBITMQ_URL}
+BROKERS = ("rabbitmq", "redis")  # every broker the stack must work on
+
+
+def broker_url(name: str) -> str:
+    """Return broker `name`'s URL; fail the test, saying how to start it, if it is RabbitMQ
+    and it does not answer."""
+    if name == "redis":
+        return os.environ["REDIS_URL"]
+    if error := rabbitmq_error():
+        pytest.fail(
+            f"RabbitMQ is not answering at {RABBITMQ_URL} ({error}).\n"
+            f"Start it with: {START_RABBITMQ}"
+        )
+    return RABBITMQ_URL
 
 
 def unique_queue() -> str:

@@ -1,13 +1,15 @@
 """Test configuration: the suite runs on real PostgreSQL and real Redis.
 
 tests/settings.py points it at the local PostgreSQL and Redis unless DATABASE_URL and
-REDIS_URL say otherwise, and the broker tests at the local RabbitMQ unless RABBITMQ_URL
-does. When one does not answer, the run stops at once with a message saying what to start:
-no test is skipped for a missing service.
+REDIS_URL say otherwise. When one does not answer, the run stops at once with a message saying
+what to start: no test is skipped for a missing service. The tests that run Celery on
+RabbitMQ fail the same way when it does not answer (tests/brokers.py).
 """
 
 import os
+from collections.abc import Iterator
 from io import StringIO
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,7 +19,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from reservations import coalescer
-from tests.brokers import RABBITMQ_URL, START_RABBITMQ, rabbitmq_error
+from tests.processes import env_for_test_database, lane, served
 
 _START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 _START_REDIS = (
@@ -44,13 +46,6 @@ def _require_services() -> None:
     except redis.RedisError as error:
         pytest.exit(
             f"Redis is not answering at {redis_url} ({error}).\nStart it with: {_START_REDIS}",
-            returncode=3,
-        )
-    # Celery runs on RabbitMQ as well as on Redis (tests/test_brokers.py).
-    if error := rabbitmq_error():
-        pytest.exit(
-            f"RabbitMQ is not answering at {RABBITMQ_URL} ({error}).\n"
-            f"Start it with: {START_RABBITMQ}",
             returncode=3,
         )
 
@@ -95,26 +90,50 @@ def api() -> APIClient:
     return APIClient()
 
 
-# Django's test server listens with a backlog of 10 (WSGIServer.request_queue_size): a burst of
-# 50 connects overflows it and the kernel resets the excess before Django sees them.
-LISTEN_BACKLOG = 128  # gunicorn's default is 2048
+@pytest.fixture(scope="session")
+def served_stockd(django_db_setup, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """Serve the test database as the Procfile's `web` does, for the whole run.
+
+    gunicorn with two uvicorn workers on stockd.asgi, with the production defaults (the
+    connection pool, the hold coalescer). Yield its URL and its log; tests reach them through
+    `stockd_server` and `stockd_server_log`.
+    """
+    folder = tmp_path_factory.mktemp("served")
+    with served(folder, env_for_test_database(DATABASE_POOL="1")) as url:
+        yield url, folder / "web.log"
 
 
 @pytest.fixture
-def live_server_with_backlog(live_server):
-    """Return pytest-django's live server, listening with a production-sized backlog.
+def stockd_server(served_stockd, transactional_db) -> str:
+    """The URL of stockd as it is served (`served_stockd`), for a test whose data it must see.
 
-    Calling listen() again on the bound socket widens the backlog (Linux).
+    The server's processes have connections of their own, so the test's rows are committed
+    (transactional_db) and emptied afterwards.
     """
-    live_server.thread.httpd.socket.listen(LISTEN_BACKLOG)
-    return live_server
+    return served_stockd[0]
+
+
+@pytest.fixture
+def stockd_server_log(served_stockd) -> Path:
+    """The log of `stockd_server` (without EMAIL_URL, the emails it sends are printed there)."""
+    return served_stockd[1]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Let only slow and browser tests start processes, their fixtures included."""
+    lane.slow = any(item.get_closest_marker(name) for name in ("slow", "e2e"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the browser tests last.
+    """Mark the tests of the served app slow, and run the browser tests last.
 
-    Playwright's sync API keeps an event loop running in the main thread from its first test
-    to the end of the session; tests that start their own loop (the live stock stream's) or
+    A test on `served_stockd` needs the server's processes: `make test-fast` leaves it out
+    with the other slow tests. Playwright's sync API keeps an event loop running in the main
+    thread from its first test to the end of the session; tests that start their own loop or
     call an async view through WSGI cannot run after it in the same thread.
     """
+    for item in items:
+        if "served_stockd" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -1,6 +1,8 @@
 """Start stockd's own processes (worker, sweeper, server) from tests, against real services."""
 
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -27,25 +29,40 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 
 def env_for_test_database(**overrides: str) -> dict[str, str]:
-    """Environment for a child process that uses the test database the suite is running on."""
+    """Environment for a child process that uses the test database the suite is running on.
+
+    `overrides` win over these defaults (DATABASE_URL included)."""
     url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
     test_url = url._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
-    return clean_env(
-        DATABASE_URL=test_url,
-        DATABASE_POOL="0",
-        SECRET_KEY="stockd-test-secret-key",
-        DEBUG="0",
-        HTTPS_ONLY="0",
-        **overrides,
-    )
+    defaults = {
+        "DATABASE_URL": test_url,
+        "DATABASE_POOL": "0",
+        "SECRET_KEY": "stockd-test-secret-key",
+        "DEBUG": "0",
+        "HTTPS_ONLY": "0",
+    }
+    return clean_env(**{**defaults, **overrides})
 
 
 def manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
+class _Lane:
+    """Whether the test being set up may start processes (tests/conftest.py says, per test)."""
+
+    slow = True
+
+
+lane = _Lane()
+
+
 def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start `command` in its own process group in the project folder, logging to `log`."""
+    """Start `command` in its own process group in the project folder, logging to `log`.
+
+    Only a test marked slow (or e2e) may: `make test-fast` leaves those out.
+    """
+    assert lane.slow, "a test that starts processes must be marked slow (make test-fast)"
     with log.open("w") as output:
         return subprocess.Popen(
             command,
@@ -114,41 +131,55 @@ def _serve(
         server.wait(timeout=BOOT_TIMEOUT_SECONDS)
 
 
+PROCFILE = Path(settings.BASE_DIR) / "Procfile"
+
+
+def procfile_command(process: str, env: dict[str, str]) -> list[str]:
+    """Return the Procfile's command for `process` as argv, its ${NAME:-default} filled from env.
+
+    The program is run from this interpreter's environment (`python -m gunicorn`).
+    """
+    line = next(
+        line.split(":", 1)[1]
+        for line in PROCFILE.read_text().splitlines()
+        if line.startswith(f"{process}:")
+    )
+    expanded = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m[1]) or m[2] or "", line)
+    program, *arguments = shlex.split(expanded)
+    return [sys.executable, "-m", program, *arguments]
+
+
 @contextmanager
-def gunicorn(
-    tmp_path: Path,
-    env: dict[str, str],
-    *,
-    workers: int = 1,
-    app: str = "stockd.wsgi",
-    options: tuple[str, ...] = (),
-) -> Iterator[str]:
-    """Serve `app` with gunicorn (and `options`) in a child process with `env`; yield its URL."""
+def served(tmp_path: Path, env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
+    """Serve stockd as the Procfile's `web` process does; yield its URL, then stop it.
+
+    That is gunicorn with uvicorn workers on stockd.asgi (`make run` serves the same), here
+    with `workers` processes, listening on a free port of 127.0.0.1 with env in a child
+    process. Its log is tmp_path/web.log.
+    """
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", app, "--workers", str(workers), *options]
-    with _serve(
-        "gunicorn",
-        [*command, "--bind", f"127.0.0.1:{port}"],
-        env,
-        tmp_path / "gunicorn.log",
-        f"http://127.0.0.1:{port}",
-    ) as url:
+    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    command = [
+        "127.0.0.1" + argument.removeprefix("0.0.0.0")
+        if argument.startswith("0.0.0.0:")
+        else argument
+        for argument in procfile_command("web", env)
+    ]
+    with _serve("web", command, env, tmp_path / "web.log", f"http://127.0.0.1:{port}") as url:
         yield url
 
 
 @contextmanager
-def uvicorn(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
-    """Serve the ASGI app (stockd.asgi) with uvicorn in a child process; yield its URL."""
+def wsgi_gunicorn(tmp_path: Path, env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
+    """Serve the WSGI app (stockd.wsgi) with gunicorn's threaded workers; yield its URL.
+
+    stockd still ships the WSGI entry point for servers without ASGI; `served` is what the
+    Procfile and `make run` run.
+    """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "stockd.asgi:application"]
-    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with _serve(
-        "uvicorn",
-        [*command, *options, "--timeout-graceful-shutdown", "2"],
-        env,
-        tmp_path / "uvicorn.log",
-        f"http://127.0.0.1:{port}",
-    ) as url:
+    command = [sys.executable, "-m", "gunicorn", "stockd.wsgi", "--workers", str(workers)]
+    command += ["--worker-class", "gthread", "--threads", "8", "--bind", f"127.0.0.1:{port}"]
+    with _serve("gunicorn", command, env, tmp_path / "web.log", f"http://127.0.0.1:{port}") as url:
         yield url
 
 

@@ -19,11 +19,11 @@ os.environ.setdefault("DATABASE_POOL_TIMEOUT", "30")
 # Set in the environment, so the servers tests start (tests/processes.py) run without it too.
 os.environ.setdefault("RESERVE_RATE_LIMIT", "")
 
-from stockd.settings import *  # noqa: E402, F403
-
 # Each run keeps its cache entries apart from other runs on the same Redis; tests/conftest.py
-# empties them before every test.
-CACHES["default"]["KEY_PREFIX"] = f"stockd-test-{os.getpid()}"  # noqa: F405
+# empties them before every test. The servers the tests start share them (the environment).
+os.environ.setdefault("CACHE_KEY_PREFIX", f"stockd-test-{os.getpid()}")
+
+from stockd.settings import *  # noqa: E402, F403
 
 # Tasks sent in-process (the waitlist's emails) run eagerly; tests of the real worker start
 # their own processes, whose settings send tasks to the broker.

@@ -20,21 +20,20 @@ from django.utils import timezone
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import holds
 from reservations.tasks import expire_due_reservations as expire_task
-from tests.brokers import broker_urls, delete_queue, unique_queue
+from tests.brokers import BROKERS, broker_url, delete_queue, unique_queue
 from tests.factories import InventoryFactory
 from tests.processes import env_for_test_database, spawn, wait_for
 
 TIMEOUT_SECONDS = 120  # only a hung worker takes this long, even on a loaded machine
-BROKERS = broker_urls()
 
 
 @contextmanager
-def worker_on(broker_url: str, tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+def worker_on(url: str, tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
     """Run a Celery worker whose only difference is CELERY_BROKER_URL (and a queue of its
     own); yield the environment a client needs to reach it, and the worker's log."""
     queue = unique_queue()
     env = env_for_test_database(
-        CELERY_BROKER_URL=broker_url, CELERY_TASK_DEFAULT_QUEUE=queue, CELERY_TASK_ALWAYS_EAGER="0"
+        CELERY_BROKER_URL=url, CELERY_TASK_DEFAULT_QUEUE=queue, CELERY_TASK_ALWAYS_EAGER="0"
     )
     log = tmp_path / "worker.log"
     command = ["celery", "-A", "stockd", "worker", "--loglevel", "INFO", "--concurrency", "1"]
@@ -50,18 +49,18 @@ def worker_on(broker_url: str, tmp_path: Path) -> Iterator[tuple[dict[str, str],
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=TIMEOUT_SECONDS)
-        delete_queue(broker_url, queue)
+        delete_queue(url, queue)
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-@pytest.mark.parametrize("broker", sorted(BROKERS))
+@pytest.mark.parametrize("broker", BROKERS)
 def test_a_real_worker_runs_a_sweep_sent_through_the_broker(broker, tmp_path):
     stock = InventoryFactory(total_stock=10)
     due = holds.reserve(product_id=stock.product_id, warehouse_id=stock.warehouse_id, quantity=3)
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
-    with worker_on(BROKERS[broker], tmp_path) as (env, log):
+    with worker_on(broker_url(broker), tmp_path) as (env, log):
         sent = subprocess.run(
             [sys.executable, "-m", "celery", "-A", "stockd", "call", expire_task.name],
             cwd=settings.BASE_DIR,

@@ -19,21 +19,12 @@ from django.utils.crypto import get_random_string
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
 from tests.factories import InventoryFactory, UserFactory
-from tests.processes import env_for_test_database, gunicorn
+from tests.processes import env_for_test_database, served, wsgi_gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SHOPPERS, UNITS = 40, 10
-SERVERS = {
-    "asgi-uvicorn-workers": {
-        "app": "stockd.asgi:application",
-        "options": ("--worker-class", "uvicorn_worker.UvicornWorker"),
-    },
-    "wsgi-gthread": {
-        "app": "stockd.wsgi",
-        "options": ("--worker-class", "gthread", "--threads", "8"),
-    },
-}
+SERVERS = {"asgi-uvicorn-workers": served, "wsgi-gthread": wsgi_gunicorn}
 
 
 def _post(url: str, body: dict, headers: dict | None = None) -> int:
@@ -55,7 +46,7 @@ def test_shoppers_racing_for_the_last_units_get_exactly_one_hold_per_unit(tmp_pa
     body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1}
     env = env_for_test_database(HOLD_COALESCING="1", RESERVE_RATE_LIMIT="")
     statuses: list[int] = []
-    with gunicorn(tmp_path, env, workers=2, **SERVERS[model]) as url:
+    with SERVERS[model](tmp_path, env, workers=2) as url:
         start = threading.Barrier(SHOPPERS)
 
         def shop() -> None:
@@ -84,7 +75,7 @@ def test_a_signed_in_shopper_holds_on_the_event_loop_with_csrf_enforced(tmp_path
     cookies = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}"
     body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 2}
     env = env_for_test_database(HOLD_COALESCING="1", RESERVE_RATE_LIMIT="")
-    with gunicorn(tmp_path, env, workers=1, **SERVERS["asgi-uvicorn-workers"]) as url:
+    with served(tmp_path, env, workers=1) as url:
         refused = _post(f"{url}/api/reservations", body, {"Cookie": cookies})
         held = _post(
             f"{url}/api/reservations",

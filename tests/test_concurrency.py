@@ -110,9 +110,9 @@ def _post_json(url: str, body: dict) -> tuple[int, dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_50_http_clients_racing_for_the_last_unit_get_one_201(live_server_with_backlog):
+def test_50_http_clients_racing_for_the_last_unit_get_one_201(stockd_server):
     row = InventoryFactory(total_stock=1)
-    url = f"{live_server_with_backlog.url}/api/reservations"
+    url = f"{stockd_server}/api/reservations"
     body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1}
 
     outcomes = run_together(50, lambda _: _post_json(url, body))

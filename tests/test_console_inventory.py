@@ -2,19 +2,25 @@
 warehouses, the CSV import and the staff JSON API of stock rows."""
 
 import threading
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from adminpanel.inventory import csv_import
+from adminpanel.models import StockImportJob
 from inventory.errors import StaleTotal, StockBelowReserved, StockChangesRefused
 from inventory.models import Inventory, Product
 from reservations.models import ReservationEvent, WaitlistEntry
 from reservations.services import holds, waitlist
 from reservations.services.stock import TotalChange, set_total, set_totals
 from tests.factories import InventoryFactory, ProductFactory, UserFactory, WarehouseFactory
+from tests.races import run_together, unexpected_errors
 from warehouses.models import Warehouse
 
 pytestmark = pytest.mark.django_db
@@ -639,6 +645,99 @@ def test_another_staff_members_import_is_not_found(staff, shelf, client):
     other.force_login(UserFactory(is_staff=True))
     assert other.get(f"/admin/inventory/import/{token}/").status_code == 404
     assert other.post(f"/admin/inventory/import/{token}/apply").status_code == 404
+
+
+def _empty_the_cache() -> None:
+    # As conftest's empty_cache: on a shared Redis, only this run's prefixed keys.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+def test_an_import_lives_in_the_database_not_in_the_cache(staff, shelf):
+    # Each web process's local-memory cache is its own: a cached job 404s on another worker.
+    response = upload(staff, "sku,warehouse,total_stock\nCHAIR,NTH,15\n")
+    _empty_the_cache()
+    token = check_all(staff, response)
+    _empty_the_cache()
+    response = staff.post(f"/admin/inventory/import/{token}/apply", **HTMX)
+    assert response.status_code == 200 and response["HX-Redirect"] == "/admin/inventory/"
+    assert total_of(shelf[("CHAIR", "NTH")]) == 15
+    assert not StockImportJob.objects.exists()
+
+
+def test_an_import_older_than_an_hour_answers_404_and_applies_nothing(staff, shelf):
+    uploaded = timezone.now()
+    with time_machine.travel(uploaded, tick=False):
+        token = check_all(staff, upload(staff, "sku,warehouse,total_stock\nCHAIR,NTH,15\n"))
+    job_page = f"/admin/inventory/import/{token}/"
+    just_in_time = uploaded + timedelta(seconds=csv_import.KEEP_SECONDS - 1)
+    with time_machine.travel(just_in_time, tick=False):
+        assert staff.get(job_page).status_code == 200
+    with time_machine.travel(uploaded + timedelta(seconds=csv_import.KEEP_SECONDS + 1), tick=False):
+        assert staff.get(job_page).status_code == 404
+        assert staff.post(f"{job_page}check", **HTMX).status_code == 404
+        assert staff.post(f"{job_page}apply", **HTMX).status_code == 404
+    assert total_of(shelf[("CHAIR", "NTH")]) == 10 and adjustments() == []
+
+
+def test_a_new_upload_deletes_the_expired_imports(staff, shelf):
+    uploaded = timezone.now()
+    with time_machine.travel(uploaded, tick=False):
+        upload(staff, "sku,warehouse,total_stock\nCHAIR,NTH,15\n")
+        other = Client()
+        other.force_login(UserFactory(is_staff=True))
+        upload(other, "sku,warehouse,total_stock\nLAMP,NTH,15\n")
+    with time_machine.travel(uploaded + timedelta(seconds=60), tick=False):
+        recent = upload(staff, "sku,warehouse,total_stock\nLAMP,STH,15\n")
+    with time_machine.travel(uploaded + timedelta(seconds=csv_import.KEEP_SECONDS + 1), tick=False):
+        latest = upload(staff, "sku,warehouse,total_stock\nCHAIR,STH,15\n")
+    assert sorted(StockImportJob.objects.values_list("token", flat=True)) == sorted(
+        response["Location"].rstrip("/").rsplit("/", 1)[-1] for response in (recent, latest)
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_applies_of_one_import_at_once_apply_it_once_and_the_other_gets_404(
+    staff, shelf, staff_user
+):
+    text = "sku,warehouse,total_stock\nCHAIR,NTH,15\nLAMP,STH,4\n"
+    token = check_all(staff, upload(staff, text))
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(staff_user)
+
+    def apply(index: int) -> int:
+        url = f"/admin/inventory/import/{token}/apply"
+        return clients[index].post(url, **HTMX).status_code
+
+    outcomes = run_together(2, apply)
+
+    assert unexpected_errors(outcomes) == []
+    assert sorted(outcome.value for outcome in outcomes) == [200, 404]
+    assert total_of(shelf[("CHAIR", "NTH")]) == 15 and total_of(shelf[("LAMP", "STH")]) == 4
+    assert len(adjustments()) == 2
+    assert not StockImportJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_applies_of_one_loaded_import_the_second_finds_it_gone(staff, shelf, staff_user):
+    token = check_all(staff, upload(staff, "sku,warehouse,total_stock\nCHAIR,NTH,15\n"))
+    job = csv_import.load(token, owner_id=staff_user.pk)  # both appliers got past loading
+
+    def apply(index: int) -> int:
+        return csv_import.apply(job, actor=f"applier {index}", reason="count")
+
+    outcomes = run_together(2, apply)
+
+    assert unexpected_errors(outcomes, csv_import.ImportJobGone) == []
+    assert [outcome.value for outcome in outcomes if outcome.error is None] == [1]
+    assert [type(outcome.error) for outcome in outcomes if outcome.error] == [
+        csv_import.ImportJobGone
+    ]
+    assert total_of(shelf[("CHAIR", "NTH")]) == 15 and len(adjustments()) == 1
+    assert not StockImportJob.objects.exists()
 
 
 def test_the_matrix_csv_export_can_be_imported_back(staff, shelf):

@@ -23,8 +23,8 @@ from tests.processes import (
     clean_env,
     env_for_test_database,
     free_port,
-    gunicorn,
     http_get,
+    served,
     terminate_backends_of,
 )
 from tests.races import wait_until_blocked_by
@@ -99,7 +99,7 @@ def reserve_body(stock: Inventory, quantity: int = 1) -> dict:
 
 
 def test_api_answers_503_json_with_retry_after_when_the_database_is_unreachable(tmp_path):
-    with gunicorn(tmp_path, unreachable_database_env()) as url:
+    with served(tmp_path, unreachable_database_env()) as url:
         assert_database_unavailable_json(*http_get(f"{url}/api/products"))
         assert_database_unavailable_json(*http_get(f"{url}/api/warehouses"))
         assert_database_unavailable_json(
@@ -119,7 +119,7 @@ def test_api_answers_503_json_with_retry_after_when_the_database_is_unreachable(
 
 
 def test_pages_answer_the_503_page_when_the_database_is_unreachable(tmp_path):
-    with gunicorn(tmp_path, unreachable_database_env()) as url:
+    with served(tmp_path, unreachable_database_env()) as url:
         assert_unavailable_page(*http_get(f"{url}/"))
         assert_unavailable_page(*http_get(f"{url}/products/1/"))
         assert_unavailable_page(*http_get(f"{url}/orders/", {"Cookie": f"sessionid={'x' * 32}"}))
@@ -129,7 +129,7 @@ def test_a_fault_in_the_session_middleware_answers_the_503_page(tmp_path):
     """Choosing where to deliver touches no table in the view; SessionMiddleware then saves
     the new session on the way out, and that save is what meets the dead database."""
     token = "a" * 32  # an unmasked CSRF secret is a valid token for its own cookie
-    with gunicorn(tmp_path, unreachable_database_env()) as url:
+    with served(tmp_path, unreachable_database_env()) as url:
         response = http_post(
             f"{url}/deliver-to/",
             f"csrfmiddlewaretoken={token}&place=Chennai".encode(),
@@ -139,13 +139,13 @@ def test_a_fault_in_the_session_middleware_answers_the_503_page(tmp_path):
             },
         )
         assert_unavailable_page(*response)
-        log = (tmp_path / "gunicorn.log").read_text()
+        log = (tmp_path / "web.log").read_text()
         assert "POST /deliver-to/ 503" in log
         assert "database fault answered with 503" in log
 
 
 def test_with_debug_on_the_answers_are_the_same_503s_not_the_debug_page(tmp_path):
-    with gunicorn(tmp_path, unreachable_database_env(DEBUG="1")) as url:
+    with served(tmp_path, unreachable_database_env(DEBUG="1")) as url:
         assert_database_unavailable_json(*http_get(f"{url}/api/products"))
         assert_database_unavailable_json(
             *http_get(f"{url}/api/reservations", {"Cookie": f"sessionid={'x' * 32}"})
@@ -156,10 +156,10 @@ def test_with_debug_on_the_answers_are_the_same_503s_not_the_debug_page(tmp_path
 
 def test_a_pool_that_times_out_answers_503(tmp_path):
     env = unreachable_database_env(DATABASE_POOL="1", DATABASE_POOL_TIMEOUT="1")
-    with gunicorn(tmp_path, env) as url:
+    with served(tmp_path, env) as url:
         assert_database_unavailable_json(*http_get(f"{url}/api/products"))
         assert_unavailable_page(*http_get(f"{url}/"))
-        assert "PoolTimeout" in (tmp_path / "gunicorn.log").read_text()
+        assert "PoolTimeout" in (tmp_path / "web.log").read_text()
 
 
 # --- PostgreSQL restarted: backends terminated --------------------------------------------
@@ -172,7 +172,7 @@ def test_pooled_connections_whose_backends_were_terminated_are_replaced(tmp_path
     application_name = f"stockd-pool-test-{uuid.uuid4().hex[:12]}"
     env = env_for_test_database(PGAPPNAME=application_name)
     env.update(DATABASE_POOL="1", DATABASE_POOL_MIN_SIZE="2")
-    with gunicorn(tmp_path, env) as url:
+    with served(tmp_path, env) as url:
         for _ in range(3):
             assert http_get(f"{url}/api/products")[0] == 200
         assert terminate_backends_of(application_name) >= 1
@@ -197,7 +197,7 @@ def test_a_request_whose_backend_is_terminated_mid_request_answers_503_and_write
     stock = InventoryFactory(total_stock=10)
     env = {**env_for_test_database(), "DATABASE_POOL": "1"}
     answer: dict = {}
-    with gunicorn(tmp_path, env) as url:
+    with served(tmp_path, env) as url:
         holder = connection.copy()  # a session of the test's own, holding the stock row
         try:
             holder.set_autocommit(False)
@@ -239,7 +239,7 @@ def test_with_redis_down_the_app_runs_on_postgresql_and_logs_the_cache_errors(tm
     stock = InventoryFactory(total_stock=10)
     env = env_for_test_database(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     key = {"Idempotency-Key": "redis-is-down"}
-    with gunicorn(tmp_path, env) as url:
+    with served(tmp_path, env) as url:
         status, _, first = post_json(f"{url}/api/reservations", reserve_body(stock, 2), **key)
         assert status == 201, first
         status, headers, again = post_json(f"{url}/api/reservations", reserve_body(stock, 2), **key)
@@ -265,6 +265,6 @@ def test_with_redis_down_the_app_runs_on_postgresql_and_logs_the_cache_errors(tm
     stock.refresh_from_db()
     assert stock.reserved_stock == 3
     assert find_violations() == []
-    log = (tmp_path / "gunicorn.log").read_text()
+    log = (tmp_path / "web.log").read_text()
     assert "Exception ignored" in log  # django-redis logs every cache error it swallows
     assert "Error 111 connecting to 127.0.0.1" in log

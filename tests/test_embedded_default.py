@@ -1,5 +1,7 @@
 """`make run` serves the whole app with no database or cache server: SQLite and local memory."""
 
+import csv
+import io
 import json
 import os
 import signal
@@ -8,9 +10,11 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.processes import clean_env, free_port, spawn, wait_for
@@ -139,3 +143,76 @@ def test_racing_for_the_last_unit_on_sqlite_has_one_winner_and_no_lock_errors(em
     assert "database is locked" not in embedded.log.read_text()
     product = _request(f"{embedded.url}/api/products/{product['id']}")[1]
     assert product["inventory"][0]["reservedStock"] == 10
+
+
+# --- several workers, one state: nothing that outlives a request stays in one process ------
+
+
+def _staff_client(embedded: Server) -> httpx.Client:
+    """Sign in as the seed's staff user (`make run`'s development password); return the client."""
+    client = httpx.Client(base_url=embedded.url, timeout=60, headers={"Origin": embedded.url})
+    answer = client.post(
+        "/api/admin/login", json={"email": "admin@stockd.com", "password": "admin123"}
+    )
+    assert answer.status_code == 200, answer.text
+    client.get("/admin/inventory/import/")  # sets the CSRF cookie
+    return client
+
+
+def _import(client: httpx.Client, text: str) -> None:
+    """Upload a stock CSV, check it to the end and apply it, as the console's pages do."""
+    form = {"csrfmiddlewaretoken": client.cookies["csrftoken"]}
+    uploaded = client.post(
+        "/admin/inventory/import/", data=form, files={"file": ("stock.csv", text, "text/csv")}
+    )
+    assert uploaded.status_code == 302, uploaded.text
+    job = uploaded.headers["location"].rstrip("/")
+    for _ in range(100):
+        checked = client.post(f"{job}/check", data=form)
+        assert checked.status_code == 302, checked.text
+        if 'data-testid="import-progress"' not in client.get(f"{job}/").text:
+            break
+    applied = client.post(f"{job}/apply", data=form)
+    assert (applied.status_code, applied.headers.get("location")) == (302, "/admin/inventory/")
+
+
+def test_a_shopper_with_a_session_gets_the_404_page_and_the_stream(embedded):
+    with httpx.Client(base_url=embedded.url, timeout=60) as client:
+        client.get("/")  # the CSRF cookie for the form below
+        token = client.cookies["csrftoken"]
+        chosen = client.post("/deliver-to/", data={"csrfmiddlewaretoken": token, "place": "560001"})
+        assert chosen.status_code in (200, 302), chosen.text
+        assert "sessionid" in client.cookies
+
+        unknown = client.get("/nope")
+        assert unknown.status_code == 404 and "We couldn't find that page" in unknown.text
+        with client.stream("GET", "/events/stock/") as stream:
+            assert stream.status_code == 200
+            assert next(stream.iter_lines())
+
+
+def test_twenty_csv_imports_in_a_row_all_preview_and_apply_across_workers(embedded):
+    client = _staff_client(embedded)
+    try:
+        first = next(_stock_rows(client))
+        sku, warehouse = first["sku"], first["warehouse"]
+        for total in range(20, 40):
+            _import(client, f"sku,warehouse,total_stock\n{sku},{warehouse},{total}\n")
+        rows = [
+            row for row in _stock_rows(client) if (row["sku"], row["warehouse"]) == (sku, warehouse)
+        ]
+    finally:
+        client.close()
+    assert [row["total_stock"] for row in rows] == ["39"]
+
+
+def _stock_rows(client: httpx.Client) -> Iterator[dict[str, str]]:
+    return csv.DictReader(io.StringIO(client.get("/admin/stock/stock.csv").text))
+
+
+def test_the_sign_in_limit_holds_across_workers(embedded):
+    """Last in this module: it spends the sign-in budget of 127.0.0.1 (LOGIN_RATE_LIMIT)."""
+    wrong = {"email": "nobody@example.com", "password": "wrong"}
+    with httpx.Client(base_url=embedded.url, timeout=60, headers={"Origin": embedded.url}) as c:
+        statuses = [c.post("/api/admin/login", json=wrong).status_code for _ in range(8)]
+    assert statuses == [401] * 5 + [429] * 3

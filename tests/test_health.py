@@ -10,7 +10,7 @@ import socket
 import pytest
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from tests.processes import clean_env, free_port, gunicorn, http_get
+from tests.processes import clean_env, free_port, http_get, served
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_readyz_answers_503_naming_the_database_when_postgresql_is_down(tmp_path
         DEBUG="0",
         HTTPS_ONLY="0",
     )
-    with gunicorn(tmp_path, env) as url:
+    with served(tmp_path, env) as url:
         status, _, body = http_get(f"{url}/readyz")
         assert status == 503
         assert json.loads(body) == {

@@ -15,7 +15,8 @@ DEEP = "[" * 1000 + "]" * 1000  # 2 KB, nested 1,000 levels: past Python's recur
 DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
 
 
-PATHS = ["/api/reservations", "/api/reservations/batch", "/api/waitlist", "/api/detect-warehouse"]
+# The endpoints that take an Idempotency-Key fingerprint the body before DRF parses it.
+IDEMPOTENT_PATHS = ["/api/reservations", "/api/reservations/batch"]
 
 
 def _stocked() -> dict:
@@ -23,13 +24,14 @@ def _stocked() -> dict:
     return {"product_id": row.product_id, "warehouse_id": row.warehouse_id}
 
 
+# Without a key every JSON endpoint is held to the same rule below (test_every_json_endpoint...).
 @pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT], ids=["array", "object"])
-@pytest.mark.parametrize("key", [None, "deep-body-key"], ids=["no-key", "idempotency-key"])
-def test_a_deeply_nested_body_is_a_400_that_writes_nothing(api, body, key):
+def test_a_deeply_nested_body_with_an_idempotency_key_is_a_400_that_writes_nothing(api, body):
     _stocked()
-    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
-    for path in PATHS:
-        response = api.post(path, body, content_type="application/json", **headers)
+    for path in IDEMPOTENT_PATHS:
+        response = api.post(
+            path, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="deep-body-key"
+        )
         assert response.status_code == 400, (path, response.status_code, response.content[:200])
         assert response.json()["code"] == "MALFORMED_JSON", path
     assert not Reservation.objects.exists()
@@ -61,8 +63,16 @@ DUPLICATE_KEY_BODIES = {
 }
 
 
-@pytest.mark.parametrize("path", DUPLICATE_KEY_BODIES)
-@pytest.mark.parametrize("key", [None, "duplicate-key"], ids=["no-key", "idempotency-key"])
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/api/reservations", None),
+        ("/api/reservations", "duplicate-key"),
+        ("/api/reservations/batch", None),
+        ("/api/reservations/batch", "duplicate-key"),
+        ("/api/waitlist", None),  # takes no Idempotency-Key
+    ],
+)
 def test_a_body_with_a_repeated_key_is_a_400_naming_the_key_that_writes_nothing(api, path, key):
     row = InventoryFactory(total_stock=5)
     body = DUPLICATE_KEY_BODIES[path] % {"p": row.product_id, "w": row.warehouse_id}
@@ -164,8 +174,8 @@ def _assert_json_4xx(response, path: str) -> None:
 )
 @pytest.mark.parametrize(
     "body",
-    [DEEP, DEEP_OBJECT, '{"quantity": 1, "quantity": 1}', '{"items": [], "items": []}'],
-    ids=["deep-array", "deep-object", "repeated-key", "repeated-list"],
+    [DEEP, DEEP_OBJECT, '{"quantity": 1, "quantity": 1}'],
+    ids=["deep-array", "deep-object", "repeated-key"],
 )
 def test_every_json_endpoint_refuses_a_nested_or_repeated_key_body(method, path, who, body):
     _stocked()
@@ -175,6 +185,9 @@ def test_every_json_endpoint_refuses_a_nested_or_repeated_key_body(method, path,
     response = client.generic(method, path, body, content_type="application/json")
 
     _assert_json_4xx(response, path)
+    # The parser's refusal, not a validator's: without the rule these bodies would still be
+    # refused, for a missing field.
+    assert response.json()["code"] == "MALFORMED_JSON", path
     assert _state() == before
 
 

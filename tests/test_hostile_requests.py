@@ -9,7 +9,7 @@ import pytest
 
 from reservations.models import Reservation
 from tests.factories import InventoryFactory
-from tests.processes import env_for_test_database, gunicorn
+from tests.processes import env_for_test_database, wsgi_gunicorn
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -92,7 +92,7 @@ def test_a_text_charset_is_still_read(api):
 
 @pytest.mark.django_db
 def test_a_chunked_body_a_server_cannot_end_is_a_json_411(api):
-    """Without wsgi.input_terminated (runserver, the test client) Django would read it empty."""
+    """Without a server that frames it (core.framing), Django would read it empty."""
     stock = InventoryFactory(total_stock=5)
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 1}
 
@@ -127,13 +127,14 @@ def _chunks(data: bytes, size: int):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_gunicorn_reads_a_chunked_body_and_refuses_bad_framing_with_a_4xx(tmp_path):
+def test_the_wsgi_app_reads_a_chunked_body_and_refuses_bad_framing_with_a_4xx(tmp_path):
+    """stockd.wsgi under gunicorn; the served ASGI app: tests/test_served_app.py."""
     stock = InventoryFactory(total_stock=5)
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2}
     data = json.dumps(body).encode()
     chunked = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
 
-    with gunicorn(tmp_path, env_for_test_database()) as url:
+    with wsgi_gunicorn(tmp_path, env_for_test_database()) as url:
         status, answer = _post(url, "/api/reservations", _chunks(data, 7), chunked)
         assert status == 201, answer
         assert answer["quantity"] == 2

@@ -27,10 +27,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,16 +49,18 @@ from idempotency.tasks import purge_expired_keys as purge_idempotency_keys
 from inventory.models import Inventory
 from reservations.models import Reservation, ReservationEvent
 from tests.factories import InventoryFactory
+from tests.processes import env_for_test_database, http_get, served
 from tests.races import Outcome, run_together, unexpected_errors
 
 Status, Reason = Reservation.Status, Reservation.ReleaseReason
 REPLAYED = "Idempotent-Replayed"
 CREATE_ANONYMOUS = "reservations.create|anonymous"
 CONFIRM_ANONYMOUS = "reservations.confirm|anonymous"
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 UNREACHABLE_REDIS = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "LOCATION": UNREACHABLE_REDIS_URL,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
     }
 }
@@ -700,19 +703,74 @@ def _answers(outcomes: list[Outcome]) -> list[Answer]:
     return [outcome.value for outcome in outcomes]
 
 
-@pytest.fixture
-def patient_key_waits(settings) -> None:
-    """Let a request wait for the request holding its key until a hang, not 10 s.
+# stockd as the Procfile's `web` serves it (tests/processes.py), one server per environment
+# for the whole module. A server is another process: it reads its settings from its
+# environment, not from this process's `settings`, and it sees only committed rows, so every
+# test here is transactional. DATABASE_POOL=0 (env_for_test_database's default) gives each
+# request's thread a connection of its own, so all the requests a test holds in flight can
+# wait on their locks in PostgreSQL at once.
 
-    What these tests check does not depend on the wait bound (its own test does), and on a
-    loaded machine the request holding the key may take longer than 10 s to commit.
+
+def _served_with(tmp_path: Path, **environment: str) -> AbstractContextManager[str]:
+    return served(tmp_path, env_for_test_database(**environment))
+
+
+@pytest.fixture(scope="module")
+def patient_server(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """Serve stockd, whose requests wait for the request holding their key until a hang.
+
+    Not 10 s: what these tests check does not depend on the wait bound (its own test does),
+    and on a loaded machine the request holding the key may take longer than 10 s to commit.
     """
-    settings.IDEMPOTENCY_WAIT_SECONDS = HANG_SECONDS
+    path = tmp_path_factory.mktemp("patient")
+    with _served_with(path, IDEMPOTENCY_WAIT_SECONDS=str(HANG_SECONDS)) as url:
+        yield url
 
 
-def _assert_one_key_raced_into_one_hold(live_server, n: int) -> list[Answer]:
+@pytest.fixture(scope="module")
+def patient_server_without_redis(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """Serve stockd as `patient_server` does, with a Redis nobody answers (PostgreSQL only).
+
+    This process's own `cache` stays on the real Redis, under the prefix the servers share
+    (CACHE_KEY_PREFIX): there it sees that this server cached nothing.
+    """
+    path = tmp_path_factory.mktemp("patient-without-redis")
+    with _served_with(
+        path, IDEMPOTENCY_WAIT_SECONDS=str(HANG_SECONDS), REDIS_URL=UNREACHABLE_REDIS_URL
+    ) as url:
+        # As redis_down's probe: the unreachable Redis is the one the server's cache uses.
+        status, _, body = http_get(f"{url}/readyz")
+        assert (status, json.loads(body)["checks"]) == (503, {"database": True, "cache": False})
+        yield url
+
+
+@pytest.fixture(scope="module")
+def impatient_server(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """Serve stockd, whose requests wait at most 1 s for the request holding their key."""
+    with _served_with(tmp_path_factory.mktemp("impatient"), IDEMPOTENCY_WAIT_SECONDS="1") as url:
+        yield url
+
+
+@pytest.fixture(params=["redis", "redis-down"])
+def served_cache_mode(request) -> tuple[str, str]:
+    """Return the cache mode and the URL of `patient_server`, then of its Redis-less twin.
+
+    As `cache_mode`, for a test that talks HTTP to a server: the server's Redis is up, then
+    unreachable; this process's cache stays on the real Redis either way, so
+    assert_cached(mode, ...) finds the server's answer there, then nothing.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    assert marker is not None and marker.kwargs.get("transaction"), (
+        "served_cache_mode needs @pytest.mark.django_db(transaction=True): the server sees"
+        " only committed rows, and answers are cached on commit"
+    )
+    server = "patient_server" if request.param == "redis" else "patient_server_without_redis"
+    return request.param, request.getfixturevalue(server)
+
+
+def _assert_one_key_raced_into_one_hold(server: str, n: int) -> list[Answer]:
     stock = InventoryFactory(total_stock=10)
-    url = f"{live_server.url}/api/reservations"
+    url = f"{server}/api/reservations"
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 3}
     key = new_key()
 
@@ -731,15 +789,17 @@ def _assert_one_key_raced_into_one_hold(live_server, n: int) -> list[Answer]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits")
-def test_50_http_clients_sending_one_key_at_once_make_one_hold_and_get_one_answer(live_server):
-    _assert_one_key_raced_into_one_hold(live_server, 50)
+def test_50_http_clients_sending_one_key_at_once_make_one_hold_and_get_one_answer(
+    patient_server,
+):
+    _assert_one_key_raced_into_one_hold(patient_server, 50)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits", "redis_down")
-def test_with_redis_unreachable_20_clients_racing_with_one_key_make_one_hold(live_server):
-    _assert_one_key_raced_into_one_hold(live_server, 20)
+def test_with_redis_unreachable_20_clients_racing_with_one_key_make_one_hold(
+    patient_server_without_redis,
+):
+    _assert_one_key_raced_into_one_hold(patient_server_without_redis, 20)
 
 
 # --- requests held in flight -----------------------------------------------------------------
@@ -830,13 +890,13 @@ def row_locked(row: Model) -> Iterator[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits")
 def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_answer(
-    live_server, cache_mode
+    served_cache_mode,
 ):
-    n = 20  # all connected at once: 20 + this thread + the lock holder stay in the pool of 40
+    cache_mode, server = served_cache_mode
+    n = 20  # all waiting at once, each on the server's thread and connection of its own
     stock = InventoryFactory(total_stock=10)
-    url = f"{live_server.url}/api/reservations"
+    url = f"{server}/api/reservations"
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 3}
     key = new_key()
 
@@ -862,13 +922,11 @@ def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_an
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog")
 def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in_use(
-    live_server, settings
+    impatient_server,
 ):
-    settings.IDEMPOTENCY_WAIT_SECONDS = 1
     stock = InventoryFactory(total_stock=5)
-    url = f"{live_server.url}/api/reservations"
+    url = f"{impatient_server}/api/reservations"
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2}
     key = new_key()
 
@@ -905,12 +963,11 @@ def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("live_server_with_backlog", "patient_key_waits")
 def test_two_retries_at_once_of_a_key_older_than_24_hours_run_once_and_share_the_answer(
-    live_server,
+    patient_server,
 ):
     stock = InventoryFactory(total_stock=5)
-    url = f"{live_server.url}/api/reservations"
+    url = f"{patient_server}/api/reservations"
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2}
     key = new_key()
     first = _post(url, body, key)

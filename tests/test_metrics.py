@@ -28,7 +28,7 @@ from reservations.services import sweeps, transitions, waitlist
 from storefront.live import hub
 from storefront.views import events as events_view
 from tests.factories import InventoryFactory, ReservationFactory
-from tests.processes import env_for_test_database, gunicorn, http_get
+from tests.processes import env_for_test_database, http_get, served
 
 RESERVE = "/api/reservations"
 METRICS = "/metrics"
@@ -95,15 +95,15 @@ def test_reservations_made_through_two_gunicorn_workers_are_summed(tmp_path):
         RESERVE_RATE_LIMIT="",
     )
     held = 0
-    with gunicorn(tmp_path, env, workers=2) as url, ThreadPoolExecutor(8) as pool:
+    with served(tmp_path, env) as url, ThreadPoolExecutor(8) as pool:
         # Concurrent requests: a sync worker busy with one leaves the next to the other.
         for _ in range(20):
             statuses = list(pool.map(lambda _: _post_reserve(url, row), range(16)))
             assert set(statuses) == {201}
             held += len(statuses)
-            if len(_reserving_pids((tmp_path / "gunicorn.log").read_text())) == 2:
+            if len(_reserving_pids((tmp_path / "web.log").read_text())) == 2:
                 break
-        assert len(_reserving_pids((tmp_path / "gunicorn.log").read_text())) == 2
+        assert len(_reserving_pids((tmp_path / "web.log").read_text())) == 2
         assert _post_reserve(url, short_row, quantity=2) == 409
 
         status, headers, page = http_get(url + METRICS)
@@ -144,7 +144,7 @@ def test_gunicorn_keeps_metrics_under_var_dir_and_clears_files_of_dead_processes
     env = env_for_test_database(VAR_DIR=str(tmp_path / "var"))
     env.pop(prometheus.VARIABLE, None)
 
-    with gunicorn(tmp_path, env, workers=2) as url:
+    with served(tmp_path, env) as url:
         assert http_get(url + "/healthz")[0] == 200
         worker_files = {path.name for path in directory.glob("*.db")} - {alive.name}
 

@@ -1,38 +1,32 @@
 """Reads that may lag go to a real streaming replica; holds stay exact on the primary.
 
-The slow test makes a streaming replica of the machine's PostgreSQL 15 (pg_basebackup -R
-into a temporary directory, a second cluster on a free port, run as the postgres user),
-serves stockd with DATABASE_REPLICA_URL pointing at it, pauses the replica's replay and shows
-the catalogue answering the replica's older state while holds are decided on the primary.
+The slow test makes its own pair of PostgreSQL clusters (tests/postgres_clusters.py: a
+primary made with initdb and a pg_basebackup streaming replica of it, each on a free port),
+migrates and seeds a stockd database on the primary, serves stockd with DATABASE_REPLICA_URL
+pointing at the replica, pauses the replica's replay and shows the catalogue answering the
+replica's older state while holds are decided on the primary. The shared server is not used.
 """
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
-from django.db import connection
+from django.conf import settings
 
 from core.replicas import REPLICA, database_for
 from inventory.models import Inventory, Product
 from stockd.routers import PrimaryReplicaRouter
-from tests.factories import InventoryFactory, WarehouseFactory
-from tests.processes import env_for_test_database, free_port, gunicorn, http_get, wait_for
+from tests.postgres_clusters import Cluster, primary_and_streaming_replica
+from tests.processes import env_for_test_database, http_get, manage, served, wait_for
+from warehouses.models import Warehouse
 
 TIMEOUT_SECONDS = 120  # only a stuck replica takes this long, even on a loaded machine
-ALLOW_REPLICATION = (
-    "echo 'host replication postgres 127.0.0.1/32 trust' >> "
-    "\"$(psql -h 127.0.0.1 -U postgres -Atc 'show hba_file')\" && "
-    "psql -h 127.0.0.1 -U postgres -c 'select pg_reload_conf()'  # no restart needed"
-)
+DBNAME = "stockd"
 
 
 # --- the router, without a replica ---------------------------------------------------------
@@ -70,83 +64,24 @@ def test_without_a_replica_every_read_goes_to_the_primary():
 # --- a real streaming replica ----------------------------------------------------------------
 
 
-def _as_postgres(*command: str, **kwargs) -> subprocess.CompletedProcess:
-    """Run a PostgreSQL binary as the postgres user (the server binaries refuse root)."""
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    return subprocess.run(
-        [*prefix, *command], capture_output=True, text=True, timeout=TIMEOUT_SECONDS, **kwargs
-    )
-
-
-@dataclass
-class Replica:
-    port: int
-    data: Path
-    bin: Path
-
-    def connect(self, dbname: str) -> psycopg.Connection:
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, autocommit=True
-        )
-
-    def stop(self) -> None:
-        _as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-
-
 @pytest.fixture
-def streaming_replica() -> Iterator[Replica]:
-    """Start a hot-standby replica of the local cluster on a free port; tear it down after."""
-    db = connection.settings_dict
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version_num")
-        major = int(cursor.fetchone()[0]) // 10000
-    pg_bin = Path(f"/usr/lib/postgresql/{major}/bin")
-    assert (pg_bin / "pg_basebackup").exists(), f"no PostgreSQL {major} binaries in {pg_bin}"
-    root = Path(tempfile.mkdtemp(prefix="stockd-replica-"))
-    shutil.chown(root, "postgres")
-    replica = Replica(port=free_port(), data=root / "data", bin=pg_bin)
-    try:
-        backup = _as_postgres(
-            str(pg_bin / "pg_basebackup"),
-            *("-h", db["HOST"], "-p", str(db["PORT"] or 5432), "-U", db["USER"]),
-            *("-D", str(replica.data), "-R", "-X", "stream", "-c", "fast"),
-        )
-        if "no pg_hba.conf entry for replication" in backup.stderr:
-            pytest.fail(
-                "The local PostgreSQL refuses replication connections from 127.0.0.1.\n"
-                f"Allow them with: {ALLOW_REPLICATION}"
-            )
-        assert backup.returncode == 0, backup.stderr
-        # Debian keeps postgresql.conf and pg_hba.conf outside the data directory, so the
-        # copy has neither. A hot standby needs max_connections at least the primary's.
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW max_connections")
-            max_connections = cursor.fetchone()[0]
-        (replica.data / "postgresql.conf").write_text(
-            f"listen_addresses = '127.0.0.1'\nport = {replica.port}\n"
-            f"unix_socket_directories = '{root}'\nmax_connections = {max_connections}\n"
-            "shared_buffers = 16MB\nhot_standby = on\n"
-        )
-        (replica.data / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\n"
-        )
-        if os.geteuid() == 0:
-            shutil.chown(replica.data / "postgresql.conf", "postgres")
-            shutil.chown(replica.data / "pg_hba.conf", "postgres")
-        started = _as_postgres(
-            str(pg_bin / "pg_ctl"),
-            "-D",
-            str(replica.data),
-            "-l",
-            str(root / "replica.log"),
-            *("-w", "-t", str(TIMEOUT_SECONDS), "start"),
-        )
-        log = root / "replica.log"
-        assert started.returncode == 0, started.stderr + (log.read_text() if log.exists() else "")
-        yield replica
-    finally:
-        replica.stop()
-        shutil.rmtree(root, ignore_errors=True)
+def clusters() -> Iterator[tuple[Cluster, Cluster]]:
+    """Start a throwaway primary and a hot-standby replica of it; tear both down after."""
+    with primary_and_streaming_replica() as pair:
+        yield pair
+
+
+def _manage(*args: str, env: dict[str, str]) -> None:
+    """Run a management command in a child process; fail with its output if it fails."""
+    finished = subprocess.run(
+        manage(*args),
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
 
 
 def _get(url: str) -> tuple[int, object]:
@@ -171,23 +106,38 @@ def _stock_of(product: dict, warehouse_id: int) -> dict:
 
 
 NO_LOG = Path(os.devnull)
+INVENTORY = Inventory._meta.db_table
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_the_catalogue_is_read_on_the_replica_while_holds_stay_exact_on_the_primary(
-    streaming_replica, tmp_path
+    clusters, tmp_path
 ):
-    stock = InventoryFactory(total_stock=10)
-    product_id, warehouse_id = stock.product_id, stock.warehouse_id
-    dbname = connection.settings_dict["NAME"]
-    replica_url = f"postgres://postgres@127.0.0.1:{streaming_replica.port}/{dbname}"
-    env = env_for_test_database(DATABASE_REPLICA_URL=replica_url, RESERVE_RATE_LIMIT="")
+    primary, streaming_replica = clusters
+    with primary.connect() as server:
+        server.execute(f"CREATE DATABASE {DBNAME}")
+    env = {
+        **env_for_test_database(
+            DATABASE_REPLICA_URL=streaming_replica.url(DBNAME), RESERVE_RATE_LIMIT=""
+        ),
+        "DATABASE_URL": primary.url(DBNAME),
+    }
+    # Written on the primary after the replica was made: the replica gets it by streaming.
+    _manage("migrate", "--noinput", env=env)
+    _manage("seed", env=env)
 
-    with streaming_replica.connect(dbname) as replica, gunicorn(tmp_path, env) as url:
-        count = f"SELECT count(*) FROM {Inventory._meta.db_table} WHERE id = %s"
+    with (
+        primary.connect(DBNAME) as books,
+        streaming_replica.connect(DBNAME) as replica,
+        served(tmp_path, env) as url,
+    ):
+        stock_id, product_id, warehouse_id = books.execute(
+            f"SELECT id, product_id, warehouse_id FROM {INVENTORY}"
+            " WHERE total_stock = 10 AND reserved_stock = 0 ORDER BY id LIMIT 1"
+        ).fetchone()
+        count = f"SELECT count(*) FROM {INVENTORY} WHERE id = %s"
         wait_for(
-            lambda: replica.execute(count, [stock.pk]).fetchone()[0] == 1,
+            lambda: replica.execute(count, [stock_id]).fetchone()[0] == 1,
             timeout=TIMEOUT_SECONDS,
             what="the replica to replay the new stock row",
             log=NO_LOG,
@@ -205,7 +155,12 @@ def test_the_catalogue_is_read_on_the_replica_while_holds_stay_exact_on_the_prim
             what="replay to pause",
             log=NO_LOG,
         )
-        new_warehouse = WarehouseFactory()
+        (new_warehouse_id,) = books.execute(
+            f"INSERT INTO {Warehouse._meta.db_table}"
+            " (code, name, location, city, lat, lng, active, created_at)"
+            " VALUES ('WNEW', 'Pune Warehouse', 'Pune, India', 'Pune', 18.52, 73.86, true, now())"
+            " RETURNING id"
+        ).fetchone()
         line = {"productId": str(product_id), "warehouseId": str(warehouse_id), "quantity": 3}
         status, held = _post(f"{url}/api/reservations", line)
         assert status == 201, held
@@ -218,15 +173,15 @@ def test_the_catalogue_is_read_on_the_replica_while_holds_stay_exact_on_the_prim
         (listed,) = [p for p in listing if p["id"] == str(product_id)]
         assert (status, _stock_of(listed, warehouse_id)) == (200, before)
         status, warehouses = _get(f"{url}/api/warehouses")
-        assert status == 200 and str(new_warehouse.pk) not in {w["id"] for w in warehouses}
+        assert status == 200 and str(new_warehouse_id) not in {w["id"] for w in warehouses}
 
         # ...while holds are read and decided on the primary, exactly.
         status, mine = _get(f"{url}/api/reservations/{held['id']}")
         assert (status, mine["status"]) == (200, "PENDING")
         status, refused = _post(f"{url}/api/reservations", {**line, "quantity": 8})
         assert (status, refused["available"]) == (409, 7)
-        stock.refresh_from_db()
-        assert (stock.total_stock, stock.reserved_stock) == (10, 3)
+        stock = f"SELECT total_stock, reserved_stock FROM {INVENTORY} WHERE id = %s"
+        assert books.execute(stock, [stock_id]).fetchone() == (10, 3)
 
         # Replay resumes and the catalogue catches up.
         replica.execute("SELECT pg_wal_replay_resume()")

@@ -10,7 +10,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from tests.processes import clean_env, env_for_test_database, gunicorn, http_get, manage
+from tests.processes import clean_env, env_for_test_database, http_get, manage, served
 
 CHILD_TIMEOUT_SECONDS = 120  # only a hung child takes this long, even on a loaded machine
 SECURITY_SETTINGS = (
@@ -128,7 +128,7 @@ def test_a_malformed_https_only_refuses_to_start():
 @pytest.mark.parametrize("https_only", ["1", "0"])
 def test_a_server_with_https_only_redirects_and_sends_hsts_and_secure_cookies(tmp_path, https_only):
     env = {**env_for_test_database(PYTHON_DOTENV_DISABLED="1"), "HTTPS_ONLY": https_only}
-    with gunicorn(tmp_path, env) as url:
+    with served(tmp_path, env) as url:
         plain = http_get(f"{url}/django-admin/login/")
         behind_tls = http_get(f"{url}/django-admin/login/", headers={"X-Forwarded-Proto": "https"})
 

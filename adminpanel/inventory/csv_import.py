@@ -1,7 +1,8 @@
 """Bulk import of stock levels from CSV: parse the file, check it in chunks, apply it at once.
 
-An upload is parsed at once (cheap) and kept in the cache as an import job for an hour. Each
-check step compares the next CHUNK lines with the database (three queries a chunk), so the
+An upload is parsed at once (cheap) and kept in the database as an import job for an hour
+(the upload, its check steps and its apply may each reach a different web process). Each check
+step compares the next CHUNK lines with the database (three queries a chunk), so the
 page can show honest progress for a large file. Applying sends every change, with the total
 each line was checked against as its expected total, to reservations.services.stock.set_totals:
 one transaction that locks the rows in pk order and writes all of them or none.
@@ -11,11 +12,15 @@ import csv
 import io
 import secrets
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
+from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Upper
+from django.utils import timezone
 
+from adminpanel.inventory.models import StockImportJob
 from inventory.models import Inventory, Product
 from reservations.services.stock import TotalChange, set_totals
 from warehouses.models import Warehouse
@@ -34,6 +39,10 @@ COLUMNS = {
 
 class ImportFileError(ValueError):
     """The file cannot be read as a stock CSV at all (a sentence saying why)."""
+
+
+class ImportJobGone(LookupError):
+    """The import job was applied, discarded or expired since it was loaded."""
 
 
 @dataclass
@@ -65,7 +74,7 @@ class ImportLine:
 
 @dataclass
 class ImportJob:
-    """An uploaded file on its way from preview to apply, kept in the cache."""
+    """An uploaded file on its way from preview to apply, stored as a StockImportJob row."""
 
     token: str
     owner_id: int
@@ -226,11 +235,14 @@ def check_next_chunk(job: ImportJob) -> None:
 
 
 def apply(job: ImportJob, *, actor: str, reason: str) -> int:
-    """Apply every change of a fully checked job with no errors, all or nothing.
+    """Apply every change of a fully checked job with no errors and delete the job, all or
+    nothing, in one transaction; return how many rows changed.
 
-    Each change expects the total its line was checked against; set_totals raises
-    StockChangesRefused (writing nothing) if any row changed meanwhile or would go below its
-    held units. Return how many rows changed.
+    The job's row is deleted first: of two applies of one job, the second waits for the
+    first's commit, then finds the job gone and raises ImportJobGone, writing nothing. Each
+    change expects the total its line was checked against; set_totals raises
+    StockChangesRefused if any row changed meanwhile or would go below its held units, and
+    then nothing is written and the job is kept.
     """
     if not job.done or job.errors:
         raise ValueError("Only a fully checked import without errors can be applied.")
@@ -243,8 +255,14 @@ def apply(job: ImportJob, *, actor: str, reason: str) -> int:
         )
         for line in job.changed
     ]
-    if changes:
-        set_totals(changes=changes, actor=actor, reason=reason)
+    with transaction.atomic():
+        # The job's row is locked before the stock rows, and nothing locks it while holding
+        # a stock row (a check step only updates it, in a statement of its own).
+        claimed, _ = _live().filter(token=job.token, owner_id=job.owner_id).delete()
+        if not claimed:
+            raise ImportJobGone(job.token)
+        if changes:
+            set_totals(changes=changes, actor=actor, reason=reason)
     return len(changes)
 
 
@@ -255,31 +273,56 @@ def refusals_by_line(job: ImportJob, problems: list[dict[str, Any]]) -> None:
         changed[problem["index"]].error = problem["error"]
 
 
-def _key(token: str) -> str:
-    return f"console:stock-import:{token}"
+def _live() -> QuerySet[StockImportJob]:
+    """The jobs younger than KEEP_SECONDS: an older one answers as missing."""
+    return StockImportJob.objects.filter(created_at__gte=_expiry_cutoff())
+
+
+def _expiry_cutoff() -> datetime:
+    return timezone.now() - timedelta(seconds=KEEP_SECONDS)
 
 
 def start(*, owner_id: int, filename: str, lines: list[ImportLine]) -> ImportJob:
-    """Keep a new import job in the cache and return it."""
+    """Store a new import job in the database and return it; delete every expired job first."""
+    # Uploads are rare, so each one sweeps the expired jobs: no scheduler needed for them.
+    StockImportJob.objects.filter(created_at__lt=_expiry_cutoff()).delete()
     job = ImportJob(
         token=secrets.token_urlsafe(16), owner_id=owner_id, filename=filename, lines=lines
     )
-    save(job)
+    StockImportJob.objects.create(
+        token=job.token,
+        owner_id=owner_id,
+        filename=filename,
+        lines=[asdict(line) for line in lines],
+        checked=job.checked,
+        seen=job.seen,
+    )
     return job
 
 
 def save(job: ImportJob) -> None:
-    cache.set(_key(job.token), asdict(job), KEEP_SECONDS)
+    """Store how far checking `job` got; if it was applied or discarded meanwhile, do nothing."""
+    StockImportJob.objects.filter(token=job.token).update(
+        lines=[asdict(line) for line in job.lines], checked=job.checked, seen=job.seen
+    )
 
 
 def load(token: str, *, owner_id: int) -> ImportJob | None:
-    """Return the job of `token` if it exists and belongs to `owner_id`, else None."""
-    stored = cache.get(_key(token))
-    if not stored or stored["owner_id"] != owner_id:
+    """Return the job of `token` if it exists, has not expired and belongs to `owner_id`,
+    else None."""
+    stored = _live().filter(token=token, owner_id=owner_id).first()
+    if stored is None:
         return None
-    stored["lines"] = [ImportLine(**line) for line in stored["lines"]]
-    return ImportJob(**stored)
+    return ImportJob(
+        token=stored.token,
+        owner_id=stored.owner_id,
+        filename=stored.filename,
+        lines=[ImportLine(**line) for line in stored.lines],
+        checked=stored.checked,
+        seen=stored.seen,
+    )
 
 
 def discard(job: ImportJob) -> None:
-    cache.delete(_key(job.token))
+    """Delete `job` (nothing happens if it is already gone)."""
+    StockImportJob.objects.filter(token=job.token).delete()

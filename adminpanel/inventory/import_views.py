@@ -14,6 +14,7 @@ from inventory.errors import StockChangesRefused
 from reservations.access import actor_for
 
 TEMPLATE = "adminpanel/inventory/import.html"
+MISSING = "No such import: it may have expired (an hour after upload)."
 
 
 def _wants_partial(request: HttpRequest) -> bool:
@@ -23,7 +24,7 @@ def _wants_partial(request: HttpRequest) -> bool:
 def _job(request: HttpRequest, token: str) -> csv_import.ImportJob:
     job = csv_import.load(token, owner_id=request.user.pk)
     if job is None:
-        raise Http404("No such import: it may have expired (an hour after upload).")
+        raise Http404(MISSING)
     return job
 
 
@@ -70,7 +71,11 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @staff_required
 def apply(request: HttpRequest, token: str) -> HttpResponse:
-    """Apply every change of a checked import in one transaction, or none of them (409)."""
+    """Apply every change of a checked import in one transaction, or none of them (409).
+
+    Once applied, or refused because stock changed since the preview, the import is deleted:
+    a second apply of it (even one racing this one) answers 404.
+    """
     job = _job(request, token)
     if not job.done or job.errors:
         refusal = "Only a fully checked file without errors can be applied: nothing was written."
@@ -78,6 +83,8 @@ def apply(request: HttpRequest, token: str) -> HttpResponse:
     reason = request.POST.get("reason", "").strip()[:200] or f"CSV import {job.filename}"
     try:
         changed = csv_import.apply(job, actor=actor_for(request.user), reason=reason)
+    except csv_import.ImportJobGone:
+        raise Http404(MISSING) from None
     except StockChangesRefused as refused:
         problems = refused.extra["problems"]
         csv_import.refusals_by_line(job, problems)
@@ -87,7 +94,6 @@ def apply(request: HttpRequest, token: str) -> HttpResponse:
             "line(s) are refused now. Upload the file again."
         )
         return _preview(request, job, refusal=refusal)
-    csv_import.discard(job)
     messages.success(request, f"Imported {job.filename}: {changed} stock row(s) changed.")
     url = reverse("console-inventory")
     return HttpResponseClientRedirect(url) if _wants_partial(request) else redirect(url)

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 
-from asgiref.sync import sync_to_async
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from core.fields import IdField
 from core.ids import parse_uuid
 from core.openapi import documented, documented_page, error_response, uuid_path_parameter
 from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
+from core.request_threads import off_loop
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from reservations import guests
@@ -86,7 +86,7 @@ class ReservationCollectionApi(CoalescingApiView):
         if "warehouseId" in line:
             reservation = await holds.areserve(warehouse_id=line["warehouseId"], **shopper)
             return self._created(request, guest, reservation)
-        hold = await sync_to_async(holds.reserve_nearest)(origin=line["origin"], **shopper)
+        hold = await off_loop(holds.reserve_nearest)(origin=line["origin"], **shopper)
         return self._created(request, guest, hold.reservation, hold.distance_km)
 
     def _line(self, request: Request) -> tuple[dict, uuid.UUID | None]:

@@ -74,7 +74,7 @@ def screenshot_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def staff_signed_in(page: Page, live_server) -> None:
+def staff_signed_in(page: Page, stockd_server) -> None:
     """Sign `page` in as a staff member (ops@stockd.com) by session cookie, at desktop size."""
     client = Client()
     client.force_login(UserFactory(is_staff=True, email="ops@stockd.com"))
@@ -83,7 +83,7 @@ def staff_signed_in(page: Page, live_server) -> None:
             {
                 "name": settings.SESSION_COOKIE_NAME,
                 "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
+                "url": stockd_server,
             }
         ]
     )

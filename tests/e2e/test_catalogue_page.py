@@ -8,9 +8,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def catalogue_url(live_server) -> str:
+def catalogue_url(stockd_server) -> str:
     call_command("seed", verbosity=0)
-    return f"{live_server.url}/"
+    return f"{stockd_server}/"
 
 
 def test_category_link_swaps_the_list_in_place(shoot, page: Page, catalogue_url: str):

@@ -50,8 +50,10 @@ def stock(db) -> Inventory:
 
 
 def test_an_expired_hold_flips_the_checkout_page_by_itself(
-    page: Page, live_server, settings, stock
+    page: Page, stockd_server, settings, stock
 ):
+    # Only this process's reserve below reads it (the hold is due in 4 s); the server keeps
+    # its own 10 minutes, which the page does not need here.
     settings.RESERVATION_TTL_SECONDS = 4
     reservation = holds.reserve(
         product_id=stock.product_id,
@@ -60,7 +62,7 @@ def test_an_expired_hold_flips_the_checkout_page_by_itself(
         guest_id=uuid.uuid4(),
     )
     page.add_init_script(SKEWED_CLOCK)
-    page.goto(f"{live_server.url}/checkout/{reservation.id}/")
+    page.goto(f"{stockd_server}/checkout/{reservation.id}/")
 
     checkout = page.locator("#checkout")
     expect(checkout).to_have_attribute("data-state", "pending")
@@ -82,14 +84,14 @@ def test_an_expired_hold_flips_the_checkout_page_by_itself(
     assert stock.reserved_stock == 0
 
 
-def test_reserve_see_the_countdown_extend_and_confirm(page: Page, live_server, stock):
+def test_reserve_see_the_countdown_extend_and_confirm(page: Page, stockd_server, stock):
     answer = page.request.post(
-        f"{live_server.url}/api/reservations",
+        f"{stockd_server}/api/reservations",
         data={"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 2},
     )
     assert answer.status == 201, answer.text()
     reservation_id = answer.json()["id"]
-    page.goto(f"{live_server.url}/checkout/{reservation_id}/")
+    page.goto(f"{stockd_server}/checkout/{reservation_id}/")
 
     expect(page.get_by_role("heading", name="Held for you")).to_be_visible()
     clock = page.get_by_test_id("clock")
@@ -126,19 +128,19 @@ def test_reserve_see_the_countdown_extend_and_confirm(page: Page, live_server, s
     assert (stock.total_stock, stock.reserved_stock) == (3, 0)
 
 
-def test_the_page_works_without_javascript(browser: Browser, live_server, stock):
+def test_the_page_works_without_javascript(browser: Browser, stockd_server, stock):
     reservation = holds.reserve(
         product_id=stock.product_id, warehouse_id=stock.warehouse_id, quantity=1
     )
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server.url}/checkout/{reservation.id}/")
+    page.goto(f"{stockd_server}/checkout/{reservation.id}/")
 
     expect(page.get_by_test_id("time-left")).to_have_text(re.compile(r"^(9|10) minutes"))
     page.get_by_role("button", name="Extend by 10 minutes").click()
     expect(page.get_by_text("Your hold is extended")).to_be_visible()
     page.get_by_role("button", name="Confirm purchase").click()  # a link to the payment step
-    expect(page).to_have_url(f"{live_server.url}/checkout/{reservation.id}/pay/")
+    expect(page).to_have_url(f"{stockd_server}/checkout/{reservation.id}/pay/")
     page.get_by_label("Cash on delivery").check()
     page.get_by_role("button", name="Pay ₹1,499 and confirm").click()
 
@@ -147,11 +149,11 @@ def test_the_page_works_without_javascript(browser: Browser, live_server, stock)
     context.close()
 
 
-def test_cancel_offers_to_hold_again(page: Page, live_server, stock):
+def test_cancel_offers_to_hold_again(page: Page, stockd_server, stock):
     reservation = holds.reserve(
         product_id=stock.product_id, warehouse_id=stock.warehouse_id, quantity=1
     )
-    page.goto(f"{live_server.url}/checkout/{reservation.id}/")
+    page.goto(f"{stockd_server}/checkout/{reservation.id}/")
 
     page.get_by_role("button", name="Cancel hold").click()
 
@@ -163,7 +165,9 @@ def test_cancel_offers_to_hold_again(page: Page, live_server, stock):
 @pytest.mark.parametrize(
     ("width", "height", "name"), [(1280, 1000, "desktop"), (390, 844, "phone")]
 )
-def test_every_state_fits_the_screen(page: Page, live_server, screenshot_dir, width, height, name):
+def test_every_state_fits_the_screen(
+    page: Page, stockd_server, screenshot_dir, width, height, name
+):
     call_command("seed", verbosity=0)
     product = Product.objects.get(name="Sunscreen SPF 50")
     row = Inventory.objects.filter(product=product, warehouse__city="Chennai").get()
@@ -180,7 +184,7 @@ def test_every_state_fits_the_screen(page: Page, live_server, screenshot_dir, wi
     page.set_viewport_size({"width": width, "height": height})
 
     for state, reservation in states.items():
-        page.goto(f"{live_server.url}/checkout/{reservation.id}/")
+        page.goto(f"{stockd_server}/checkout/{reservation.id}/")
         expect(page.locator("#checkout")).to_have_attribute("data-state", state)
         assert page.evaluate(STICKING_OUT) == [], f"{state} page is too wide at {width}px"
         file = f"checkout-{name}.png" if state == "pending" else f"checkout-{state}-{name}.png"

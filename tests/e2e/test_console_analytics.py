@@ -52,11 +52,11 @@ def _a_week_of_holds() -> int:
 
 
 @pytest.mark.usefixtures("staff_signed_in")
-def test_staff_open_analytics_and_the_charts_render(shoot, page: Page, live_server):
+def test_staff_open_analytics_and_the_charts_render(shoot, page: Page, stockd_server):
     call_command("seed", verbosity=0)
     holds = _a_week_of_holds()
 
-    page.goto(f"{live_server.url}/admin/analytics/")
+    page.goto(f"{stockd_server}/admin/analytics/")
     expect(page.get_by_role("heading", name="Analytics", level=1)).to_be_visible()
     expect(page.get_by_test_id("period-label")).to_have_text("Last 7 days")
     expect(page.get_by_test_id("kpi-holds")).to_have_text(str(holds))

@@ -21,10 +21,10 @@ POLL_TIMEOUT_MS = 15_000  # the dashboard polls every 5 seconds
 
 
 @pytest.fixture
-def site(live_server) -> str:
+def site(stockd_server) -> str:
     call_command("seed", verbosity=0)
     UserFactory(email="admin@stockd.com", username="admin@stockd.com", is_staff=True)
-    return live_server.url
+    return stockd_server
 
 
 def _activity() -> None:

@@ -19,10 +19,10 @@ TAIL_TIMEOUT_MS = 10_000  # the log polls every 2 seconds
 
 
 @pytest.fixture
-def site(live_server) -> str:
+def site(stockd_server) -> str:
     call_command("seed", verbosity=0)
     UserFactory(email="admin@stockd.com", username="admin@stockd.com", is_staff=True)
-    return live_server.url
+    return stockd_server
 
 
 def _sign_in(page: Page, site: str, path: str) -> None:

@@ -36,14 +36,14 @@ def _stock_scene() -> tuple[Inventory, Inventory]:
     return rows[0], rows[1]
 
 
-def test_staff_adjust_stock_and_see_the_matrix_change(page: Page, live_server, shoot):
+def test_staff_adjust_stock_and_see_the_matrix_change(page: Page, stockd_server, shoot):
     held, other = _stock_scene()
     page.set_viewport_size({"width": 1280, "height": 900})
-    _sign_in(page, live_server.url)
+    _sign_in(page, stockd_server)
     shoot(page, "console-inventory")
 
     # Set a total from the inventory page: the row answers in place, with the change.
-    page.goto(f"{live_server.url}/admin/inventory/?q={held.product.sku}")
+    page.goto(f"{stockd_server}/admin/inventory/?q={held.product.sku}")
     row = page.locator(f"#row-{held.pk}")
     expect(row.get_by_test_id("reserved")).to_have_text("3")
     row.get_by_test_id("total-input").fill("25")
@@ -55,7 +55,7 @@ def test_staff_adjust_stock_and_see_the_matrix_change(page: Page, live_server, s
     expect(page.locator(f"#row-{held.pk}").get_by_test_id("available")).to_have_text("22")
 
     # The matrix shows the new figures.
-    page.goto(f"{live_server.url}/admin/stock/")
+    page.goto(f"{stockd_server}/admin/stock/")
     cell = page.locator(f'[data-inventory="{held.pk}"]')
     expect(cell.get_by_test_id("total")).to_have_text("25")
     expect(cell.get_by_test_id("reserved")).to_have_text("3")
@@ -71,7 +71,7 @@ def test_staff_adjust_stock_and_see_the_matrix_change(page: Page, live_server, s
     )
 
     # An editor who loaded the page before that change is refused, and sees the current figure.
-    page.goto(f"{live_server.url}/admin/inventory/?q={held.product.sku}")
+    page.goto(f"{stockd_server}/admin/inventory/?q={held.product.sku}")
     set_total(inventory_id=held.pk, total=30, actor="another editor")
     row = page.locator(f"#row-{held.pk}")
     row.get_by_test_id("total-input").fill("5")
@@ -83,10 +83,10 @@ def test_staff_adjust_stock_and_see_the_matrix_change(page: Page, live_server, s
     assert held.total_stock == 30
 
 
-def test_staff_import_stock_levels_from_csv(page: Page, live_server, shoot, tmp_path):
+def test_staff_import_stock_levels_from_csv(page: Page, stockd_server, shoot, tmp_path):
     _stock_scene()
     page.set_viewport_size({"width": 1280, "height": 900})
-    _sign_in(page, live_server.url)
+    _sign_in(page, stockd_server)
     rows = list(Inventory.objects.select_related("product", "warehouse").order_by("pk")[:4])
     lines = ["sku,warehouse,total_stock"]
     lines += [f"{r.product.sku},{r.warehouse.code},{r.total_stock + 5}" for r in rows[1:3]]
@@ -97,20 +97,20 @@ def test_staff_import_stock_levels_from_csv(page: Page, live_server, shoot, tmp_
     good = tmp_path / "stock.csv"
     good.write_text("\n".join(lines[:-1]) + "\n")
 
-    page.goto(f"{live_server.url}/admin/inventory/import/")
+    page.goto(f"{stockd_server}/admin/inventory/import/")
     page.get_by_test_id("import-file").set_input_files(str(bad))
     page.get_by_test_id("upload").click()
     expect(page.get_by_test_id("error-count")).to_have_text("1 error")
     expect(page.get_by_test_id("line-error")).to_have_text("Unknown sku 'NO-SUCH-SKU'.")
     expect(page.get_by_test_id("apply")).to_have_count(0)
 
-    page.goto(f"{live_server.url}/admin/inventory/import/")
+    page.goto(f"{stockd_server}/admin/inventory/import/")
     page.get_by_test_id("import-file").set_input_files(str(good))
     page.get_by_test_id("upload").click()
     expect(page.get_by_test_id("change-count")).to_have_text("2 changes")
     shoot(page, "console-inventory-import")
     page.get_by_test_id("apply").click()
-    expect(page).to_have_url(f"{live_server.url}/admin/inventory/")
+    expect(page).to_have_url(f"{stockd_server}/admin/inventory/")
     expect(page.get_by_text("stock.csv: 2 stock row(s) changed.")).to_be_visible()
     for row in rows[1:3]:
         before = row.total_stock

@@ -18,10 +18,12 @@ def _figure(page: Page, strategy: str, name: str) -> int:
 
 
 @pytest.mark.usefixtures("staff_signed_in")
-def test_staff_race_fifty_shoppers_and_read_each_strategys_outcome(shoot, page: Page, live_server):
+def test_staff_race_fifty_shoppers_and_read_each_strategys_outcome(
+    shoot, page: Page, stockd_server
+):
     shoppers_row = InventoryFactory(total_stock=10)
 
-    page.goto(f"{live_server.url}/admin/race/")
+    page.goto(f"{stockd_server}/admin/race/")
     expect(page.get_by_role("heading", name="Race demo", level=1)).to_be_visible()
     expect(page.get_by_text("No race yet")).to_be_visible()
     page.get_by_label("Shoppers").fill("50")
@@ -31,7 +33,7 @@ def test_staff_race_fifty_shoppers_and_read_each_strategys_outcome(shoot, page: 
         "50 shoppers for 1 unit", timeout=60_000
     )
     run = RaceRun.objects.get()
-    expect(page).to_have_url(f"{live_server.url}/admin/race/?run={run.pk}")
+    expect(page).to_have_url(f"{stockd_server}/admin/race/?run={run.pk}")
 
     assert _figure(page, "naive", "oversold") > 0
     assert _figure(page, "serializable", "errors") > 0

@@ -69,7 +69,7 @@ class PolicyWatch:
 
 
 @pytest.fixture
-def scene(live_server) -> dict:
+def scene(stockd_server) -> dict:
     """The seeded catalogue, a guest's hold and a guest's cart."""
     call_command("seed", verbosity=0)
     row = next(
@@ -86,10 +86,10 @@ def scene(live_server) -> dict:
     return {"product": row.product, "hold": hold, "cart": cart}
 
 
-def test_the_collector_catches_a_violation(page: Page, live_server):
+def test_the_collector_catches_a_violation(page: Page, stockd_server):
     """Control: an inline script and a style attribute added to a page are reported."""
     watch = PolicyWatch(page)
-    watch.visit(f"{live_server.url}/accounts/login/")
+    watch.visit(f"{stockd_server}/accounts/login/")
 
     page.evaluate(
         """() => {
@@ -106,9 +106,9 @@ def test_the_collector_catches_a_violation(page: Page, live_server):
     assert "script-src-elem" in blocked and "style-src-attr" in blocked, blocked
 
 
-def test_every_storefront_page_passes_the_policy(page: Page, live_server, scene):
+def test_every_storefront_page_passes_the_policy(page: Page, stockd_server, scene):
     watch = PolicyWatch(page)
-    base = live_server.url
+    base = stockd_server
     product: Product = scene["product"]
     pages = [
         reverse("catalogue"),
@@ -156,9 +156,9 @@ def test_every_storefront_page_passes_the_policy(page: Page, live_server, scene)
     watch.assert_clean("Swagger UI")
 
 
-def test_every_console_page_passes_the_policy(page: Page, live_server, scene):
+def test_every_console_page_passes_the_policy(page: Page, stockd_server, scene):
     watch = PolicyWatch(page)
-    base = live_server.url
+    base = stockd_server
     watch.visit(base + reverse("console-login"))
 
     staff = Client()

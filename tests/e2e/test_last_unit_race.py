@@ -13,11 +13,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_two_browsers_race_for_the_last_unit_and_the_loser_sees_a_friendly_message(
-    browser: Browser, live_server
+    browser: Browser, stockd_server
 ):
     row = InventoryFactory(total_stock=1, warehouse__city="Mumbai")
     path = reverse("product", kwargs={"product_id": row.product_id})
-    url = f"{live_server.url}{path}?warehouse={row.warehouse_id}"
+    url = f"{stockd_server}{path}?warehouse={row.warehouse_id}"
     contexts = [browser.new_context() for _ in range(2)]
     pages = [context.new_page() for context in contexts]
     for page in pages:

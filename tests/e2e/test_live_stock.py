@@ -1,14 +1,10 @@
 """Stock counts change in one tab when a shopper reserves in another, with no reload.
 
-pytest-django's live server is WSGI, which cannot stream an async response, so these tests
-serve the app the way the `stream` process serves /events/: a real uvicorn child process
-running the ASGI app (stockd.asgi) on the test database (tests/processes.py). The pages
-come from it too, as under `make run`, so the stream is same-origin. (The pages are closed
-before the server stops: the page fixture comes last.)
+The pages and the stream (/events/) come from stockd as it is served (tests/conftest.py's
+stockd_server), so the stream is same-origin.
 """
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -17,17 +13,15 @@ from playwright.sync_api import Page, expect
 from inventory.models import Inventory, Product
 from reservations.models import Reservation
 from reservations.services import holds
-from tests.processes import env_for_test_database, uvicorn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def asgi_url(transactional_db, tmp_path) -> Iterator[str]:
-    """Serve the seeded catalogue with uvicorn (the ASGI app) in a child process."""
+def asgi_url(stockd_server) -> str:
+    """The served app, with the seeded catalogue."""
     call_command("seed", verbosity=0)
-    with uvicorn(tmp_path, env_for_test_database()) as url:
-        yield url
+    return stockd_server
 
 
 @pytest.fixture

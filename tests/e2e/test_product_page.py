@@ -27,15 +27,15 @@ STICKING_OUT = """
 
 
 @pytest.fixture
-def earbuds(live_server) -> Product:
+def earbuds(stockd_server) -> Product:
     call_command("seed", verbosity=0)
     return Product.objects.get(name="Bluetooth Earbuds")
 
 
-def _url(live_server, product: Product, **query: str) -> str:
+def _url(stockd_server, product: Product, **query: str) -> str:
     path = reverse("product", kwargs={"product_id": product.id})
     suffix = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
-    return f"{live_server.url}{path}{suffix}"
+    return f"{stockd_server}{path}{suffix}"
 
 
 def _warehouse_id(product: Product, city: str) -> int:
@@ -43,10 +43,10 @@ def _warehouse_id(product: Product, city: str) -> int:
 
 
 def test_shopper_checks_delivery_picks_a_quantity_and_reserves(
-    shoot, page: Page, live_server, earbuds
+    shoot, page: Page, stockd_server, earbuds
 ):
     page.set_viewport_size(DESKTOP)
-    page.goto(_url(live_server, earbuds))
+    page.goto(_url(stockd_server, earbuds))
     expect(page.get_by_role("heading", level=1)).to_have_text("Bluetooth Earbuds")
     page.evaluate("window.stillTheSamePage = true")
 
@@ -82,10 +82,10 @@ def test_shopper_checks_delivery_picks_a_quantity_and_reserves(
     assert "stockd_guest" in cookies
 
 
-def test_choosing_a_sold_out_warehouse_offers_the_waitlist(page: Page, live_server, earbuds):
+def test_choosing_a_sold_out_warehouse_offers_the_waitlist(page: Page, stockd_server, earbuds):
     Inventory.objects.filter(product=earbuds, warehouse__city="Delhi").update(total_stock=0)
     delhi = _warehouse_id(earbuds, "Delhi")
-    page.goto(_url(live_server, earbuds))
+    page.goto(_url(stockd_server, earbuds))
     page.evaluate("window.stillTheSamePage = true")
 
     page.locator(f'label[data-warehouse-id="{delhi}"]').click()
@@ -103,10 +103,10 @@ def test_choosing_a_sold_out_warehouse_offers_the_waitlist(page: Page, live_serv
     assert (entry.warehouse_id, entry.email, entry.quantity) == (delhi, "ann@example.com", 1)
 
 
-def test_the_page_works_without_javascript(browser: Browser, live_server, earbuds):
+def test_the_page_works_without_javascript(browser: Browser, stockd_server, earbuds):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(_url(live_server, earbuds))
+    page.goto(_url(stockd_server, earbuds))
 
     page.get_by_label("Check delivery to your pincode").fill("400001")
     page.get_by_role("button", name="Check").click()
@@ -122,8 +122,8 @@ def test_the_page_works_without_javascript(browser: Browser, live_server, earbud
     context.close()
 
 
-def test_bad_quantity_is_explained_next_to_the_field(page: Page, live_server, earbuds):
-    page.goto(_url(live_server, earbuds))
+def test_bad_quantity_is_explained_next_to_the_field(page: Page, stockd_server, earbuds):
+    page.goto(_url(stockd_server, earbuds))
     page.get_by_label("Quantity").fill("0")
     page.get_by_role("button", name="Reserve").click()
     expect(page.locator("#quantity-errors")).to_have_text("Choose at least 1.")
@@ -132,8 +132,8 @@ def test_bad_quantity_is_explained_next_to_the_field(page: Page, live_server, ea
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_page_fits_the_screen(page: Page, live_server, earbuds, size):
+def test_the_page_fits_the_screen(page: Page, stockd_server, earbuds, size):
     page.set_viewport_size(size)
-    page.goto(_url(live_server, earbuds, pincode="560001"))
+    page.goto(_url(stockd_server, earbuds, pincode="560001"))
     expect(page.get_by_test_id("deliver-to")).to_be_visible()
     assert page.evaluate(STICKING_OUT) == []
