@@ -269,6 +269,14 @@ def test_the_page_lists_rows_with_what_the_editor_saw(staff, row):
     assert 'name="expected_total" value="10"' in html
 
 
+def test_a_next_field_is_followed_as_a_url_of_this_site_never_reversed_as_a_name(staff, row):
+    """A bare word such as "x" was taken for a URL name to reverse: a 500."""
+    for target, back_to in [("x", "x"), ("https://elsewhere.example/", "/admin/inventory/")]:
+        data = {"threshold": 4, "next": target}
+        response = staff.post(f"/admin/inventory/{row.pk}/threshold", data)
+        assert (response.status_code, response["Location"]) == (302, back_to), target
+
+
 def test_the_page_sets_a_total_and_answers_htmx_with_the_row(staff, row, staff_user):
     response = staff.post(
         f"/admin/inventory/{row.pk}/total",

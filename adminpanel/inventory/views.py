@@ -4,17 +4,17 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from adminpanel.access import staff_required
 from adminpanel.inventory.forms import InventoryFilterForm, SetTotalForm, ThresholdForm
 from core.errors import StockdError
+from core.urls import safe_next
 from inventory.errors import StockNotFound
 from inventory.models import Inventory
 from inventory.selectors import StaffStockFilters, all_category_names, staff_stock_rows
@@ -30,13 +30,13 @@ def _wants_partial(request: HttpRequest) -> bool:
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    """Back to the page the form was on (its `next` field), else the inventory page."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect("console-inventory")
+    """Back to the page the form was on (its `next` field), else the inventory page.
+
+    The target is a URL, never a URL name: redirect() would try to reverse a `next` such as
+    "x" and fail with a 500.
+    """
+    target = safe_next(request)
+    return HttpResponseRedirect(target) if target else redirect("console-inventory")
 
 
 def _row(inventory_id: int) -> Inventory:
