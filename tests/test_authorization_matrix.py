@@ -9,7 +9,7 @@ enforced on every form and on every session-authenticated unsafe API call.
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,10 +21,9 @@ from inventory.models import Inventory, Product
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, waitlist
+from tests.asgi_client import ASGI, TRANSPORTS, AsgiClient, committed_rows
 from tests.factories import InventoryFactory, UserFactory
 from warehouses.models import Warehouse
-
-pytestmark = pytest.mark.django_db
 
 ANONYMOUS, SHOPPER_A, SHOPPER_B, STAFF = "anonymous", "shopper A", "shopper B", "staff"
 ACTORS = [ANONYMOUS, SHOPPER_A, SHOPPER_B, STAFF]
@@ -35,11 +34,13 @@ JSON = "application/json"
 
 @dataclass
 class World:
-    """Stock to act on, three accounts, and shopper A's things, made on demand."""
+    """Stock to act on, three accounts, and shopper A's things, made on demand; and how the
+    actors' requests reach the app (`transport`: in-process, or through the ASGI app)."""
 
     row: Inventory
     sold_out: Inventory
     users: dict[str, object]
+    transport: str
 
     def hold_of_a(self) -> Reservation:
         return holds.reserve(
@@ -256,7 +257,7 @@ CALLS = [
     ),
     Call("cart-hold", "POST", named("cart-hold"), everyone(302), data={}, before=_to_cart),
     Call("orders", "GET", named("orders"), everyone(200)),
-    # The stream is served by its ASGI process; this WSGI one answers 503 to everyone alike.
+    # The stream is served by its ASGI process; a WSGI one answers 503 to everyone alike.
     Call("stock-events", "GET", named("stock-events"), everyone(503)),
     # --- shopper A's checkout pages ---
     Call("checkout", "GET", hold_url("checkout"), owned_by_a(200)),
@@ -491,6 +492,10 @@ CALLS = [
     ),
 ]
 
+# STREAM_UNDER_ASGI: under ASGI the stream answers everyone alike, and never ends: an HTTP
+# client that waits for the whole answer (httpx's ASGITransport does) cannot read it, so the
+# matrix has no ASGI row for it. tests/test_live_stock.py and tests/test_served_app.py read it.
+
 # Django's admin guards every one of its own routes with admin_site.admin_view; one row
 # stands for them all.
 DJANGO_ADMIN_PREFIX = "django-admin/"
@@ -517,8 +522,18 @@ def test_every_route_has_a_matrix_row():
     assert sorted(rows - routes) == [], "matrix rows for routes that no longer exist"
 
 
+@pytest.fixture(params=TRANSPORTS)
+def transport(request) -> Iterator[str]:
+    """How the actors' requests reach the app: in-process (wsgi) or through the ASGI app."""
+    if request.param == ASGI:
+        with committed_rows(request):
+            yield ASGI
+    else:
+        yield request.param
+
+
 @pytest.fixture
-def world(db) -> World:
+def world(transport) -> World:
     # No password: hashing one costs more than the test; sessions come from force_login.
     staff = UserFactory(email="staff@example.com", is_staff=True, password=None)
     staff.is_superuser = True  # Django's admin index shows its apps to a superuser
@@ -532,11 +547,12 @@ def world(db) -> World:
             SHOPPER_B: UserFactory(password=None),
             STAFF: staff,
         },
+        transport=transport,
     )
 
 
-def client_for(world: World, actor: str, **kwargs) -> Client:
-    client = Client(**kwargs)
+def client_for(world: World, actor: str, **kwargs) -> Client | AsgiClient:
+    client = AsgiClient(**kwargs) if world.transport == ASGI else Client(**kwargs)
     if world.users[actor] is not None:
         client.force_login(world.users[actor])
     return client
@@ -582,8 +598,16 @@ def assert_outcome(response, expected: int | str, call: Call, actor: str) -> Non
         assert "code" in response.json(), where
 
 
+MATRIX = [
+    pytest.param(way.values[0], call, id=f"{way.id}-{call.id}", marks=way.marks)
+    for way in TRANSPORTS
+    for call in CALLS
+    if not (way.values[0] == ASGI and call.name == "stock-events")  # STREAM_UNDER_ASGI
+]
+
+
 @pytest.mark.parametrize("actor", ACTORS)
-@pytest.mark.parametrize("call", CALLS, ids=lambda call: call.id)
+@pytest.mark.parametrize(("transport", "call"), MATRIX, indirect=["transport"])
 @override_settings(RESERVE_RATE_LIMIT="", PAYMENT_WEBHOOK_SECRET="matrix-secret")
 def test_the_matrix(world, call, actor):
     client = client_for(world, actor)

@@ -788,6 +788,7 @@ def _assert_one_key_raced_into_one_hold(server: str, n: int) -> list[Answer]:
     return answers
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_50_http_clients_sending_one_key_at_once_make_one_hold_and_get_one_answer(
     patient_server,
@@ -795,6 +796,7 @@ def test_50_http_clients_sending_one_key_at_once_make_one_hold_and_get_one_answe
     _assert_one_key_raced_into_one_hold(patient_server, 50)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_unreachable_20_clients_racing_with_one_key_make_one_hold(
     patient_server_without_redis,
@@ -889,6 +891,7 @@ def row_locked(row: Model) -> Iterator[int]:
             holder.result(timeout=HANG_SECONDS)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_answer(
     served_cache_mode,
@@ -921,6 +924,7 @@ def test_requests_arriving_while_the_first_still_runs_wait_for_it_and_get_its_an
     assert_cached(cache_mode, CREATE_ANONYMOUS, key, 201, first.body)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in_use(
     impatient_server,
@@ -962,6 +966,7 @@ def test_a_retry_while_the_first_request_runs_past_the_wait_bound_answers_409_in
     assert state(stock) == State(reservations=1, events={"RESERVED": 1}, keys=1, stock=(5, 2))
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_retries_at_once_of_a_key_older_than_24_hours_run_once_and_share_the_answer(
     patient_server,

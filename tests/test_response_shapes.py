@@ -11,7 +11,7 @@ key or a wrong type.
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, transitions
+from tests.asgi_client import ASGI, WSGI, AsgiClient, committed_rows
 from tests.factories import (
     IdempotencyKeyFactory,
     InventoryFactory,
@@ -40,8 +41,6 @@ from tests.factories import (
     UserFactory,
     WaitlistEntryFactory,
 )
-
-pytestmark = pytest.mark.django_db
 
 COMPONENTS = "#/components/schemas/"
 UNKNOWN_ID = "987654"
@@ -93,6 +92,16 @@ def _is_date_time(value: object) -> bool:
 
 FORMATS = FormatChecker()
 FORMATS.checks("date-time")(_is_date_time)
+
+
+@pytest.fixture
+def api(transport: str, request) -> Iterator[APIClient | AsgiClient]:
+    """A client with no session: in-process (wsgi), or through the ASGI app (asgi)."""
+    if transport == ASGI:
+        with committed_rows(request):
+            yield AsgiClient()
+    else:
+        yield APIClient()
 
 
 @pytest.fixture(scope="module")
@@ -1167,12 +1176,17 @@ def test_every_documented_status_of_every_operation_is_exercised(document):
     assert not exercised - documented, f"exercised but not documented: {exercised - documented}"
 
 
-def _parameter(call: Call):
-    committed = [pytest.mark.django_db(transaction=True)] if call.committed else []
-    return pytest.param(call, id=str(call), marks=committed)
+def _parameters(call: Call) -> list:
+    """The call in-process, in the test transaction or committed where it says so, and
+    through the ASGI app, on committed rows (tests/asgi_client.py)."""
+    in_process = pytest.mark.django_db(transaction=call.committed)
+    return [
+        pytest.param(WSGI, call, id=f"{WSGI}-{call}", marks=in_process),
+        pytest.param(ASGI, call, id=f"{ASGI}-{call}"),
+    ]
 
 
-@pytest.mark.parametrize("call", [_parameter(call) for call in CALLS])
+@pytest.mark.parametrize(("transport", "call"), [p for call in CALLS for p in _parameters(call)])
 def test_the_body_matches_the_documented_schema(call, document, api):
     response = call.send(api)
 
