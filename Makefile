@@ -48,9 +48,10 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: everything but the browser tests and the tests that start servers,
-# workers or other processes (markers e2e and slow), in about 3 minutes.
+# workers or other processes (markers e2e and slow), on two processes (pytest-xdist; each has
+# its own test database), in about 3 minutes.
 test-fast: install
-	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e and not slow" -n 2 $(PYTEST_ARGS)
 
 # The whole product side by side on this machine's PostgreSQL: the production web process
 # under wrk, ab and pgbench; one table of medians (bench/run.py; docs/performance.md).

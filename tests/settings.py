@@ -21,7 +21,9 @@ os.environ.setdefault("RESERVE_RATE_LIMIT", "")
 
 # Each run keeps its cache entries apart from other runs on the same Redis; tests/conftest.py
 # empties them before every test. The servers the tests start share them (the environment).
-os.environ.setdefault("CACHE_KEY_PREFIX", f"stockd-test-{os.getpid()}")
+# Set, not defaulted: each of `make test-fast`'s xdist workers inherits the environment of
+# the process that started it, and needs keys of its own.
+os.environ["CACHE_KEY_PREFIX"] = f"stockd-test-{os.getpid()}"
 
 from stockd.settings import *  # noqa: E402, F403
 

@@ -2,9 +2,11 @@
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from http import HTTPStatus
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -142,6 +144,12 @@ def _csv_lines(filters: EventFilters) -> Iterator[str]:
         yield "".join(writer.writerow(_csv_row(event)) for event in chunk)
 
 
+async def _one_at_a_time_off_the_loop(lines: Iterator[str]) -> AsyncIterator[str]:
+    take = sync_to_async(next)
+    while (line := await take(lines, None)) is not None:
+        yield line
+
+
 @require_GET
 @staff_required
 def events_csv(request: HttpRequest) -> HttpResponse:
@@ -157,9 +165,12 @@ def events_csv(request: HttpRequest) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     name = f"stockd-events-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    response = StreamingHttpResponse(
-        _csv_lines(form.filters()), content_type="text/csv; charset=utf-8"
-    )
+    lines = _csv_lines(form.filters())
+    if isinstance(request, ASGIRequest):
+        # An ASGI server buffers a sync iterator whole before the first byte: read each chunk
+        # on the request's thread instead, between sends.
+        lines = _one_at_a_time_off_the_loop(lines)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
