@@ -1,4 +1,4 @@
-# stockd: `make run` serves the app on the embedded default (SQLite, local-memory cache);
+# stockd: `make run` serves the app on the embedded default (SQLite, with a cache table in it);
 # `make test` runs the whole suite on PostgreSQL and Redis (local ones unless
 # DATABASE_URL/REDIS_URL are set). See README.md.
 

@@ -34,6 +34,7 @@ from rest_framework.views import exception_handler
 from core import dbfaults
 from core.errors import NotFound, StockdError
 from core.middleware import HookMiddleware
+from core.request_threads import release_idle_connections
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,11 @@ def _page(
             title=escape(context.get("heading", "Something went wrong")),
             message=escape(context.get("message", "")),
         )
+    finally:
+        # Under ASGI, Django renders the page for an unmatched URL on a thread of its
+        # default executor, not the request's: a pooled connection the context processors
+        # took there would never go back (the request's end cleans up its own thread only).
+        release_idle_connections()
     response = HttpResponse(body, status=status)
     response.stockd_error_page = True
     return response

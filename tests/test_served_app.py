@@ -113,9 +113,14 @@ def own_redis(tmp_path_factory) -> Iterator[subprocess.Popen]:
 
 @pytest.fixture(scope="module")
 def one_worker(django_db_setup, own_redis, tmp_path_factory) -> Iterator[str]:
-    """stockd served by one worker on its own Redis, with the reserve rate limit on."""
+    """stockd served by one worker on its own Redis, with the reserve rate limit on and the
+    production pool (two connections; a request waits 3 s for one, then answers 503)."""
     env = env_for_test_database(
-        DATABASE_POOL="1", REDIS_URL=own_redis.url, RESERVE_RATE_LIMIT="1000/m"
+        DATABASE_POOL="1",
+        DATABASE_POOL_MAX_SIZE="2",
+        DATABASE_POOL_TIMEOUT="3",
+        REDIS_URL=own_redis.url,
+        RESERVE_RATE_LIMIT="1000/m",
     )
     with served(tmp_path_factory.mktemp("one-worker"), env, workers=1) as url:
         yield url
@@ -196,6 +201,27 @@ def test_a_routed_hold_waiting_on_a_row_lock_keeps_no_other_request_waiting(one_
             assert _first_event_line(client, "/events/stock/")
         locker.rollback()
         assert routed.result(timeout=PATIENCE_SECONDS).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_for_unknown_urls_give_their_pooled_connections_back(one_worker):
+    """Django renders them on a thread of its own, which kept the connection the page's
+    session and user were read with: a few such 404s left every page answering 503."""
+    cookies = _session_cookie()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(
+            pool.map(
+                lambda n: (
+                    httpx.get(
+                        f"{one_worker}/nope{n}", cookies=cookies, timeout=PATIENCE_SECONDS
+                    ).status_code
+                ),
+                range(8),
+            )
+        )
+    assert statuses == [404] * 8
+    with httpx.Client(base_url=one_worker, cookies=cookies, timeout=PATIENCE_SECONDS) as client:
+        assert [client.get(path).status_code for path in ("/", "/api/products")] == [200, 200]
 
 
 def test_servers_open_no_control_socket_in_the_home_folder(tmp_path, django_db_setup):
