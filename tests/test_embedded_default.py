@@ -148,9 +148,23 @@ def test_racing_for_the_last_unit_on_sqlite_has_one_winner_and_no_lock_errors(em
 # --- several workers, one state: nothing that outlives a request stays in one process ------
 
 
+# A new connection for every request, as a browser's several connections do: one kept alive
+# would take every request to the same worker.
+EVERY_REQUEST_ITS_OWN_CONNECTION = httpx.Limits(max_keepalive_connections=0)
+
+
+def _client(embedded: Server) -> httpx.Client:
+    return httpx.Client(
+        base_url=embedded.url,
+        timeout=60,
+        headers={"Origin": embedded.url},
+        limits=EVERY_REQUEST_ITS_OWN_CONNECTION,
+    )
+
+
 def _staff_client(embedded: Server) -> httpx.Client:
     """Sign in as the seed's staff user (`make run`'s development password); return the client."""
-    client = httpx.Client(base_url=embedded.url, timeout=60, headers={"Origin": embedded.url})
+    client = _client(embedded)
     answer = client.post(
         "/api/admin/login", json={"email": "admin@stockd.com", "password": "admin123"}
     )
@@ -213,6 +227,6 @@ def _stock_rows(client: httpx.Client) -> Iterator[dict[str, str]]:
 def test_the_sign_in_limit_holds_across_workers(embedded):
     """Last in this module: it spends the sign-in budget of 127.0.0.1 (LOGIN_RATE_LIMIT)."""
     wrong = {"email": "nobody@example.com", "password": "wrong"}
-    with httpx.Client(base_url=embedded.url, timeout=60, headers={"Origin": embedded.url}) as c:
-        statuses = [c.post("/api/admin/login", json=wrong).status_code for _ in range(8)]
+    with _client(embedded) as client:
+        statuses = [client.post("/api/admin/login", json=wrong).status_code for _ in range(8)]
     assert statuses == [401] * 5 + [429] * 3
