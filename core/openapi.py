@@ -48,7 +48,9 @@ ErrorSerializer = inline_serializer(
             required=False, help_text="PINCODE_NOT_SERVICEABLE: the pincode given."
         ),
         "message": serializers.CharField(
-            required=False, help_text="PINCODE_NOT_SERVICEABLE: the sentence in `error`, again."
+            required=False,
+            help_text="PINCODE_NOT_SERVICEABLE, ALREADY_WAITING: a sentence for the shopper, as "
+            "the original's UI shows it.",
         ),
         "entry": serializers.DictField(
             required=False,

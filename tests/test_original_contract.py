@@ -352,6 +352,7 @@ def test_the_same_email_twice_answers_409_with_the_waiting_entry(api):
     assert body["code"] == "ALREADY_WAITING"
     assert body["entry"]["id"] == first["entry"]["id"]
     assert body["position"] == 1
+    assert body["message"] == "You're already on the waitlist, at #1."  # the UI's toast
     assert WaitlistEntry.objects.count() == 2
 
 

@@ -197,6 +197,11 @@ def joined_body(entry: WaitlistEntry) -> dict[str, Any]:
     return {"entry": body, "message": message}
 
 
+def already_waiting_message(entry: dict[str, Any]) -> str:
+    """The original's sentence for an email already waiting (its UI shows it in a toast)."""
+    return f"You're already on the waitlist, at #{entry['position']}."
+
+
 JoinedOutputSerializer = inline_serializer(
     "WaitlistJoined", {"entry": WaitlistOutputSerializer(), "message": serializers.CharField()}
 )

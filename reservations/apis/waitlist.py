@@ -16,6 +16,7 @@ from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
 from reservations.apis.bodies import (
     JoinedOutputSerializer,
     WaitlistOutputSerializer,
+    already_waiting_message,
     joined_body,
     waitlist_body,
 )
@@ -64,7 +65,9 @@ class WaitlistJoinApi(APIView):
         )
         if not joined.created:
             entry = waitlist_body(joined.entry)
-            raise AlreadyWaiting(entry=entry, position=entry["position"])
+            raise AlreadyWaiting(
+                entry=entry, position=entry["position"], message=already_waiting_message(entry)
+            )
         return Response(joined_body(joined.entry), status=HTTPStatus.CREATED)
 
     @documented_page(
