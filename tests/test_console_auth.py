@@ -336,6 +336,21 @@ def test_api_logout_ends_the_staff_session(client, staff):
     assert _signed_in(client) is None
 
 
+def test_api_logout_without_a_body_ends_the_staff_session(client, staff):
+    """The original UI signs out with a bare POST: no body, no Content-Type."""
+    client.force_login(staff)
+    response = client.generic("POST", API_LOGOUT, content_type="")
+    assert response.status_code == 200
+    assert _signed_in(client) is None
+
+
+def test_an_api_write_sent_as_an_empty_form_is_still_refused(client, staff):
+    client.force_login(staff)
+    response = client.post(API_LOGOUT, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
+    assert _signed_in(client) == staff.pk
+
+
 def test_api_logout_answers_anonymous_401_and_shoppers_403(client, shopper):
     assert client.post(API_LOGOUT, content_type="application/json").status_code == 401
     client.force_login(shopper)
