@@ -336,6 +336,21 @@ def test_api_logout_ends_the_staff_session(client, staff):
     assert _signed_in(client) is None
 
 
+def test_api_sign_in_and_out_set_and_clear_the_original_uis_gate_cookie(client, staff):
+    """The original UI shows its admin pages only while stockd_admin_session=authenticated."""
+    signed_in = client.post(
+        API_LOGIN, {"email": staff.email, "password": PASSWORD}, content_type="application/json"
+    )
+    assert signed_in.cookies["stockd_admin_session"].value == "authenticated"
+    signed_out = client.post(API_LOGOUT, content_type="application/json")
+    assert signed_out.cookies["stockd_admin_session"]["max-age"] == 0
+
+
+def test_the_ui_gate_cookie_is_no_credential(client):
+    client.cookies["stockd_admin_session"] = "authenticated"
+    assert client.get("/api/admin/stats").status_code == 401
+
+
 def test_api_logout_without_a_body_ends_the_staff_session(client, staff):
     """The original UI signs out with a bare POST: no body, no Content-Type."""
     client.force_login(staff)

@@ -1,5 +1,6 @@
 """Sign in to the staff JSON API and out of it, at the original's /api/admin/login and logout."""
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -13,6 +14,22 @@ from adminpanel.api import ConsoleSession, StaffApi
 from adminpanel.auth.signin import authenticate_staff
 from core.fields import StrictSerializer
 from core.openapi import documented
+
+# The original UI's admin pages show only when this cookie says "authenticated"; its API set
+# it at sign-in and cleared it at sign-out. It is the UI's gate, never a credential: stockd
+# reads nothing from it (every staff endpoint checks the session).
+UI_GATE_COOKIE = "stockd_admin_session"
+
+
+def _set_ui_gate(response: Response) -> None:
+    response.set_cookie(
+        UI_GATE_COOKIE,
+        "authenticated",
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 @extend_schema_serializer(component_name="AdminOk")
@@ -61,7 +78,9 @@ class ConsoleLoginApi(APIView):
             password=data.validated_data["password"],
         )
         login(request._request, user)
-        return Response({"ok": True})
+        response = Response({"ok": True})
+        _set_ui_gate(response)
+        return response
 
 
 class ConsoleLogoutApi(StaffApi):
@@ -74,4 +93,6 @@ class ConsoleLogoutApi(StaffApi):
     )
     def post(self, request):
         logout(request._request)
-        return Response({"ok": True})
+        response = Response({"ok": True})
+        response.delete_cookie(UI_GATE_COOKIE, samesite="Lax")
+        return response
