@@ -323,6 +323,15 @@ def test_the_api_runs_the_strategy_it_is_asked_for(staff, stock):
     assert find_violations() == []
 
 
+@racing
+def test_the_api_takes_the_original_uis_reset_after_and_leaves_the_row_as_it_was(staff, stock):
+    """The original UI always sends resetAfter; a race never changes the row anyway."""
+    before = _shoppers_state()
+    response = _api(staff).post(API, _body(stock, concurrency=4, resetAfter=True), format="json")
+    assert response.status_code == 200, response.content
+    assert _shoppers_state() == before
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "changes",
@@ -338,6 +347,7 @@ def test_the_api_runs_the_strategy_it_is_asked_for(staff, stock):
         {"productId": "abc"},
         {"warehouseId": ""},
         {"color": "red"},
+        {"resetAfter": "yes"},
     ],
 )
 def test_the_api_refuses_bad_input_with_400_and_runs_nothing(staff, stock, changes):

@@ -11,7 +11,7 @@ from adminpanel.race import services
 from adminpanel.race.engine import MAX_SHOPPERS
 from adminpanel.race.explanations import explain
 from adminpanel.race.models import Strategy
-from core.fields import IdField, StrictIntegerField, StrictSerializer
+from core.fields import IdField, StrictBooleanField, StrictIntegerField, StrictSerializer
 from core.openapi import documented
 
 
@@ -65,6 +65,11 @@ class RaceDemoApi(StaffApi):
         quantity = StrictIntegerField(min_value=1, max_value=settings.MAX_QUANTITY_PER_RESERVATION)
         strategy = serializers.ChoiceField(
             choices=Strategy.values, required=False, default=Strategy.STOCKD.value
+        )
+        resetAfter = StrictBooleanField(
+            required=False,
+            help_text="The original's: put the stock back after the race. Accepted, and "
+            "nothing to do: the race runs on a scratch copy and never changes the row.",
         )
 
     @documented(
