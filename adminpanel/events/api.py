@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,12 +11,31 @@ from adminpanel.api import StaffApi
 from adminpanel.events.selectors import EventFilters, filtered_events
 from core.fields import IdField
 from core.openapi import documented_page
-from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
+from core.paging import PageSerializer, page_response
 from reservations.models import ReservationEvent
+
+# The original's event names for stockd's types; a type it had no name for keeps its own.
+ORIGINAL_NAMES = {
+    ReservationEvent.Type.RESERVED: "CREATED",
+    ReservationEvent.Type.CONFIRMED: "CONFIRMED",
+    ReservationEvent.Type.RELEASED: "RELEASED",
+    ReservationEvent.Type.EXPIRED: "EXPIRED",
+    ReservationEvent.Type.WAITLIST_PROMOTED: "WAITLIST_PROMOTED",
+}
+ORIGINAL_LIMIT = 200  # the original answered the newest 200 events, unpaged
+
+
+def original_name(event: ReservationEvent) -> str:
+    """The original's name for `event`: units added by staff were its STOCK_ADDED."""
+    if event.type == ReservationEvent.Type.STOCK_ADJUSTED and (event.quantity or 0) > 0:
+        return "STOCK_ADDED"
+    return ORIGINAL_NAMES.get(event.type, event.type)
 
 
 def event_body(event: ReservationEvent) -> dict[str, Any]:
-    """An event as the staff API answers it, ids as strings."""
+    """An event as the staff API answers it, ids as strings: stockd's fields, and the
+    original's (`event`, `metadata`, `reservation` with its product and warehouse)."""
+    product, warehouse = event.product, event.warehouse
     return {
         "id": str(event.id),
         "type": event.type,
@@ -27,7 +46,45 @@ def event_body(event: ReservationEvent) -> dict[str, Any]:
         "actor": event.actor,
         "payload": event.payload,
         "createdAt": event.created_at,
+        "event": original_name(event),
+        "metadata": event.payload,
+        "reservation": {
+            "id": str(event.reservation_id) if event.reservation_id else None,
+            "quantity": event.quantity,
+            "product": {
+                "id": str(product.id),
+                "name": product.name,
+                "category": product.category,
+                "sku": product.sku,
+            },
+            "warehouse": {
+                "id": str(warehouse.id),
+                "name": warehouse.name,
+                "city": warehouse.city,
+                "code": warehouse.code,
+            },
+        },
     }
+
+
+_PRODUCT = inline_serializer(
+    "AdminLogProduct",
+    {
+        "id": serializers.CharField(),
+        "name": serializers.CharField(),
+        "category": serializers.CharField(),
+        "sku": serializers.CharField(),
+    },
+)
+_WAREHOUSE = inline_serializer(
+    "AdminLogWarehouse",
+    {
+        "id": serializers.CharField(),
+        "name": serializers.CharField(),
+        "city": serializers.CharField(),
+        "code": serializers.CharField(),
+    },
+)
 
 
 @extend_schema_serializer(component_name="AdminLogEvent")
@@ -43,11 +100,27 @@ class EventOutputSerializer(serializers.Serializer):
     actor = serializers.CharField(help_text='"user:<id>", "anonymous" or "system:<job>".')
     payload = serializers.DictField()
     createdAt = serializers.DateTimeField()
+    event = serializers.CharField(
+        help_text="The original's name: CREATED, CONFIRMED, RELEASED, EXPIRED, "
+        "WAITLIST_PROMOTED, STOCK_ADDED (units added); other types keep their own."
+    )
+    metadata = serializers.DictField(help_text="The original's name for `payload`.")
+    reservation = inline_serializer(
+        "AdminLogReservation",
+        {
+            "id": serializers.UUIDField(allow_null=True),
+            "quantity": serializers.IntegerField(allow_null=True),
+            "product": _PRODUCT,
+            "warehouse": _WAREHOUSE,
+        },
+        help_text="As the original's event row with its reservation: its hold (id null for "
+        "an event of no hold), product and warehouse.",
+    )
 
 
 class LogListApi(StaffApi):
     class FilterSerializer(PageSerializer):
-        default_limit = DEFAULT_PAGE_SIZE
+        default_limit = ORIGINAL_LIMIT
 
         type = serializers.ChoiceField(required=False, choices=ReservationEvent.Type.choices)
         productId = IdField(required=False)
@@ -87,7 +160,7 @@ class LogListApi(StaffApi):
             since=given.get("since"),
             until=given.get("until"),
         )
-        events = filtered_events(filters)
+        events = filtered_events(filters).select_related("product", "warehouse")
         offset, limit = given["offset"], given["limit"]
         page = events[offset : offset + limit]
         return page_response([event_body(e) for e in page], total=events.count())
