@@ -293,13 +293,22 @@ def test_the_api_races_on_a_scratch_copy_of_the_rows_availability(staff, stock):
     assert summary["errors"] == 0 and summary["oversoldUnits"] == 0
     assert len(body["results"]) == 20
     assert {r["requestId"] for r in body["results"]} == {str(i) for i in range(1, 21)}
-    won = [r for r in body["results"] if r["status"] == "RESERVED"]
-    lost = [r for r in body["results"] if r["status"] == "INSUFFICIENT_STOCK"]
+    won = [r for r in body["results"] if r["status"] == "SUCCESS"]
+    lost = [r for r in body["results"] if r["status"] == "CONFLICT"]
     assert len(won) == 7 and all(r["httpStatus"] == 201 and r["reservationId"] for r in won)
     assert len(lost) == 13 and all(r["httpStatus"] == 409 and r["error"] for r in lost)
+    assert {r["outcome"] for r in won} == {"RESERVED"}  # stockd's names, kept beside
+    assert {r["outcome"] for r in lost} == {"INSUFFICIENT_STOCK"}
     assert all(r["reservationId"] is None for r in lost)
     assert all(isinstance(r["durationMs"], float | int) for r in body["results"])
-    assert "conditional UPDATE" in body["explanation"]
+    # The original UI's summary and explanation.
+    assert summary["concurrentRequests"] == 20
+    assert (summary["availableStockBefore"], summary["availableStockAfter"]) == (7, 0)
+    assert (summary["losers"], summary["correct"], summary["resetAfter"]) == (13, True, False)
+    assert summary["verdict"].startswith("Correct")
+    assert summary["totalDurationMs"] == summary["durationMs"]
+    assert "conditional UPDATE" in body["explanation"]["mechanism"]
+    assert body["explanation"]["guarantee"] and body["explanation"]["detail"]
 
     assert (run.source_product_id, run.source_warehouse_id) == (
         stock.product_id,
@@ -320,6 +329,7 @@ def test_the_api_runs_the_strategy_it_is_asked_for(staff, stock):
     assert summary["strategy"] == "naive" and summary["quantity"] == 2
     assert summary["startingAvailable"] == 7
     assert summary["oversoldUnits"] > 0
+    assert summary["correct"] is False and summary["verdict"].startswith("Incorrect")
     assert find_violations() == []
 
 

@@ -1,15 +1,14 @@
 """POST /api/demo/race: race N shoppers on a scratch copy of one stock row's availability."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from adminpanel.api import StaffApi
-from adminpanel.race import services
+from adminpanel.race import original_shape, services
 from adminpanel.race.engine import MAX_SHOPPERS
-from adminpanel.race.explanations import explain
 from adminpanel.race.models import Strategy
 from core.fields import IdField, StrictBooleanField, StrictIntegerField, StrictSerializer
 from core.openapi import documented
@@ -17,7 +16,12 @@ from core.openapi import documented
 
 class _ShopperSerializer(serializers.Serializer):
     requestId = serializers.CharField()
-    status = serializers.ChoiceField(choices=["RESERVED", "INSUFFICIENT_STOCK", "ERROR"])
+    status = serializers.ChoiceField(
+        choices=["SUCCESS", "CONFLICT", "ERROR"], help_text="The original's name of the outcome."
+    )
+    outcome = serializers.ChoiceField(
+        choices=["RESERVED", "INSUFFICIENT_STOCK", "ERROR"], help_text="stockd's name of it."
+    )
     httpStatus = serializers.IntegerField()
     reservationId = serializers.CharField(
         allow_null=True, help_text="A demo id; nothing is written."
@@ -45,13 +49,28 @@ class _SummarySerializer(serializers.Serializer):
     finalAvailable = serializers.IntegerField()
     durationMs = serializers.FloatField()
     connections = serializers.IntegerField(help_text="Database connections the shoppers shared.")
+    concurrentRequests = serializers.IntegerField(help_text="The original's `concurrency`.")
+    availableStockBefore = serializers.IntegerField(help_text="The original's name.")
+    availableStockAfter = serializers.IntegerField(help_text="The original's name.")
+    losers = serializers.IntegerField(help_text="Shoppers who got no unit (409 or error).")
+    totalDurationMs = serializers.FloatField(help_text="The original's `durationMs`.")
+    correct = serializers.BooleanField(help_text="Nothing oversold and no database errors.")
+    verdict = serializers.CharField(help_text="A sentence saying whether the race was correct.")
+    resetAfter = serializers.BooleanField(help_text="As given (nothing to reset).")
 
 
 @extend_schema_serializer(component_name="RaceOutput")
 class RaceOutputSerializer(serializers.Serializer):
     summary = _SummarySerializer()
     results = _ShopperSerializer(many=True)
-    explanation = serializers.CharField()
+    explanation = inline_serializer(
+        "RaceExplanation",
+        {
+            "mechanism": serializers.CharField(),
+            "guarantee": serializers.CharField(),
+            "detail": serializers.CharField(help_text="Why this race ended as it did."),
+        },
+    )
 
 
 class RaceDemoApi(StaffApi):
@@ -106,10 +125,18 @@ class RaceDemoApi(StaffApi):
         )
         record = dict(run.results[given["strategy"]])
         shoppers = record.pop("shoppers")
-        summary = {
+        figures = {
             "runId": str(run.pk),
             "productId": str(source.product_id),
             "warehouseId": str(source.warehouse_id),
             **record,
         }
-        return Response({"summary": summary, "results": shoppers, "explanation": explain(summary)})
+        return Response(
+            {
+                "summary": original_shape.summary(
+                    figures, reset_after=given.get("resetAfter", False)
+                ),
+                "results": [original_shape.shopper(s) for s in shoppers],
+                "explanation": original_shape.explanation(figures),
+            }
+        )

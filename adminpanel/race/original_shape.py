@@ -1,0 +1,71 @@
+"""The race demo's API answer in the original's shape, with stockd's figures kept beside it.
+
+The original UI reads `summary.{concurrentRequests, availableStockBefore, availableStockAfter,
+winners, losers, totalDurationMs, correct, verdict, resetAfter}`, `results[].status` as
+SUCCESS, CONFLICT or ERROR, and `explanation.{mechanism, guarantee}`. stockd's own names stay
+in the same objects (`startingAvailable`, `results[].outcome`, `explanation.detail`, ...).
+"""
+
+from typing import Any
+
+from adminpanel.race.engine import ERROR, RESERVED, SOLD_OUT
+from adminpanel.race.explanations import explain
+
+_ORIGINAL_STATUS = {RESERVED: "SUCCESS", SOLD_OUT: "CONFLICT", ERROR: "ERROR"}
+
+MECHANISMS = {
+    "naive": (
+        "Read the availability, then write back what was read minus the units: no lock.",
+        "None: concurrent writes overwrite each other, so units are oversold.",
+    ),
+    "serializable": (
+        "The original's: a SERIALIZABLE transaction with SELECT ... FOR UPDATE.",
+        "No oversell, but contention answers database errors (500s) instead of 409s.",
+    ),
+    "stockd": (
+        "One conditional UPDATE (... WHERE available >= quantity) at READ COMMITTED.",
+        "Exactly one winner per unit; every other shopper gets a clean 409; no errors.",
+    ),
+}
+
+
+def shopper(result: dict[str, Any]) -> dict[str, Any]:
+    """A shopper's result with the original's status; stockd's is kept as `outcome`."""
+    return {**result, "status": _ORIGINAL_STATUS[result["status"]], "outcome": result["status"]}
+
+
+def summary(figures: dict[str, Any], *, reset_after: bool) -> dict[str, Any]:
+    """stockd's summary of a race plus the original's fields, its verdict included."""
+    correct = figures["oversoldUnits"] == 0 and figures["errors"] == 0
+    return {
+        **figures,
+        "concurrentRequests": figures["concurrency"],
+        "availableStockBefore": figures["startingAvailable"],
+        "availableStockAfter": figures["finalAvailable"],
+        "losers": figures["concurrency"] - figures["winners"],
+        "totalDurationMs": figures["durationMs"],
+        "correct": correct,
+        "verdict": _verdict(figures, correct),
+        "resetAfter": reset_after,
+    }
+
+
+def explanation(figures: dict[str, Any]) -> dict[str, str]:
+    """The original's {mechanism, guarantee} for the strategy, and stockd's account of the
+    race as `detail`."""
+    mechanism, guarantee = MECHANISMS[figures["strategy"]]
+    return {"mechanism": mechanism, "guarantee": guarantee, "detail": explain(figures)}
+
+
+def _verdict(figures: dict[str, Any], correct: bool) -> str:
+    if correct:
+        return (
+            f"Correct: {figures['winners']} winner(s) for {figures['startingAvailable']} "
+            "available unit(s), every other shopper a clean 409."
+        )
+    problems = []
+    if figures["oversoldUnits"]:
+        problems.append(f"{figures['oversoldUnits']} unit(s) oversold")
+    if figures["errors"]:
+        problems.append(f"{figures['errors']} shopper(s) got a database error, not a 409")
+    return "Incorrect: " + "; ".join(problems) + "."
