@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.core.cache import caches
+from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
@@ -9,9 +11,11 @@ def create_cache_table(**kwargs) -> None:
     `createcachetable` does nothing for other caches or when the table exists, so every
     migrate (make run, the Procfile's release, a hand-run migrate) leaves a usable cache.
     Django sends post_migrate once per app with models (core has none), so this runs a
-    few times per migrate; each time after the first finds the table there.
+    few times per migrate; each time after the first finds the table there. With no database
+    cache (Redis), it does nothing: the suite's every flush sends post_migrate too.
     """
-    call_command("createcachetable", database=kwargs["using"], verbosity=0)
+    if any(isinstance(cache, BaseDatabaseCache) for cache in caches.all()):
+        call_command("createcachetable", database=kwargs["using"], verbosity=0)
 
 
 class CoreConfig(AppConfig):
