@@ -13,9 +13,9 @@ from typing import Any
 from core.requestid import current_request_id
 
 try:  # the worker's current task; Celery is a dependency, but core must not need it
-    from celery._state import get_current_task
+    from celery import current_task
 except ImportError:  # pragma: no cover
-    get_current_task = None
+    current_task = None
 
 # What every LogRecord carries: anything else on a record came from `extra`.
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -26,8 +26,8 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)._
 
 
 def _task_id() -> str | None:
-    task = get_current_task() if get_current_task is not None else None
-    return getattr(getattr(task, "request", None), "id", None)
+    # current_task is Celery's public proxy: false when no task runs in this thread.
+    return current_task.request.id if current_task else None
 
 
 def context_fields(record: logging.LogRecord) -> dict[str, Any]:
