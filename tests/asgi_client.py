@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partialmethod
 from typing import Any
 
 import httpx
@@ -180,17 +181,15 @@ class AsgiClient:
     def get(self, path: str, data: dict | None = None, *, headers=None, **extra) -> AsgiResponse:
         return self._send("GET", path, params=data, headers=_headers(headers, extra))
 
-    def post(self, path: str, data=None, format=None, content_type=None, **extra) -> AsgiResponse:
-        return self.generic("POST", path, *_body(data, format, content_type), **extra)
+    def _send_with_body(
+        self, method: str, path: str, data=None, format=None, content_type=None, **extra
+    ) -> AsgiResponse:
+        return self.generic(method, path, *_body(data, format, content_type), **extra)
 
-    def put(self, path: str, data=None, format=None, content_type=None, **extra) -> AsgiResponse:
-        return self.generic("PUT", path, *_body(data, format, content_type), **extra)
-
-    def patch(self, path: str, data=None, format=None, content_type=None, **extra) -> AsgiResponse:
-        return self.generic("PATCH", path, *_body(data, format, content_type), **extra)
-
-    def delete(self, path: str, data=None, format=None, content_type=None, **extra) -> AsgiResponse:
-        return self.generic("DELETE", path, *_body(data, format, content_type), **extra)
+    post = partialmethod(_send_with_body, "POST")
+    put = partialmethod(_send_with_body, "PUT")
+    patch = partialmethod(_send_with_body, "PATCH")
+    delete = partialmethod(_send_with_body, "DELETE")
 
     def generic(
         self,

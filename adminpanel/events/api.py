@@ -36,20 +36,21 @@ def event_body(event: ReservationEvent) -> dict[str, Any]:
     """An event as the staff API answers it, ids as strings: stockd's fields, and the
     original's (`event`, `metadata`, `reservation` with its product and warehouse)."""
     product, warehouse = event.product, event.warehouse
+    reservation_id = str(event.reservation_id) if event.reservation_id else None
     return {
         "id": str(event.id),
         "type": event.type,
         "productId": str(event.product_id),
         "warehouseId": str(event.warehouse_id),
         "quantity": event.quantity,
-        "reservationId": str(event.reservation_id) if event.reservation_id else None,
+        "reservationId": reservation_id,
         "actor": event.actor,
         "payload": event.payload,
         "createdAt": event.created_at,
         "event": original_name(event),
         "metadata": event.payload,
         "reservation": {
-            "id": str(event.reservation_id) if event.reservation_id else None,
+            "id": reservation_id,
             "quantity": event.quantity,
             "product": {
                 "id": str(product.id),
