@@ -293,15 +293,19 @@ for _name in ("RESERVE_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
         parse_rate(globals()[_name])
     except ValueError as error:
         raise ImproperlyConfigured(f"{_name}: {error}") from None
-# Proxies in front that append the client's address to X-Forwarded-For (DRF's NUM_PROXIES).
-# With 0 the header is ignored and REMOTE_ADDR is the client: a client cannot pick its own.
+# Proxies in front that append the client's address to X-Forwarded-For (DRF's NUM_PROXIES)
+# and say the browser's host and scheme in X-Forwarded-Host and X-Forwarded-Proto. With 0 the
+# three headers are ignored: REMOTE_ADDR is the client and Host the site, so no client can
+# name its own address or this site's origin.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+USE_X_FORWARDED_HOST = TRUSTED_PROXIES > 0
 
 # --- REST framework and OpenAPI -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # DRF's session auth with one cross-origin rule instead of its CSRF token (core.cross_origin).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.cross_origin.OriginCheckedSession"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
@@ -332,7 +336,7 @@ SECURE_SSL_REDIRECT = HTTPS_ONLY
 SECURE_HSTS_SECONDS = 31536000 if HTTPS_ONLY else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"

@@ -14,8 +14,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from adminpanel.race import engine
+from adminpanel.race.databases import ADVISORY_LOCK_KEY, APPLICATION_NAME, race_conninfo
 from adminpanel.race.models import RaceRun, RaceScratch
-from adminpanel.race.services import ADVISORY_LOCK_KEY, race_conninfo
 from inventory.models import Inventory
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
@@ -198,9 +198,7 @@ def test_the_shoppers_share_a_bounded_set_of_connections(staff):
 
         def watch() -> None:
             while not done.is_set():
-                race, total = watcher.execute(
-                    count_sql, (engine.APPLICATION_NAME, database)
-                ).fetchone()
+                race, total = watcher.execute(count_sql, (APPLICATION_NAME, database)).fetchone()
                 peaks["race"], peaks["all"] = max(peaks["race"], race), max(peaks["all"], total)
                 done.wait(0.005)
 
@@ -211,7 +209,7 @@ def test_the_shoppers_share_a_bounded_set_of_connections(staff):
         finally:
             done.set()
             sampler.join()
-        race_after, _ = watcher.execute(count_sql, (engine.APPLICATION_NAME, database)).fetchone()
+        race_after, _ = watcher.execute(count_sql, (APPLICATION_NAME, database)).fetchone()
 
     assert response.status_code == 302
     run = RaceRun.objects.get()
@@ -314,7 +312,11 @@ def test_the_api_races_on_a_scratch_copy_of_the_rows_availability(staff, stock):
         stock.product_id,
         stock.warehouse_id,
     )
-    assert set(run.results) == {"stockd"}
+    # stockd's comparison beside the original's shape: every strategy raced the same copy.
+    assert set(run.results) == {"naive", "serializable", "stockd"}
+    assert [s["strategy"] for s in body["comparison"]] == ["naive", "serializable", "stockd"]
+    assert body["comparison"][2] == summary
+    assert body["unavailable"] == {}
     assert _shoppers_state() == before
     assert find_violations() == []
 
@@ -368,8 +370,8 @@ def test_the_api_refuses_bad_input_with_400_and_runs_nothing(staff, stock, chang
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("missing", ["productId", "warehouseId", "concurrency", "quantity"])
-def test_the_api_requires_every_field_but_the_strategy(staff, stock, missing):
+@pytest.mark.parametrize("missing", ["productId", "warehouseId", "concurrency"])
+def test_the_api_requires_every_field_but_the_strategy_and_quantity(staff, stock, missing):
     body = _body(stock)
     del body[missing]
     response = _api(staff).post(API, body, format="json")

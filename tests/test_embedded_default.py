@@ -1,6 +1,7 @@
 """`make run` serves the whole app with no database or cache server: SQLite and local memory."""
 
 import csv
+import html
 import io
 import json
 import os
@@ -222,6 +223,39 @@ def test_twenty_csv_imports_in_a_row_all_preview_and_apply_across_workers(embedd
 
 def _stock_rows(client: httpx.Client) -> Iterator[dict[str, str]]:
     return csv.DictReader(io.StringIO(client.get("/admin/stock/stock.csv").text))
+
+
+def test_the_race_demo_races_naive_and_stockd_on_sqlite(embedded):
+    """The original UI's race body under `make run`: no 503, the strategies SQLite can race."""
+    client = _staff_client(embedded)
+    try:
+        product = next(p for p in client.get("/api/products").json() if p["totalAvailable"] >= 5)
+        body = {
+            "productId": product["id"],
+            "warehouseId": product["inventory"][0]["warehouseId"],
+            "concurrency": 30,
+            "resetAfter": False,
+        }
+        raced = client.post("/api/demo/race", json=body)
+        serializable = client.post("/api/demo/race", json={**body, "strategy": "serializable"})
+        page = client.get("/admin/race/")
+    finally:
+        client.close()
+
+    assert raced.status_code == 200, raced.text
+    answer = raced.json()
+    assert answer["summary"]["strategy"] == "stockd"
+    assert (answer["summary"]["correct"], answer["summary"]["errors"]) == (True, 0)
+    naive, stockd = answer["comparison"]
+    assert (naive["strategy"], stockd["strategy"]) == ("naive", "stockd")
+    assert naive["oversoldUnits"] > 0 and naive["correct"] is False
+    need_postgresql = (
+        "The original's SERIALIZABLE + FOR UPDATE needs PostgreSQL; this server runs on SQLite."
+    )
+    assert answer["unavailable"] == {"serializable": need_postgresql}
+    assert serializable.status_code == 503
+    assert serializable.json() == {"error": need_postgresql, "code": "RACE_NEEDS_POSTGRESQL"}
+    assert html.escape(need_postgresql) in page.text
 
 
 def test_the_sign_in_limit_holds_across_workers(embedded):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
+from adminpanel.race import databases as race_databases
 from adminpanel.race import services as race_services
 from core import signin_limits
 from inventory.models import Inventory
@@ -1033,15 +1034,16 @@ def race_for_a_row_nobody_stocks(api):
 
 @answers("demo_race", 409, committed=True)
 def race_while_another_race_runs(api):
-    with psycopg.connect(race_services.race_conninfo(), autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", (race_services.ADVISORY_LOCK_KEY,))
+    with psycopg.connect(race_databases.race_conninfo(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (race_databases.ADVISORY_LOCK_KEY,))
         return _code(_race(_staff(api), _row()), "RACE_RUNNING")
 
 
 @answers("demo_race", 503)
 def race_on_a_database_without_row_locks(api):
-    with mock.patch.object(race_services, "race_is_available", return_value=False):
-        return _code(_race(_staff(api), _row()), "RACE_NEEDS_POSTGRESQL")
+    needs = {"serializable": "The original's SERIALIZABLE + FOR UPDATE needs PostgreSQL."}
+    with mock.patch.object(race_services, "unavailable_strategies", return_value=needs):
+        return _code(_race(_staff(api), _row(), strategy="serializable"), "RACE_NEEDS_POSTGRESQL")
 
 
 # The payment webhook

@@ -117,6 +117,23 @@ def test_https_only_defaults_to_off_with_debug_on():
     assert _security(settings_in_child(DEBUG="1")) == HTTPS_OFF
 
 
+@pytest.mark.parametrize(
+    ("trusted_proxies", "forwarded_host", "proxy_ssl_header"),
+    [("0", False, None), ("1", True, ["HTTP_X_FORWARDED_PROTO", "https"])],
+)
+def test_forwarded_host_and_scheme_are_read_only_behind_trusted_proxies(
+    trusted_proxies, forwarded_host, proxy_ssl_header
+):
+    names = ["USE_X_FORWARDED_HOST", "SECURE_PROXY_SSL_HEADER"]
+    child = run_child(
+        [sys.executable, "-c", _PRINT_SETTINGS, *names], DEBUG="1", TRUSTED_PROXIES=trusted_proxies
+    )
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout) == dict(
+        zip(names, [forwarded_host, proxy_ssl_header], strict=True)
+    )
+
+
 def test_a_malformed_https_only_refuses_to_start():
     child = run_child(manage("check"), DEBUG="0", SECRET_KEY="k", HTTPS_ONLY="sometimes")
     assert child.returncode != 0

@@ -10,8 +10,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adminpanel.api import ConsoleSession, StaffApi
+from adminpanel.api import StaffApi
 from adminpanel.auth.signin import authenticate_staff
+from core.cross_origin import refuse_cross_site_write
 from core.fields import StrictSerializer
 from core.openapi import documented
 
@@ -56,7 +57,7 @@ class ConsoleLoginApi(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        ConsoleSession().enforce_csrf(request)
+        refuse_cross_site_write(request)  # no session yet, and still no sign-in CSRF
 
     @documented(
         "admin_login",
@@ -73,11 +74,11 @@ class ConsoleLoginApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate_staff(
-            request._request,
+            request,
             email=data.validated_data["email"],
             password=data.validated_data["password"],
         )
-        login(request._request, user)
+        login(request, user)
         response = Response({"ok": True})
         _set_ui_gate(response)
         return response
@@ -92,7 +93,7 @@ class ConsoleLogoutApi(StaffApi):
         errors={401: "Not signed in", 403: "Not staff, or a cross-site or non-JSON request"},
     )
     def post(self, request):
-        logout(request._request)
+        logout(request)
         response = Response({"ok": True})
         response.delete_cookie(UI_GATE_COOKIE, samesite="Lax")
         return response

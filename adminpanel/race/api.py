@@ -71,6 +71,13 @@ class RaceOutputSerializer(serializers.Serializer):
             "detail": serializers.CharField(help_text="Why this race ended as it did."),
         },
     )
+    comparison = _SummarySerializer(
+        many=True, help_text="stockd's: every strategy's summary, raced on the same copy."
+    )
+    unavailable = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Strategies this database cannot race, with why (on SQLite: serializable).",
+    )
 
 
 class RaceDemoApi(StaffApi):
@@ -81,9 +88,19 @@ class RaceDemoApi(StaffApi):
         )
         warehouseId = IdField()
         concurrency = StrictIntegerField(min_value=1, max_value=MAX_SHOPPERS)
-        quantity = StrictIntegerField(min_value=1, max_value=settings.MAX_QUANTITY_PER_RESERVATION)
+        quantity = StrictIntegerField(
+            min_value=1,
+            max_value=settings.MAX_QUANTITY_PER_RESERVATION,
+            required=False,
+            default=1,
+            help_text="Units each shopper asks for; 1, as the original's shoppers did.",
+        )
         strategy = serializers.ChoiceField(
-            choices=Strategy.values, required=False, default=Strategy.STOCKD.value
+            choices=Strategy.values,
+            required=False,
+            default=Strategy.STOCKD.value,
+            help_text="The strategy `summary`, `results` and `explanation` describe; every "
+            "strategy the database can race runs, for `comparison`.",
         )
         resetAfter = StrictBooleanField(
             required=False,
@@ -101,13 +118,15 @@ class RaceDemoApi(StaffApi):
             403: "Not staff, or a cross-site or non-JSON request",
             404: "No such product in that warehouse",
             409: "RACE_RUNNING: another race is running",
-            503: "RACE_NEEDS_POSTGRESQL",
+            503: "RACE_NEEDS_POSTGRESQL: the strategy asked for needs PostgreSQL (SQLite "
+            "races naive and stockd)",
         },
     )
     def post(self, request: Request) -> Response:
         """Race `concurrency` shoppers for a scratch copy of a stock row's available units.
 
-        The row itself is only read: the race runs on a scratch counter of its own.
+        The row itself is only read: the race runs on a scratch counter of its own, once per
+        strategy the database can race.
         """
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,28 +134,19 @@ class RaceDemoApi(StaffApi):
         source = services.race_copy_of(
             product_id=given["productId"], warehouse_id=given["warehouseId"]
         )
+        services.ensure_raceable(given["strategy"])
         run = services.run_race(
             concurrency=given["concurrency"],
             quantity=given["quantity"],
             starting_available=max(0, source.available),
-            strategies=[given["strategy"]],
             source=source,
             user=request.user,
         )
-        record = dict(run.results[given["strategy"]])
-        shoppers = record.pop("shoppers")
-        figures = {
-            "runId": str(run.pk),
-            "productId": str(source.product_id),
-            "warehouseId": str(source.warehouse_id),
-            **record,
-        }
         return Response(
-            {
-                "summary": original_shape.summary(
-                    figures, reset_after=given.get("resetAfter", False)
-                ),
-                "results": [original_shape.shopper(s) for s in shoppers],
-                "explanation": original_shape.explanation(figures),
-            }
+            original_shape.answer(
+                run,
+                given["strategy"],
+                reset_after=given.get("resetAfter", False),
+                unavailable=services.unavailable_strategies(),
+            )
         )

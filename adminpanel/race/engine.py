@@ -1,11 +1,11 @@
 """The race engine: N shopper threads, released at once, share a few database connections.
 
 Each strategy races on one RaceScratch row (never on shoppers' stock). The shoppers are real
-threads released together by a barrier; they take turns on a psycopg_pool.ConnectionPool of
-at most MAX_CONNECTIONS connections opened for the race and closed after it, so 200 shoppers
-never need 200 connections. A shopper holds a connection only while it talks to the database
-(one statement, or one transaction), never while it waits or thinks. docs/race-demo.md says why
-the three strategies end as they do.
+threads released together by a barrier; they take turns on a pool of at most MAX_CONNECTIONS
+connections opened for the race and closed after it (adminpanel.race.databases: PostgreSQL's
+psycopg_pool, or SQLite's), so 200 shoppers never need 200 connections. A shopper holds a
+connection only while it talks to the database (one statement, or one transaction), never
+while it waits or thinks. docs/race-demo.md says why the three strategies end as they do.
 """
 
 import contextlib
@@ -17,24 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg_pool import ConnectionPool, PoolTimeout
-
+from adminpanel.race.databases import Connections, RaceDatabase
 from adminpanel.race.models import Strategy
 
 MAX_SHOPPERS = 200
 # A handful of connections is plenty to make the strategies collide, and a race can never
 # starve the site or PostgreSQL's max_connections (100 by default).
 MAX_CONNECTIONS = 10
-APPLICATION_NAME = "stockd-race"
 # The naive shopper's pause between reading and writing: the time a real app spends between
 # the two (a render, a network hop, a payment check). It is the demo's point: any gap between
 # read and write is a window for another shopper's write to be lost.
 NAIVE_THINK_SECONDS = 0.05
 # The original waited on FOR UPDATE without limit; a bound makes every run end.
 LOCK_TIMEOUT = "5s"
-POOL_WAIT_SECONDS = 30.0
 JOIN_TIMEOUT_SECONDS = 120.0
 
 RESERVED, SOLD_OUT, ERROR = "RESERVED", "INSUFFICIENT_STOCK", "ERROR"
@@ -133,7 +128,7 @@ def connection_count(concurrency: int) -> int:
 
 def race(
     *,
-    conninfo: str,
+    database: RaceDatabase,
     table: str,
     row_id: int,
     strategy: str,
@@ -143,28 +138,19 @@ def race(
 ) -> StrategyOutcome:
     """Release `concurrency` shoppers at once on scratch row `row_id` under `strategy`.
 
-    The shoppers share a pool of connection_count(concurrency) connections, opened before the
-    barrier and closed after every shopper is done. A database error ends only that shopper
-    (it is reported with its SQLSTATE). Raise RuntimeError if a shopper is still running
-    after JOIN_TIMEOUT_SECONDS.
+    The shoppers share a pool of connection_count(concurrency) connections to `database`,
+    opened before the barrier and closed after every shopper is done. A database error ends
+    only that shopper (it is reported with its SQLSTATE). Raise RuntimeError if a shopper is
+    still running after JOIN_TIMEOUT_SECONDS.
     """
     shop = _SHOPPERS[Strategy(strategy)]
-    statements = _Statements(table)
+    statements = _Statements(table, database.placeholder)
     size = connection_count(concurrency)
     outcomes: list[ShopperOutcome | None] = [None] * concurrency
     started: list[float] = []
     barrier = threading.Barrier(concurrency, action=lambda: started.append(time.perf_counter()))
 
-    with ConnectionPool(
-        conninfo,
-        min_size=size,
-        max_size=size,
-        timeout=POOL_WAIT_SECONDS,
-        kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
-        name=f"race-{strategy}",
-        open=True,
-    ) as pool:
-        pool.wait(timeout=POOL_WAIT_SECONDS)
+    with database.pool(size, f"race-{strategy}") as pool:
 
         def shopper(index: int) -> None:
             barrier.wait(timeout=JOIN_TIMEOUT_SECONDS)
@@ -172,10 +158,11 @@ def race(
             sqlstate = error = None
             try:
                 status = shop(pool, statements, row_id, quantity)
-            except psycopg.Error as failure:
-                status, sqlstate, error = ERROR, failure.sqlstate, _describe(failure)
-            except PoolTimeout:
-                status, error = ERROR, "No connection was free in time."
+            except Exception as raised:
+                failure = database.failure(raised)
+                if failure is None:
+                    raise
+                status, (sqlstate, error) = ERROR, failure
             if status == SOLD_OUT:
                 error = _SOLD_OUT_TEXT
             outcomes[index] = ShopperOutcome(
@@ -218,39 +205,33 @@ def race(
 _SOLD_OUT_TEXT = "Not enough units are available."
 
 
-def _describe(failure: psycopg.Error) -> str:
-    message = failure.diag.message_primary or str(failure).strip().splitlines()[0]
-    return f"SQLSTATE {failure.sqlstate}: {message}" if failure.sqlstate else message
-
-
 class _Statements:
-    """The SQL each strategy sends, on the scratch table."""
+    """The SQL each strategy sends, on the scratch table, with the database's placeholder."""
 
-    def __init__(self, table: str) -> None:
-        t = sql.Identifier(table)
-        self.read = sql.SQL("SELECT available FROM {} WHERE id = %s").format(t)
-        self.read_for_update = sql.SQL("SELECT available FROM {} WHERE id = %s FOR UPDATE").format(
-            t
-        )
+    def __init__(self, table: str, placeholder: str) -> None:
+        def statement(text: str) -> str:
+            return text.format(table=f'"{table}"').replace("%s", placeholder)
+
+        self.read = statement("SELECT available FROM {table} WHERE id = %s")
+        self.read_for_update = statement("SELECT available FROM {table} WHERE id = %s FOR UPDATE")
         # Writes back the value the shopper read, minus its units: a lost update if another
         # shopper wrote in between. units_handed_out adds up (as inserted reservations would).
-        self.write_read_value = sql.SQL(
-            "UPDATE {} SET available = %s, units_handed_out = units_handed_out + %s WHERE id = %s"
-        ).format(t)
-        self.take = sql.SQL(
-            "UPDATE {} SET available = available - %s, units_handed_out = units_handed_out + %s"
+        self.write_read_value = statement(
+            "UPDATE {table} SET available = %s, units_handed_out = units_handed_out + %s"
             " WHERE id = %s"
-        ).format(t)
-        self.take_if_available = sql.SQL(
-            "UPDATE {} SET available = available - %s, units_handed_out = units_handed_out + %s"
-            " WHERE id = %s AND available >= %s"
-        ).format(t)
-        self.counters = sql.SQL("SELECT available, units_handed_out FROM {} WHERE id = %s").format(
-            t
         )
+        self.take = statement(
+            "UPDATE {table} SET available = available - %s,"
+            " units_handed_out = units_handed_out + %s WHERE id = %s"
+        )
+        self.take_if_available = statement(
+            "UPDATE {table} SET available = available - %s,"
+            " units_handed_out = units_handed_out + %s WHERE id = %s AND available >= %s"
+        )
+        self.counters = statement("SELECT available, units_handed_out FROM {table} WHERE id = %s")
 
 
-def _naive(pool: ConnectionPool, sql_: _Statements, row_id: int, quantity: int) -> str:
+def _naive(pool: Connections, sql_: _Statements, row_id: int, quantity: int) -> str:
     """Read the availability, think, then write back what was read minus `quantity`.
 
     Each statement autocommits on whichever connection is free, as Django's ORM does with
@@ -267,38 +248,38 @@ def _naive(pool: ConnectionPool, sql_: _Statements, row_id: int, quantity: int) 
     return RESERVED
 
 
-def _serializable(pool: ConnectionPool, sql_: _Statements, row_id: int, quantity: int) -> str:
+def _serializable(pool: Connections, sql_: _Statements, row_id: int, quantity: int) -> str:
     """The original's transaction: SERIALIZABLE, SELECT ... FOR UPDATE, check, UPDATE, COMMIT.
 
     Under contention PostgreSQL aborts the losers with 40001 (could not serialize access due
     to concurrent update); a wait longer than LOCK_TIMEOUT fails with 55P03. Either raises
-    psycopg.Error after rolling back.
+    psycopg.Error after rolling back. PostgreSQL only (adminpanel.race.databases).
     """
     with pool.connection() as conn:
         try:
             conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+            conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             (available,) = conn.execute(sql_.read_for_update, (row_id,)).fetchone()
             if available < quantity:
                 conn.execute("ROLLBACK")
                 return SOLD_OUT
             conn.execute(sql_.take, (quantity, quantity, row_id))
             conn.execute("COMMIT")
-        except psycopg.Error:
-            with contextlib.suppress(psycopg.Error):
+        except Exception:
+            with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
             raise
     return RESERVED
 
 
-def _stockd(pool: ConnectionPool, sql_: _Statements, row_id: int, quantity: int) -> str:
+def _stockd(pool: Connections, sql_: _Statements, row_id: int, quantity: int) -> str:
     """stockd's hold: one conditional UPDATE at READ COMMITTED; 0 rows matched is a 409."""
     with pool.connection() as conn:
         cursor = conn.execute(sql_.take_if_available, (quantity, quantity, row_id, quantity))
     return RESERVED if cursor.rowcount == 1 else SOLD_OUT
 
 
-_SHOPPERS: dict[Strategy, Callable[[ConnectionPool, _Statements, int, int], str]] = {
+_SHOPPERS: dict[Strategy, Callable[[Connections, _Statements, int, int], str]] = {
     Strategy.NAIVE: _naive,
     Strategy.SERIALIZABLE: _serializable,
     Strategy.STOCKD: _stockd,

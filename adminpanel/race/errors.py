@@ -14,4 +14,4 @@ class RaceAlreadyRunning(StockdError):
 class RaceNeedsPostgres(StockdError):
     code = "RACE_NEEDS_POSTGRESQL"
     status = HTTPStatus.SERVICE_UNAVAILABLE
-    detail = "The race demo needs PostgreSQL (row locks and SERIALIZABLE); SQLite has neither."
+    detail = "The original's SERIALIZABLE strategy needs PostgreSQL."

@@ -10,6 +10,7 @@ from typing import Any
 
 from adminpanel.race.engine import ERROR, RESERVED, SOLD_OUT
 from adminpanel.race.explanations import explain
+from adminpanel.race.models import RaceRun
 
 _ORIGINAL_STATUS = {RESERVED: "SUCCESS", SOLD_OUT: "CONFLICT", ERROR: "ERROR"}
 
@@ -27,6 +28,35 @@ MECHANISMS = {
         "Exactly one winner per unit; every other shopper gets a clean 409; no errors.",
     ),
 }
+
+
+def answer(
+    run: RaceRun, strategy: str, *, reset_after: bool, unavailable: dict[str, str]
+) -> dict[str, Any]:
+    """The API's answer: `strategy`'s race as the original's {summary, results, explanation},
+    with every strategy's summary in `comparison` and the ones not raced in `unavailable`."""
+    comparison = [_race(run, s, reset_after=reset_after)["summary"] for s in run.results]
+    return {
+        **_race(run, strategy, reset_after=reset_after),
+        "comparison": comparison,
+        "unavailable": unavailable,
+    }
+
+
+def _race(run: RaceRun, strategy: str, *, reset_after: bool) -> dict[str, Any]:
+    record = dict(run.results[strategy])
+    shoppers = record.pop("shoppers")
+    figures = {
+        "runId": str(run.pk),
+        "productId": str(run.source_product_id),
+        "warehouseId": str(run.source_warehouse_id),
+        **record,
+    }
+    return {
+        "summary": summary(figures, reset_after=reset_after),
+        "results": [shopper(s) for s in shoppers],
+        "explanation": explanation(figures),
+    }
 
 
 def shopper(result: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def _context(form: RaceForm, shown: RaceRun | None, refusal: str = "") -> dict:
         "refusal": refusal,
         "outcomes": outcomes,
         "past_runs": selectors.past_runs(),
-        "available": services.race_is_available(),
+        "unavailable": services.unavailable_strategies(),
         "max_connections": MAX_CONNECTIONS,
         "think_ms": round(NAIVE_THINK_SECONDS * 1000),
     }
