@@ -8,7 +8,8 @@ how to name a shopper's database error.
 SQLite has no row locks and no SERIALIZABLE isolation level to ask for, so the original's
 strategy needs PostgreSQL. The other two show the same thing on both: the naive read-then-write
 loses updates, and one conditional UPDATE hands out each unit once (SQLite runs one write at a
-time; a shopper waiting for the write lock waits up to LOCK_WAIT_SECONDS).
+time; a shopper waits for the write lock as long as Django's connections do,
+SQLITE_BUSY_TIMEOUT_SECONDS).
 """
 
 import contextlib
@@ -29,7 +30,6 @@ from adminpanel.race.models import Strategy
 
 APPLICATION_NAME = "stockd-race"
 POOL_WAIT_SECONDS = 30.0
-LOCK_WAIT_SECONDS = 5.0
 # pg_try_advisory_lock key held while a race runs: one race at a time across every process,
 # so all races together never hold more than MAX_CONNECTIONS + 1 connections.
 ADVISORY_LOCK_KEY = 0x5354_4F43_4B44  # "STOCKD"
@@ -60,7 +60,8 @@ def race_database() -> RaceDatabase | None:
     if connection.vendor == "postgresql":
         return PostgreSQL()
     if connection.vendor == "sqlite":
-        return SQLite(Path(connection.settings_dict["NAME"]))
+        options = connection.settings_dict.get("OPTIONS", {})
+        return SQLite(Path(connection.settings_dict["NAME"]), options.get("timeout", 5.0))
     return None
 
 
@@ -114,12 +115,13 @@ class SQLite:
     strategies = (Strategy.NAIVE, Strategy.STOCKD)
     placeholder = "?"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock_wait_seconds: float) -> None:
         self.path = path
+        self.lock_wait_seconds = lock_wait_seconds
 
     @contextlib.contextmanager
     def pool(self, size: int, name: str) -> Iterator[Connections]:
-        pool = _SQLitePool(self.path, size)
+        pool = _SQLitePool(self.path, size, self.lock_wait_seconds)
         try:
             yield pool
         finally:
@@ -154,12 +156,12 @@ class _NoConnectionFree(Exception):
 class _SQLitePool:
     """`size` autocommitting connections to the database file, lent to one thread at a time."""
 
-    def __init__(self, path: Path, size: int) -> None:
+    def __init__(self, path: Path, size: int, lock_wait_seconds: float) -> None:
         self._free: queue.Queue[sqlite3.Connection] = queue.Queue()
         for _ in range(size):
             self._free.put(
                 sqlite3.connect(
-                    path, timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
+                    path, timeout=lock_wait_seconds, isolation_level=None, check_same_thread=False
                 )
             )
         self._size = size
