@@ -103,6 +103,21 @@ def served_stockd(django_db_setup, tmp_path_factory) -> Iterator[tuple[str, Path
         yield url, folder / "web.log"
 
 
+@pytest.fixture(scope="session")
+def served_behind_a_proxy(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """Serve the test database as the Procfile's `web` does, set up for a reverse proxy.
+
+    TRUSTED_PROXIES=1, as docs/migrating.md tells an operator whose original UI's Next.js
+    rewrites send /api/* to stockd; no reservation rate limit, since every request comes from
+    the proxy's one address. Yield its URL.
+    """
+    env = env_for_test_database(
+        TRUSTED_PROXIES="1", ALLOWED_HOSTS="127.0.0.1,localhost", RESERVE_RATE_LIMIT=""
+    )
+    with served(tmp_path_factory.mktemp("behind-a-proxy"), env) as url:
+        yield url
+
+
 @pytest.fixture
 def stockd_server(served_stockd, transactional_db) -> str:
     """The URL of stockd as it is served (`served_stockd`), for a test whose data it must see.
@@ -128,12 +143,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tests of the served app slow, and run the browser tests last.
 
-    A test on `served_stockd` needs the server's processes: `make test-fast` leaves it out
-    with the other slow tests. Playwright's sync API keeps an event loop running in the main
-    thread from its first test to the end of the session; tests that start their own loop or
-    call an async view through WSGI cannot run after it in the same thread.
+    A test on `served_stockd` or `served_behind_a_proxy` needs the server's processes:
+    `make test-fast` leaves it out with the other slow tests. Playwright's sync API keeps an
+    event loop running in the main thread from its first test to the end of the session; tests
+    that start their own loop or call an async view through WSGI cannot run after it in the
+    same thread.
     """
     for item in items:
-        if "served_stockd" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "served_stockd" in fixtures or "served_behind_a_proxy" in fixtures:
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

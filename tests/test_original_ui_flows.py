@@ -17,9 +17,6 @@ import pytest
 
 from inventory.models import Inventory
 from tests.factories import InventoryFactory, UserFactory
-from tests.processes import env_for_test_database, served
-
-pytestmark = pytest.mark.slow
 
 BROWSER = "http://localhost:3000"
 THROUGH_THE_PROXY = {
@@ -31,20 +28,11 @@ THROUGH_THE_PROXY = {
 PATIENCE_SECONDS = 60
 
 
-@pytest.fixture(scope="module")
-def behind_the_proxy(django_db_setup, tmp_path_factory) -> Iterator[str]:
-    env = env_for_test_database(
-        TRUSTED_PROXIES="1", ALLOWED_HOSTS="127.0.0.1,localhost", RESERVE_RATE_LIMIT=""
-    )
-    with served(tmp_path_factory.mktemp("original-ui"), env) as url:
-        yield url
-
-
 @pytest.fixture
-def through_proxy(behind_the_proxy, transactional_db) -> Iterator[httpx.Client]:
+def through_proxy(served_behind_a_proxy, transactional_db) -> Iterator[httpx.Client]:
     """One browser's cookie jar, talking to stockd as the proxy does."""
     with httpx.Client(
-        base_url=behind_the_proxy, headers=THROUGH_THE_PROXY, timeout=PATIENCE_SECONDS
+        base_url=served_behind_a_proxy, headers=THROUGH_THE_PROXY, timeout=PATIENCE_SECONDS
     ) as client:
         yield client
 

@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, Page
 from inventory.models import Inventory
 from reservations.models import Reservation
 from tests.factories import InventoryFactory, UserFactory
-from tests.processes import env_for_test_database, served
 from tests.rewrite_proxy import rewrite_proxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,18 +35,9 @@ CALL = """async ([method, path, body]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def backend(django_db_setup, tmp_path_factory) -> Iterator[str]:
-    env = env_for_test_database(
-        TRUSTED_PROXIES="1", ALLOWED_HOSTS="127.0.0.1,localhost", RESERVE_RATE_LIMIT=""
-    )
-    with served(tmp_path_factory.mktemp("original-ui-e2e"), env) as url:
-        yield url
-
-
 @pytest.fixture
-def ui(backend) -> Iterator[str]:
-    with rewrite_proxy(backend, ORIGINAL_UI) as url:
+def ui(served_behind_a_proxy) -> Iterator[str]:
+    with rewrite_proxy(served_behind_a_proxy, ORIGINAL_UI) as url:
         yield url
 
 
@@ -102,14 +92,16 @@ def test_staff_work_sign_out_and_shop_in_one_browser_through_the_proxy(page: Pag
     assert Reservation.objects.filter(status=Reservation.Status.PENDING).count() == 2
 
 
-def test_a_cross_site_page_cannot_make_the_signed_in_browser_write(browser: Browser, backend):
+def test_a_cross_site_page_cannot_make_the_signed_in_browser_write(
+    browser: Browser, served_behind_a_proxy
+):
     row = InventoryFactory(total_stock=3)
     staff = UserFactory(is_staff=True)
     context = browser.new_context()
     page = context.new_page()
-    with rewrite_proxy(backend, ORIGINAL_UI) as ui:
+    with rewrite_proxy(served_behind_a_proxy, ORIGINAL_UI) as ui:
         attack = _attack_page(ui, row)
-        with rewrite_proxy(backend, attack, host="127.0.0.1") as elsewhere:
+        with rewrite_proxy(served_behind_a_proxy, attack, host="127.0.0.1") as elsewhere:
             page.goto(f"{ui}/admin/login")
             signed_in = _call(
                 page, "POST", "/api/admin/login", {"email": staff.email, "password": "pw-123456"}
