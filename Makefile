@@ -44,8 +44,12 @@ production: install
 	$(BIN)/honcho start release
 	$(BIN)/honcho start -p $(PORT) web worker beat
 
+# The whole suite in two passes: the in-process tests on two processes (as test-fast), then
+# the tests that start servers, workers or browsers one at a time (they share the machine's
+# cores and ports with the processes they start).
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e and not slow" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "e2e or slow" $(PYTEST_ARGS)
 
 # The inner loop: everything but the browser tests and the tests that start servers,
 # workers or other processes (markers e2e and slow), on two processes (pytest-xdist; each has
