@@ -56,10 +56,7 @@ def _allocate(
     line: CartLine, options: list[StockOption], origin: Location | None, allow_split: bool
 ) -> list[Allocation] | ShortLine:
     if line.warehouse_id is not None:
-        available = sum(o.available for o in options if o.warehouse_id == line.warehouse_id)
-        if available < line.quantity:
-            return ShortLine(line.product_id, line.warehouse_id, available)
-        return [Allocation(line.warehouse_id, line.quantity)]
+        return _allocate_pinned(line, options, origin, allow_split)
     choice = choose_warehouse(options, line.quantity, origin)
     if choice is not None:
         return [Allocation(choice.warehouse_id, line.quantity)]
@@ -67,6 +64,25 @@ def _allocate(
     if split is None:
         return ShortLine(line.product_id, None, total_available(options))
     return split
+
+
+def _allocate_pinned(
+    line: CartLine, options: list[StockOption], origin: Location | None, allow_split: bool
+) -> list[Allocation] | ShortLine:
+    """A line the shopper tied to a warehouse: all of it there, or with `allow_split` what
+    that warehouse has and the rest from the others, nearest to the shopper (or to it) first."""
+    pinned = [o for o in options if o.warehouse_id == line.warehouse_id]
+    available = total_available(pinned)
+    if available >= line.quantity:
+        return [Allocation(line.warehouse_id, line.quantity)]
+    if not allow_split:
+        return ShortLine(line.product_id, line.warehouse_id, available)
+    others = [o for o in options if o.warehouse_id != line.warehouse_id]
+    near = origin or (pinned[0].location if pinned else None)
+    rest = plan_split(others, line.quantity - available, near)
+    if rest is None:
+        return ShortLine(line.product_id, line.warehouse_id, total_available(options))
+    return ([Allocation(line.warehouse_id, available)] if available else []) + rest
 
 
 def plan_cart(

@@ -8,7 +8,7 @@ from reservations.errors import InvalidQuantity
 
 
 def hold_ttl() -> timedelta:
-    """How long a new or extended hold lasts (RESERVATION_TTL_SECONDS)."""
+    """How long a new hold lasts, and what an extension adds (RESERVATION_TTL_SECONDS)."""
     return timedelta(seconds=settings.RESERVATION_TTL_SECONDS)
 
 

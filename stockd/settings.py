@@ -5,6 +5,7 @@ the database (a table every worker process shares). See docs/operations.md for e
 """
 
 import ipaddress
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -266,7 +267,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "stockd <no-reply@stockd.loca
 
 # --- Internationalization -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The shop's time zone: every time a person reads (pages, the console, emails) is shown in it,
+# with the zone's name. Stored times stay in UTC (USE_TZ).
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Kolkata")
+if TIME_ZONE not in zoneinfo.available_timezones():
+    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not an IANA zone, e.g. Asia/Kolkata.")
 USE_I18N = True
 USE_TZ = True
 

@@ -424,6 +424,25 @@ def test_a_line_no_warehouse_covers_asks_for_a_split_and_a_split_holds_it(client
     assert sum(held_in(rows).values()) == 10
 
 
+def test_a_line_tied_to_a_warehouse_is_split_when_the_box_is_ticked(client):
+    """Add to cart ties a line to the warehouse the shopper picked: 15 units where 10 are."""
+    product, rows = five_warehouses(units=10)
+    fill_cart(client, (product.pk, rows["BLR"].warehouse_id, 15))
+
+    refused = client.post("/cart/hold/")
+
+    assert refused.status_code == 409
+    assert "Only 10 left of" in line_html(refused.content.decode(), 0)
+    assert "in Bangalore" in refused.content.decode()
+    assert Reservation.objects.count() == 0
+
+    response = client.post("/cart/hold/", {"allow_split": "on"})
+
+    assert response.status_code == 302
+    held = {code: units for code, units in held_in(rows).items() if units}
+    assert held == {"BLR": 10, "CHN": 5}  # Bangalore's 10, then the nearest to it, Chennai
+
+
 def test_a_refused_split_keeps_the_box_ticked(client):
     product, _ = five_warehouses(units=1)
     fill_cart(client, (product.pk, None, 9))
@@ -523,7 +542,8 @@ def test_checkout_shows_every_hold_what_where_and_the_total(client, held_cart):
 def test_checkout_shows_the_time_left_to_the_earliest_expiry(client, held_cart):
     earliest = min(hold.reservation.expires_at for hold in held_cart.holds)
     html = client.get(checkout_url(held_cart)).content.decode()
-    assert f'<time datetime="{earliest.isoformat()}"' in html
+    assert f'<time datetime="{timezone.localtime(earliest).isoformat()}"' in html
+    assert timezone.localtime(earliest).strftime("%H:%M:%S IST") in html  # the shop's zone
     minutes = re.search(r'data-testid="time-left">(\d\d):(\d\d)<', html)
     assert minutes and 9 <= int(minutes.group(1)) <= 10
     assert "data-countdown-seconds=" in html and 'data-countdown-total="600"' in html

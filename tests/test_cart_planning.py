@@ -31,8 +31,21 @@ def test_a_line_for_a_named_warehouse_is_held_there():
 
 
 def test_a_short_named_line_is_reported_with_its_available_units():
-    plan = plan_cart([CartLine(7, 2, 4)], {7: stock(bom=9, hyd=3)}, origin=None, allow_split=True)
+    plan = plan_cart([CartLine(7, 2, 4)], {7: stock(bom=9, hyd=3)}, origin=None, allow_split=False)
     assert plan == ShortLine(7, 2, 3)
+
+
+def test_a_split_named_line_takes_its_warehouse_then_the_nearest_others():
+    plan = plan_cart(
+        [CartLine(7, 2, 8)], {7: stock(**{"del": 9, "hyd": 3, "bom": 9})}, origin=None, allow_split=True
+    )
+    # Hyderabad gives its 3; the rest comes from the nearest to Hyderabad, Mumbai.
+    assert plan == [PlannedHold(7, 2, 3, None), PlannedHold(7, 1, 5, None)]
+
+
+def test_a_split_named_line_is_short_with_every_warehouses_units():
+    plan = plan_cart([CartLine(7, 2, 20)], {7: stock(bom=9, hyd=3)}, origin=None, allow_split=True)
+    assert plan == ShortLine(7, 2, 12)
 
 
 def test_a_routed_line_goes_to_the_nearest_that_covers_it():

@@ -3,7 +3,7 @@ warehouse and category, over a chosen period, all aggregated by the database."""
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -18,8 +18,10 @@ URL = "/admin/analytics/"
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
 
-# Holds of the fixture are made on 10 and 11 March 2026; the period 9-11 March covers them.
-DAY = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+# Holds of the fixture are made on 10 and 11 March 2026, in the shop's time zone (TIME_ZONE);
+# the period 9-11 March covers them.
+SHOP = timezone.get_default_timezone()
+DAY = datetime(2026, 3, 10, 10, 0, tzinfo=SHOP)
 FIXTURE_PERIOD = {"from": "2026-03-09", "to": "2026-03-11"}
 
 
@@ -82,19 +84,19 @@ def fixture_holds() -> dict:
     _hold(
         product=fitness,
         warehouse=delhi,
-        created_at=datetime(2026, 3, 11, 23, 59, 59, tzinfo=UTC),
+        created_at=datetime(2026, 3, 11, 23, 59, 59, tzinfo=SHOP),
         outcome="PENDING",
     )
     _hold(
         product=fitness,
         warehouse=delhi,
-        created_at=datetime(2026, 3, 12, tzinfo=UTC),
+        created_at=datetime(2026, 3, 12, tzinfo=SHOP),
         outcome="CONFIRMED",
     )
     _hold(
         product=skincare,
         warehouse=mumbai,
-        created_at=datetime(2026, 3, 8, 23, 59, tzinfo=UTC),
+        created_at=datetime(2026, 3, 8, 23, 59, tzinfo=SHOP),
         outcome=Reason.EXPIRED,
     )
     return {"mumbai": mumbai, "delhi": delhi}
@@ -107,7 +109,7 @@ def staff(client):
 
 
 def _period() -> Period:
-    return Period(start=datetime(2026, 3, 9, tzinfo=UTC), end=datetime(2026, 3, 12, tzinfo=UTC))
+    return Period(start=datetime(2026, 3, 9, tzinfo=SHOP), end=datetime(2026, 3, 12, tzinfo=SHOP))
 
 
 def _kpi(html: str, name: str) -> str:

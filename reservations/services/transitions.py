@@ -89,7 +89,7 @@ def _write_extension(
     reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
 ) -> None:
     previous = reservation.expires_at
-    reservation.expires_at = now + hold_ttl()
+    reservation.expires_at = previous + hold_ttl()  # the time left grows by one TTL
     reservation.extended = True
     reservation.updated_at = now
     reservation.save(update_fields=["expires_at", "extended", "updated_at"])

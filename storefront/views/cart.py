@@ -303,11 +303,22 @@ def _shortage_sentence(line: ShownLine, available: int, *, allow_split: bool) ->
             f"({available} across all warehouses). Allow split across warehouses, "
             "or lower the quantity."
         )
-    where = f"in {line.warehouse.city}" if line.warehouse else "across all warehouses"
+    if line.warehouse is None or allow_split:  # split, a tied line takes from any warehouse
+        if available <= 0:
+            return f"{name} is sold out across all warehouses. Remove it to hold the rest."
+        return (
+            f"Only {available} left of {name} across all warehouses. "
+            f"Lower the quantity to {available} or remove it."
+        )
+    where = line.warehouse.city
     if available <= 0:
-        return f"{name} is sold out {where}. Remove it to hold the rest."
+        return (
+            f"{name} is sold out in {where}. Allow split across warehouses, "
+            "or remove it to hold the rest."
+        )
     return (
-        f"Only {available} left of {name} {where}. Lower the quantity to {available} or remove it."
+        f"Only {available} left of {name} in {where}. Lower the quantity to {available}, "
+        "allow split across warehouses, or remove it."
     )
 
 

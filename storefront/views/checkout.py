@@ -85,8 +85,7 @@ def _act(request: HttpRequest, reservation_id: uuid.UUID) -> HttpResponse:
             transitions.extend(reservation_id=reservation_id, user=request.user)
             messages.success(
                 request,
-                f"Your hold is extended: you have {_duration(settings.RESERVATION_TTL_SECONDS)} "
-                "to confirm it.",
+                f"Your hold is extended by {_duration(settings.RESERVATION_TTL_SECONDS)}.",
             )
         else:
             hold = transitions.release(reservation_id=reservation_id, user=request.user)

@@ -102,6 +102,7 @@ def test_reserve_see_the_countdown_extend_and_confirm(page: Page, stockd_server,
 
     page.get_by_role("button", name="Extend by 10 minutes").click()
     expect(page.get_by_text("Your hold is extended")).to_be_visible()
+    expect(clock).to_have_text(re.compile(r"^19:5\d$"))  # ten minutes added to the time left
     expect(page.get_by_role("button", name=re.compile("^Extend"))).to_have_count(0)
     expect(page.get_by_text("You have used your one extension.")).to_be_visible()
 
