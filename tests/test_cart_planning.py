@@ -37,7 +37,10 @@ def test_a_short_named_line_is_reported_with_its_available_units():
 
 def test_a_split_named_line_takes_its_warehouse_then_the_nearest_others():
     plan = plan_cart(
-        [CartLine(7, 2, 8)], {7: stock(**{"del": 9, "hyd": 3, "bom": 9})}, origin=None, allow_split=True
+        [CartLine(7, 2, 8)],
+        {7: stock(**{"del": 9, "hyd": 3, "bom": 9})},
+        origin=None,
+        allow_split=True,
     )
     # Hyderabad gives its 3; the rest comes from the nearest to Hyderabad, Mumbai.
     assert plan == [PlannedHold(7, 2, 3, None), PlannedHold(7, 1, 5, None)]
