@@ -2,7 +2,9 @@
 
 import uuid
 
-from reservations.models import Reservation
+from django.db.models import Q
+
+from reservations.models import Reservation, WaitlistEntry
 
 
 def reservation_detail(reservation_id: uuid.UUID) -> Reservation | None:
@@ -27,4 +29,25 @@ def cart_holds(cart_id: uuid.UUID) -> list[Reservation]:
         Reservation.objects.filter(cart_id=cart_id)
         .select_related("product", "warehouse")
         .order_by("product__name", "warehouse__city", "pk")
+    )
+
+
+def waiting_entry(
+    *, product_id: int, warehouse_id: int, entry_ids: list[uuid.UUID], user
+) -> WaitlistEntry | None:
+    """Return the oldest waiting entry for a product and warehouse among `entry_ids` or, for
+    a signed-in shopper, their own; None if neither waits there."""
+    yours = Q(pk__in=entry_ids)
+    if user.is_authenticated:
+        yours |= Q(user_id=user.pk)
+    return (
+        WaitlistEntry.objects.filter(
+            yours,
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            status=WaitlistEntry.Status.WAITING,
+        )
+        .select_related("warehouse")
+        .order_by("created_at", "pk")
+        .first()
     )

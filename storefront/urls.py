@@ -9,6 +9,11 @@ urlpatterns = [
     path("products/<int:product_id>/reserve/", product.reserve, name="product-reserve"),
     path("products/<int:product_id>/cart/", product.add_to_cart, name="product-add-to-cart"),
     path("products/<int:product_id>/waitlist/", product.join_waitlist, name="product-waitlist"),
+    path(
+        "products/<int:product_id>/waitlist/leave/",
+        product.leave_waitlist,
+        name="product-waitlist-leave",
+    ),
     path("cart/", cart.cart_page, name="cart"),
     path("cart/lines/<int:index>/quantity/", cart.set_line_quantity, name="cart-line-quantity"),
     path("cart/lines/<int:index>/remove/", cart.remove_line, name="cart-line-remove"),

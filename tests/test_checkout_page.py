@@ -177,8 +177,8 @@ def test_htmx_refresh_gets_only_the_checkout_partial(client, stock):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith('<article id="checkout"')
-    assert "<html" not in html
+    assert html.lstrip().startswith("<title>Checkout · stockd</title>")
+    assert '<article id="checkout"' in html and "<html" not in html
     assert "HX-Request" in response["Vary"]
 
 
@@ -189,7 +189,10 @@ def test_htmx_refresh_after_the_time_is_up_answers_the_expired_state(client, sto
     response = client.get(page_url(reservation), HTTP_HX_REQUEST="true")
 
     html = response.content.decode()
-    assert html.lstrip().startswith('<article id="checkout"')
+    # htmx takes a top-level <title> for the tab, then swaps the article in.
+    assert html.lstrip().startswith("<title>Hold expired · stockd</title>")
+    assert '<h1 id="checkout-title">Hold expired</h1>' in html
+    assert '<article id="checkout"' in html
     assert 'data-state="expired"' in html and "Your hold expired" in html
     assert "data-countdown" not in html and "hx-trigger" not in html
     assert f'href="{reverse("product", args=[stock.product_id])}"' in html
@@ -305,6 +308,8 @@ def test_paying_confirms_the_hold(client, stock):
     assert shown_messages(page) == ["Payment received (UPI). Your order is confirmed."]
     html = page.content.decode()
     assert 'data-state="confirmed"' in html and "Purchase confirmed" in html
+    assert "<title>Order confirmed · stockd</title>" in html
+    assert '<h1 id="checkout-title">Order confirmed</h1>' in html
     assert '<span class="badge ok">Confirmed</span>' in html
     assert "Order confirmed!" in html and "Continue shopping" in html
     assert '<dd data-testid="status">Confirmed</dd>' in html

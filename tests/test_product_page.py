@@ -5,7 +5,7 @@ import re
 import uuid
 
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from reservations import guests
@@ -577,6 +577,43 @@ def test_joining_the_waitlist_says_the_position(client, stocked):
     assert (entry.product_id, entry.warehouse_id, entry.quantity) == (product.id, delhi, 2)
     page = _page(client, product, warehouse=delhi)
     assert "You're #2 on the waitlist for Trail Runner in Delhi." in page
+
+
+def test_the_joined_panel_lasts_until_the_shopper_leaves(client, stocked):
+    product, rows = stocked
+    delhi = rows["DEL"].warehouse_id
+    WaitlistEntryFactory(product=product, warehouse=rows["DEL"].warehouse)
+    _join(client, product, delhi, quantity="2")
+    _page(client, product, warehouse=delhi)  # the flash message is read here
+
+    later = _page(client, product, warehouse=delhi)
+
+    assert 'data-testid="waitlist-joined"' in later and 'name="email"' not in later
+    assert '<strong data-testid="waitlist-place">#2</strong>' in later
+    assert '<strong data-testid="waitlist-email">ann@example.com</strong>' in later
+    assert 'data-testid="waitlist-joined"' not in _page(Client(), product, warehouse=delhi)
+    entry = WaitlistEntry.objects.get(email="ann@example.com")
+
+    left = client.post(_url(product, "waitlist-leave"), {"entry": str(entry.pk)})
+
+    assert left.status_code == 302 and left["Location"] == f"{_url(product)}?warehouse={delhi}"
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.CANCELLED
+    page = _page(client, product, warehouse=delhi)
+    assert "You left the waitlist for Trail Runner in Delhi." in page
+    assert 'name="email"' in page and 'data-testid="waitlist-joined"' not in page
+
+
+@pytest.mark.parametrize(
+    ("entry", "status"),
+    [("", 400), ("not-a-uuid", 400), ("00000000-0000-4000-8000-000000000000", 404)],
+)
+def test_leaving_without_a_known_entry_is_refused(client, stocked, entry, status):
+    product, rows = stocked
+    WaitlistEntryFactory(product=product, warehouse=rows["DEL"].warehouse)
+    response = client.post(_url(product, "waitlist-leave"), {"entry": entry})
+    assert response.status_code == status
+    assert WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING).count() == 1
 
 
 def test_joining_twice_says_already_waiting(client, stocked):

@@ -131,3 +131,4 @@ def test_seed_loads_the_originals_size_colours_and_box_contents():
         == "Thermometer, 1× LR41 battery, protective cap, instruction sheet"
     )
     assert Product.objects.get(name="BP Monitor").colors == []
+    assert Product.objects.get(name="Hot Water Bag").brand == "Nestlé"  # not the original's "Nestl"

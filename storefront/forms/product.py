@@ -106,3 +106,14 @@ class WaitlistForm(_WarehouseQuantityForm):
             "invalid": "Enter a valid email address, e.g. ann@example.com.",
         },
     )
+
+
+class LeaveWaitlistForm(forms.Form):
+    """The waitlist entry a shopper leaves from the product page."""
+
+    entry = forms.UUIDField(error_messages={"required": "Say which waitlist entry to leave."})
+    pincode = forms.CharField(required=False, max_length=6)
+
+    def clean_pincode(self) -> str:
+        pincode = self.cleaned_data["pincode"]
+        return pincode if is_pincode(pincode) else ""

@@ -34,6 +34,15 @@ Reason = Reservation.ReleaseReason
 # The countdown turns red (and says so) when this little time is left.
 ENDING_SECONDS = 60
 
+# The page's heading and title in each state (_state).
+HEADINGS = {
+    "pending": "Checkout",
+    "confirmed": "Order confirmed",
+    "expired": "Hold expired",
+    "cancelled": "Hold cancelled",
+    "released": "Hold released",
+}
+
 
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -129,9 +138,11 @@ def _page(
         # Rounded up: a live hold always shows at least one second, so the countdown's
         # zero never comes before the server's expiry.
         seconds_left = max(0, math.ceil((reservation.expires_at - now).total_seconds()))
+    state = _state(reservation)
     context = {
         "reservation": reservation,
-        "state": _state(reservation),
+        "state": state,
+        "heading": HEADINGS[state],
         "total": reservation.product.price * reservation.quantity,
         "server_now": now,
         "seconds_left": seconds_left,
@@ -143,9 +154,10 @@ def _page(
         "extend_by": _duration(settings.RESERVATION_TTL_SECONDS),
         "paying": paying,
         "form": form,
+        "swapped": wants_partial(request),
     }
     template = "storefront/checkout.html"
-    if wants_partial(request):
+    if context["swapped"]:
         template += f"#{partial}"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])

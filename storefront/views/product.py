@@ -12,22 +12,27 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import StockdError
+from core.errors import NotFound, StockdError
 from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
 from inventory.models import Inventory, Product
 from inventory.selectors import product_detail
 from reservations import guests
 from reservations.services import holds, waitlist
-from storefront import cart, places
-from storefront.forms.product import DeliveryCheckForm, PurchaseForm, WaitlistForm
+from storefront import cart, places, waitlists
+from storefront.forms.product import (
+    DeliveryCheckForm,
+    LeaveWaitlistForm,
+    PurchaseForm,
+    WaitlistForm,
+)
 from storefront.hold_limits import refused_over_rate
 from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
@@ -174,6 +179,10 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 
 def _render_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+    chosen = context["chosen"]
+    if context["sold_out"] and chosen is not None:  # the shopper's place in its queue, if any
+        where = {"product_id": context["product"].id, "warehouse_id": chosen.warehouse_id}
+        context = {**context, "waiting": waitlists.waiting_here(request, **where)}
     target = request.htmx.target if wants_partial(request) else None
     if target not in PARTIALS:
         response = render(request, TEMPLATE, context, status=status)
@@ -300,6 +309,7 @@ def join_waitlist(request: HttpRequest, product: Product, form: WaitlistForm) ->
     except StockdError as refused:
         messages.error(request, friendly(refused, where=row.warehouse.city))
         return redirect(back)
+    waitlists.remember(request, joined.entry)
     place = waitlist.position(joined.entry)
     where = f"{product.name} in {row.warehouse.city}"
     if joined.created:
@@ -314,4 +324,29 @@ def join_waitlist(request: HttpRequest, product: Product, form: WaitlistForm) ->
             f"{joined.entry.email} is already on the waitlist for {where}: you're #{place}. "
             "We'll email you when it is your turn.",
         )
+    return redirect(back)
+
+
+@require_POST
+def leave_waitlist(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Take the shopper's entry for this product off the waitlist; back to the product."""
+    form = LeaveWaitlistForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Say which waitlist entry to leave: send entry=<its id>.")
+    try:
+        entry = waitlist.get_entry(entry_id=form.cleaned_data["entry"], user=request.user)
+        if entry.product_id != product_id:
+            raise Http404("No such waitlist entry for this product.")
+        waitlist.cancel_entry(entry_id=entry.pk, user=request.user)
+    except NotFound:
+        raise Http404("No such waitlist entry.") from None
+    except StockdError as refused:  # promoted meanwhile: its hold is waiting at checkout
+        messages.error(request, friendly(refused))
+    else:
+        messages.success(
+            request, f"You left the waitlist for {entry.product.name} in {entry.warehouse.city}."
+        )
+    back = _back_to_product(
+        entry.product, warehouse_id=entry.warehouse_id, pincode=form.cleaned_data["pincode"]
+    )
     return redirect(back)

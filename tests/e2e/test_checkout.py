@@ -72,6 +72,7 @@ def test_an_expired_hold_flips_the_checkout_page_by_itself(
 
     expect(checkout).to_have_attribute("data-state", "expired", timeout=FLIP_TIMEOUT_MS)
     expect(page.get_by_role("heading", name="Your hold expired")).to_be_visible()
+    expect(page).to_have_title("Hold expired · stockd")  # the swap updates the tab too
     hold_again = page.get_by_role("button", name="Hold again")
     expect(hold_again).to_have_attribute("href", f"/products/{stock.product_id}/")
     expect(page.get_by_test_id("countdown")).to_have_count(0)
@@ -120,6 +121,7 @@ def test_reserve_see_the_countdown_extend_and_confirm(page: Page, stockd_server,
     page.get_by_label("UPI").check()
     pay.click()
     expect(page.get_by_role("heading", name="Purchase confirmed")).to_be_visible()
+    expect(page).to_have_title("Order confirmed · stockd")
     expect(page.get_by_role("heading", name="Order confirmed!")).to_be_visible()
     expect(page.get_by_text("Payment received (UPI). Your order is confirmed.")).to_be_visible()
     expect(page.get_by_test_id("countdown")).to_have_count(0)
