@@ -238,6 +238,15 @@ CALLS = [
         everyone(302),
         data=lambda w: {"warehouse": w.sold_out.warehouse_id, "quantity": 1, "email": "x@y.in"},
     ),
+    Call(
+        "product-waitlist-leave",
+        "POST",
+        lambda w: reverse(
+            "product-waitlist-leave", kwargs={"product_id": w.entry_of_a().product_id}
+        ),
+        owned_by_a(302),
+        data=lambda w: {"entry": str(w.entry_of_a().id)},
+    ),
     Call("cart", "GET", named("cart"), everyone(200), before=_to_cart),
     Call(
         "cart-line-quantity",
