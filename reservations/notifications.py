@@ -11,6 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from reservations.models import WaitlistEntry
 
@@ -26,14 +27,19 @@ logger = logging.getLogger(__name__)
 )
 def send_promotion_email(entry_id: str) -> None:
     """Tell a promoted shopper their units are held, with a link to check out."""
-    entry = WaitlistEntry.objects.select_related("product", "warehouse").get(pk=uuid.UUID(entry_id))
+    entry = WaitlistEntry.objects.select_related("product", "warehouse", "reservation").get(
+        pk=uuid.UUID(entry_id)
+    )
     path = reverse("checkout", kwargs={"reservation_id": entry.reservation_id})
     minutes = settings.RESERVATION_TTL_SECONDS // 60
+    # In the shop's time zone, named: the mail may be read well after it was sent.
+    until = dateformat.format(timezone.localtime(entry.reservation.expires_at), "H:i T")
     send_mail(
         subject=f"{entry.product.name} is held for you",
         message=(
             f"Good news: {entry.quantity} x {entry.product.name} came back in stock at "
-            f"{entry.warehouse.name}, and we are holding it for you for {minutes} minutes.\n\n"
+            f"{entry.warehouse.name}, and we are holding it for you for {minutes} minutes, "
+            f"until {until}.\n\n"
             f"Check out here: {settings.SITE_URL}{path}\n"
         ),
         from_email=None,

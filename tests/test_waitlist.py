@@ -302,6 +302,8 @@ def test_a_release_promotes_the_oldest_waiting_entry(mailoutbox):
     (message,) = mailoutbox
     assert message.to == ["first@example.com"]
     assert f"/checkout/{reservation.id}/" in message.body
+    until = timezone.localtime(reservation.expires_at).strftime("%H:%M IST")  # the shop's zone
+    assert f"holding it for you for 10 minutes, until {until}." in message.body
     assert find_violations() == []
     # The emailed link opens the hold's checkout page.
     (link,) = re.findall(rf"{re.escape(settings.SITE_URL)}/\S+", message.body)
