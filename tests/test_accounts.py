@@ -248,9 +248,9 @@ def test_logout_by_post_signs_out_and_goes_to_the_catalogue(client):
     client.force_login(UserFactory())
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/products/"
     assert _signed_in_user(client) is None
-    assert "You&#x27;re signed out." in client.get("/").content.decode()
+    assert "You&#x27;re signed out." in client.get("/products/").content.decode()
 
 
 def test_header_offers_sign_out_as_a_post_form(client):
