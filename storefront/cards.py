@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from inventory.models import Inventory, Product
 from storefront.places import DeliverTo
+from warehouses.models import Warehouse
 from warehouses.routing import Location, distance_km
 
 
@@ -22,9 +23,13 @@ class Card:
 
     @property
     def other_warehouses(self) -> int:
-        """How many warehouses stock it besides the one the card names (or, without a place,
-        besides the first)."""
+        """How many other warehouses stock it than the nearest: the card's "+N warehouses"."""
         return max(0, len(self.stock) - 1)
+
+
+def distance_from(place: DeliverTo, warehouse: Warehouse) -> float:
+    """Kilometres from where the shopper wants delivery to a warehouse, as the crow flies."""
+    return distance_km(place.location, Location(warehouse.lat, warehouse.lng))
 
 
 def cards_for(products: list[Product], deliver_to: DeliverTo | None) -> list[Card]:
@@ -33,9 +38,6 @@ def cards_for(products: list[Product], deliver_to: DeliverTo | None) -> list[Car
     for product in products:
         rows = list(product.inventory.all())
         if deliver_to is not None:
-            origin = deliver_to.location
-            rows.sort(
-                key=lambda row: distance_km(origin, Location(row.warehouse.lat, row.warehouse.lng))
-            )
+            rows.sort(key=lambda row: distance_from(deliver_to, row.warehouse))
         cards.append(Card(product, rows, rows[0] if deliver_to and rows else None))
     return cards

@@ -11,11 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inventory.selectors import CatalogueFilters, category_names, product_list
 from storefront import places
-from storefront.cards import cards_for
+from storefront.cards import cards_for, distance_from
 from storefront.forms.catalogue import CatalogueFilterForm, DeliverToForm
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
-from warehouses.routing import Location, distance_km
 
 
 def catalogue_url(query: dict[str, str]) -> str:
@@ -40,8 +39,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     warehouses = list(Warehouse.objects.active())
     nearest = None
     if deliver_to is not None and warehouses:
-        here = deliver_to.location
-        nearest = min(warehouses, key=lambda w: distance_km(here, Location(w.lat, w.lng)))
+        nearest = min(warehouses, key=lambda warehouse: distance_from(deliver_to, warehouse))
     context = {
         "form": form,
         "filters": filters,

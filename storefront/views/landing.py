@@ -1,7 +1,6 @@
 """The landing page: what stockd promises, the shop's live figures, its categories, and
 products worth a look (the most held right now, and those nearly gone)."""
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -32,7 +31,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "storefront/home.html",
         {
             "figures": catalogue_figures(may_lag=True),
-            "hold_minutes": max(1, settings.RESERVATION_TTL_SECONDS // 60),
             "categories": category_summaries(may_lag=True),
             "in_demand": cards_for(in_demand_products(limit=SHOWN, may_lag=True), deliver_to),
             "almost_gone": cards_for(
