@@ -244,13 +244,13 @@ def test_logout_by_get_is_refused_and_keeps_the_session(client):
     assert _signed_in_user(client) == user
 
 
-def test_logout_by_post_signs_out_and_goes_to_the_catalogue(client):
+def test_logout_by_post_signs_out_and_goes_to_the_landing_page(client):
     client.force_login(UserFactory())
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
-    assert response["Location"] == "/products/"
+    assert response["Location"] == "/"
     assert _signed_in_user(client) is None
-    assert "You&#x27;re signed out." in client.get("/products/").content.decode()
+    assert "You&#x27;re signed out." in client.get("/").content.decode()
 
 
 def test_header_offers_sign_out_as_a_post_form(client):
