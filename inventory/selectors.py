@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import (
     BooleanField,
+    Count,
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
     Prefetch,
     Q,
     QuerySet,
@@ -249,3 +251,69 @@ def stock_matrix(*, filters: StaffStockFilters) -> StockMatrix:
 def all_category_names() -> list[str]:
     """Return the categories of every product, active or not, sorted."""
     return list(Product.objects.order_by("category").values_list("category", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class CatalogueFigures:
+    """What the shop has right now, counted by the database."""
+
+    products: int
+    warehouses: int
+    units_available: int
+
+
+def catalogue_figures(*, may_lag: bool = False) -> CatalogueFigures:
+    """Count active products, active warehouses and the units shoppers can hold now."""
+    database = database_for(may_lag=may_lag)
+    units = (
+        Inventory.objects.using(database)
+        .sellable()
+        .aggregate(
+            units=Coalesce(Sum(F("total_stock") - F("reserved_stock")), Value(0)),
+        )["units"]
+    )
+    return CatalogueFigures(
+        products=Product.objects.using(database).active().count(),
+        warehouses=Warehouse.objects.using(database).active().count(),
+        units_available=units,
+    )
+
+
+@dataclass(frozen=True)
+class CategorySummary:
+    """A category of active products: its name, how many, and a picture of one of them."""
+
+    name: str
+    products: int
+    image: str  # a path under the static root, or ""
+
+
+def category_summaries(*, may_lag: bool = False) -> list[CategorySummary]:
+    """Return each category of active products with its product count, by name."""
+    rows = (
+        Product.objects.using(database_for(may_lag=may_lag))
+        .active()
+        .values_list("category")
+        .annotate(products=Count("id"), image=Max("image"))
+        .order_by("category")
+    )
+    return [CategorySummary(name, products, image) for name, products, image in rows]
+
+
+def in_demand_products(*, limit: int, may_lag: bool = False) -> list[Product]:
+    """Return in-stock active products with their stock, the most units held right now first."""
+    products = _with_stock(Product.objects.active().using(database_for(may_lag=may_lag)))
+    products = products.annotate(
+        held=Coalesce(Sum("inventory__reserved_stock", filter=_ACTIVE_STOCK), Value(0))
+    )
+    return list(products.filter(total_available__gt=0).order_by("-held", "name", "id")[:limit])
+
+
+def scarce_products(*, at_most: int, limit: int, may_lag: bool = False) -> list[Product]:
+    """Return active products with 1 to `at_most` units left, with their stock, fewest first."""
+    products = _with_stock(Product.objects.active().using(database_for(may_lag=may_lag)))
+    return list(
+        products.filter(total_available__gt=0, total_available__lte=at_most).order_by(
+            "total_available", "name", "id"
+        )[:limit]
+    )

@@ -247,7 +247,7 @@ AUTH_PASSWORD_VALIDATORS = [
 STOCKD_ADMIN_EMAIL = "admin@stockd.com"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "orders"
-LOGOUT_REDIRECT_URL = "catalogue"
+LOGOUT_REDIRECT_URL = "home"
 STOCKD_ADMIN_PASSWORD = env_str("STOCKD_ADMIN_PASSWORD")
 
 # --- Email ----------------------------------------------------------------------------------

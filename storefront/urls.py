@@ -1,9 +1,19 @@
 from django.urls import path
 
-from storefront.views import cart, cart_checkout, catalogue, checkout, events, orders, product
+from storefront.views import (
+    cart,
+    cart_checkout,
+    catalogue,
+    checkout,
+    events,
+    landing,
+    orders,
+    product,
+)
 
 urlpatterns = [
-    path("", catalogue.catalogue, name="catalogue"),
+    path("", landing.home, name="home"),
+    path("products/", catalogue.catalogue, name="catalogue"),
     path("deliver-to/", catalogue.deliver_to, name="deliver-to"),
     path("products/<int:product_id>/", product.product_page, name="product"),
     path("products/<int:product_id>/reserve/", product.reserve, name="product-reserve"),

@@ -244,7 +244,7 @@ def test_logout_by_get_is_refused_and_keeps_the_session(client):
     assert _signed_in_user(client) == user
 
 
-def test_logout_by_post_signs_out_and_goes_to_the_catalogue(client):
+def test_logout_by_post_signs_out_and_goes_to_the_landing_page(client):
     client.force_login(UserFactory())
     response = client.post("/accounts/logout/")
     assert response.status_code == 302

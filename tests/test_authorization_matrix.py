@@ -214,6 +214,7 @@ CALLS = [
         owned_by_a(200),
     ),
     # --- the storefront ---
+    Call("home", "GET", named("home"), everyone(200)),
     Call("catalogue", "GET", named("catalogue"), everyone(200)),
     Call("deliver-to", "POST", named("deliver-to"), everyone(302), data={"place": "Chennai"}),
     Call("product", "GET", product_url("product"), everyone(200)),

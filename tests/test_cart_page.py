@@ -99,7 +99,7 @@ def test_empty_cart_says_so_and_offers_the_catalogue(client):
     html = response.content.decode()
     assert response.status_code == 200
     assert "Your cart is empty" in html
-    assert 'href="/"' in html
+    assert 'href="/products/"' in html
     assert "Hold all" not in html
 
 

@@ -564,7 +564,7 @@ def test_under_wsgi_with_debug_the_stream_polls_on_its_own_thread(row, monkeypat
 
 
 def test_the_catalogue_listens_to_every_product(seeded, client):
-    html = client.get("/").content.decode()
+    html = client.get("/products/").content.decode()
 
     assert 'src="/static/js/live-stock.js" data-stream="/events/stock/"' in html
     assert html.count(" data-product=") == 53

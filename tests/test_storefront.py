@@ -1,4 +1,4 @@
-"""The home page lists the catalogue and filters it, with and without htmx."""
+"""The catalogue at /products/ lists the products and filters them, with and without htmx."""
 
 import re
 
@@ -6,13 +6,26 @@ import pytest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded")]
 
+CATALOGUE = "/products/"
+
 
 def _product_names(html: str) -> list[str]:
     return re.findall(r'<h3 class="product-name"><a href="/products/\d+/">([^<]*)</a></h3>', html)
 
 
-def test_home_page_lists_all_products_in_api_order(client):
-    response = client.get("/")
+def _card(html: str, name: str) -> str:
+    """One product's card, from its name to the end of its article."""
+    return html.split(f'">{name}</a></h3>')[1].split("</article>")[0]
+
+
+def _availability(html: str, name: str) -> str:
+    """The card's availability line as a person reads it, e.g. "10 in Mumbai +4 warehouses"."""
+    line = _card(html, name).split('<p class="availability">')[1].split("</p>")[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", line).split())
+
+
+def test_catalogue_lists_all_products_in_api_order(client):
+    response = client.get(CATALOGUE)
     assert response.status_code == 200
     html = response.content.decode()
     api_names = [p["name"] for p in client.get("/api/products").json()]
@@ -21,31 +34,18 @@ def test_home_page_lists_all_products_in_api_order(client):
     assert "₹1,899" in html  # BP Monitor's price
 
 
-def _markers(html: str, name: str) -> list[tuple[str, str]]:
-    """The (city, count) markers of one product's card, in order."""
-    card = html.split(f'">{name}</a></h3>')[1].split("</article>")[0]
-    marker = r'<span class="city">([^<]*)</span> <span class="count"[^>]*>(\d+)</span>'
-    return re.findall(marker, card)
-
-
-def test_home_page_shows_available_units_per_warehouse(client):
-    html = client.get("/").content.decode()
-    assert _markers(html, "BP Monitor") == [
-        ("Chennai", "10"),
-        ("Bangalore", "10"),
-        ("Mumbai", "10"),
-        ("Delhi", "10"),
-        ("Hyderabad", "10"),
-    ]
-    assert '<strong data-testid="total">50</strong> available' in html
+def test_a_card_shows_the_units_available_and_in_how_many_warehouses(client):
+    html = client.get(CATALOGUE).content.decode()
+    assert _availability(html, "BP Monitor") == "50 available in 5 warehouses"
+    assert 'class="marker' not in html  # no chip per city
 
 
 def test_sold_out_products_carry_a_badge(client):
-    html = client.get("/").content.decode()
+    html = client.get(CATALOGUE).content.decode()
     assert html.count('data-testid="sold-out"') == 3
-    card = html.split('">Pro Resistance Band Set</a></h3>')[1].split("</article>")[0]
+    card = _card(html, "Pro Resistance Band Set")
     assert 'data-testid="sold-out">Sold out' in card
-    assert all(count == "0" for _, count in _markers(html, "Pro Resistance Band Set"))
+    assert "Join the waitlist" in card and "View &amp; Reserve" not in card
 
 
 @pytest.mark.parametrize(
@@ -56,24 +56,23 @@ def test_sold_out_products_carry_a_badge(client):
         ("Pune", "Pune", "Mumbai"),
     ],
 )
-def test_deliver_to_lists_the_nearest_warehouse_first_and_is_remembered(
+def test_deliver_to_shows_the_nearest_warehouses_count_and_is_remembered(
     client, place, label, nearest
 ):
     response = client.post("/deliver-to/", {"place": place})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == CATALOGUE
 
-    html = client.get("/").content.decode()
+    html = client.get(CATALOGUE).content.decode()
 
     assert f'data-testid="deliver-to">{label}</strong>' in html
-    assert _markers(html, "BP Monitor")[0] == (nearest, "10")
-    assert 'class="marker nearest"' in html
+    assert _availability(html, "BP Monitor") == f"10 in {nearest} +4 warehouses"
 
 
 def test_deliver_to_the_browsers_coordinates(client):
     client.post("/deliver-to/", {"lat": "28.6", "lng": "77.2"})
-    html = client.get("/").content.decode()
+    html = client.get(CATALOGUE).content.decode()
     assert 'data-testid="deliver-to">your location</strong>' in html
-    assert _markers(html, "BP Monitor")[0][0] == "Delhi"
+    assert _availability(html, "BP Monitor") == "10 in Delhi +4 warehouses"
 
 
 @pytest.mark.parametrize("data", [{"place": "999999"}, {"place": "Atlantis"}, {"place": ""}, {}])
@@ -83,7 +82,7 @@ def test_an_unknown_place_is_refused_with_a_message_and_nothing_remembered(clien
     html = response.content.decode()
     assert 'class="message error"' in html
     assert 'data-testid="deliver-to"' not in html
-    assert _markers(html, "BP Monitor")[0][0] == "Chennai"
+    assert _availability(html, "BP Monitor") == "50 available in 5 warehouses"
 
 
 def test_deliver_to_takes_only_post(client):
@@ -91,22 +90,36 @@ def test_deliver_to_takes_only_post(client):
 
 
 def test_category_link_filters_without_javascript(client):
-    html = client.get("/", {"category": "Fitness"}).content.decode()
+    html = client.get(CATALOGUE, {"category": "Fitness"}).content.decode()
     assert len(_product_names(html)) == 11
     assert 'aria-current="page">Fitness</a>' in html
 
 
 def test_search_filters_without_javascript(client):
-    html = client.get("/", {"q": "monitor"}).content.decode()
+    html = client.get(CATALOGUE, {"q": "monitor"}).content.decode()
     names = _product_names(html)
     assert "BP Monitor" in names and "Yoga Mat" not in names
 
 
+@pytest.mark.parametrize(
+    ("query", "clean"),
+    [
+        ("?q=&category=", CATALOGUE),
+        ("?q=++&category=Fitness", f"{CATALOGUE}?category=Fitness"),
+        ("?q=mat&category=", f"{CATALOGUE}?q=mat"),
+    ],
+)
+def test_a_blank_filter_redirects_to_the_clean_url(client, query, clean):
+    response = client.get(CATALOGUE + query)
+    assert response.status_code == 302
+    assert response["Location"] == clean
+
+
 def test_htmx_request_gets_only_the_results_fragment(client):
-    response = client.get("/", {"category": "Skincare"}, HTTP_HX_REQUEST="true")
+    response = client.get(CATALOGUE, {"category": "Skincare"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith('<section id="catalogue-results">')
+    assert html.lstrip().startswith('<section id="catalogue-results"')
     assert "<html" not in html
     assert len(_product_names(html)) == 11
     assert "HX-Request" in response["Vary"]
@@ -114,7 +127,7 @@ def test_htmx_request_gets_only_the_results_fragment(client):
 
 def test_htmx_history_restore_gets_the_whole_page(client):
     response = client.get(
-        "/", {"q": "mat"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+        CATALOGUE, {"q": "mat"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
     )
     html = response.content.decode()
     assert "<html" in html
@@ -125,25 +138,25 @@ def test_htmx_history_restore_gets_the_whole_page(client):
 
 
 def test_no_match_says_so(client):
-    html = client.get("/", {"q": "zzzz-nothing"}).content.decode()
+    html = client.get(CATALOGUE, {"q": "zzzz-nothing"}).content.decode()
     assert "No products match." in html
 
 
 def test_every_htmx_request_has_a_plain_fallback(client):
-    html = client.get("/").content.decode()
+    html = client.get(CATALOGUE).content.decode()
     tags = re.findall(r"<(a|form)\b[^>]*\bhx-get=[^>]*>", html)
     assert len(tags) == 7  # the search form, "All" and five categories
     for tag in re.findall(r"<(?:a|form)\b[^>]*\bhx-get=[^>]*>", html):
-        assert ("href=" in tag) if tag.startswith("<a") else ('action="/"' in tag)
+        assert ("href=" in tag) if tag.startswith("<a") else (f'action="{CATALOGUE}"' in tag)
 
 
-def test_home_page_uses_no_cdn(client):
-    html = client.get("/").content.decode()
+def test_catalogue_uses_no_cdn(client):
+    html = client.get(CATALOGUE).content.decode()
     assert "https://" not in html and "http://" not in html
 
 
 def test_too_long_search_is_ignored_not_an_error(client):
-    response = client.get("/", {"q": "x" * 500})
+    response = client.get(CATALOGUE, {"q": "x" * 500})
     assert response.status_code == 200
     html = response.content.decode()
     api_names = [p["name"] for p in client.get("/api/products").json()]

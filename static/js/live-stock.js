@@ -9,8 +9,9 @@
  *
  * Each message is {productId, warehouseId, totalStock, reservedStock, available, eventId}.
  * It updates, wherever they are on the page:
- *   - catalogue: article.product[data-product=P] li.marker[data-warehouse=W] .count,
- *     the card's [data-testid=total] and its sold-out state;
+ *   - catalogue and landing cards: article.product[data-product=P][data-stock-W] (units per
+ *     warehouse), its .nearest[data-warehouse=W] .count, its [data-testid=total] and its
+ *     sold-out state;
  *   - product page: .product-page[data-product-id=P] label[data-warehouse-id=W] [data-available],
  *     the units badge, [data-testid=total-available] and [data-testid=chosen-available];
  *   - anything else: [data-live-row][data-product=P][data-warehouse=W] [data-available].
@@ -89,13 +90,19 @@
 
   function applyToCatalogue(change) {
     var cards = document.querySelectorAll("article.product" + byAttr("data-product", change.productId));
+    var key = "stock-" + change.warehouseId;  // data-stock-W="units" on the card
     cards.forEach(function (card) {
-      var marker = card.querySelector("li.marker" + byAttr("data-warehouse", change.warehouseId));
-      var count = marker && marker.querySelector(".count");
-      if (!count) return;
-      setCount(count, change.available);
-      marker.classList.toggle("out", change.available <= 0);
-      var total = sumOf(card.querySelectorAll("li.marker .count"));
+      if (card.dataset[key] === undefined) return;
+      card.dataset[key] = String(Math.max(0, change.available));
+      var nearest = card.querySelector(".nearest" + byAttr("data-warehouse", change.warehouseId));
+      if (nearest) {
+        setCount(nearest.querySelector(".count"), Math.max(0, change.available));
+        nearest.classList.toggle("out", change.available <= 0);
+      }
+      var total = 0;
+      Object.keys(card.dataset).forEach(function (name) {
+        if (/^stock-\d+$/.test(name)) total += parseInt(card.dataset[name], 10) || 0;
+      });
       var totalElement = card.querySelector('[data-testid="total"]');
       if (totalElement) setCount(totalElement, total);
       card.classList.toggle("sold-out", total === 0);

@@ -9,6 +9,10 @@
  * - Colour swatches: <span class="swatch" data-swatch="CSS background"> gets its colour as the
  *   --swatch custom property (set through the DOM, which the policy allows, where a
  *   style="" attribute would not be). Swatches in fragments htmx swaps in are painted too.
+ * - The picture's enlarge button: <button data-enlarge="DIALOG-ID"> opens that <dialog> in the
+ *   page (modal: Escape, its close button or a click outside closes it, and focus returns to
+ *   the button). Without JavaScript the button is hidden (it needs the "js" class).
+ * - The buy panel's "change" link (href="#warehouse-choice") also unfolds the other warehouses.
  */
 (function () {
   "use strict";
@@ -22,6 +26,23 @@
     if (!input) return;
     if (Number(button.dataset.step) > 0) { input.stepUp(); } else { input.stepDown(); }
     input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("button[data-enlarge]");
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.enlarge);
+      if (dialog && !dialog.open) dialog.showModal();
+      return;
+    }
+    if (event.target.closest('a[href="#warehouse-choice"]')) {
+      var others = document.querySelector("#warehouse-choice details");
+      if (others) others.open = true;
+    } else if (event.target.closest("[data-close-dialog]")) {
+      event.target.closest("dialog").close();
+    } else if (event.target.tagName === "DIALOG") {
+      event.target.close();  // a click on the backdrop, outside the picture
+    }
   });
 
   function paintSwatches(root) {

@@ -1,4 +1,5 @@
 from django import forms
+from django.http import QueryDict
 
 from storefront import places
 
@@ -8,6 +9,18 @@ class CatalogueFilterForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=200)
     category = forms.CharField(required=False, max_length=60)
+
+    @classmethod
+    def query_of(cls, params: QueryDict) -> dict[str, str]:
+        """The filters given in `params` that are not blank, in the form's order: what a clean
+        catalogue URL carries."""
+        values = {name: params.get(name, "").strip() for name in cls.base_fields}
+        return {name: value for name, value in values.items() if value}
+
+    @classmethod
+    def has_blank(cls, params: QueryDict) -> bool:
+        """Tell whether `params` carry a filter that is blank ("?q=&category=")."""
+        return any(not params.get(name, "").strip() for name in cls.base_fields if name in params)
 
 
 class DeliverToForm(forms.Form):

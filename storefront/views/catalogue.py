@@ -1,67 +1,55 @@
 """The catalogue: search, category filter, a "deliver to" place and every product's stock."""
 
-from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from inventory.models import Inventory, Product
 from inventory.selectors import CatalogueFilters, category_names, product_list
 from storefront import places
+from storefront.cards import cards_for, distance_from
 from storefront.forms.catalogue import CatalogueFilterForm, DeliverToForm
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
-from warehouses.routing import Location, distance_km
 
 
-@dataclass(frozen=True)
-class Card:
-    """A product as its catalogue card shows it: stock per warehouse, the nearest first."""
-
-    product: Product
-    stock: list[Inventory]
-
-    @property
-    def sold_out(self) -> bool:
-        return self.product.total_available == 0
-
-
-def _warehouse_order(warehouses: list[Warehouse], origin: Location | None) -> dict[int, float]:
-    """Rank warehouses nearest first from `origin` (by id without one)."""
-    if origin is None:
-        return {w.id: w.id for w in warehouses}
-    return {w.id: distance_km(origin, Location(w.lat, w.lng)) for w in warehouses}
-
-
-def _cards(products: list[Product], rank: dict[int, float]) -> list[Card]:
-    return [
-        Card(p, sorted(p.inventory.all(), key=lambda row: rank.get(row.warehouse_id, 0)))
-        for p in products
-    ]
+def catalogue_url(query: dict[str, str]) -> str:
+    """The catalogue's URL with these filters (none: the bare URL)."""
+    url = reverse("catalogue")
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 @require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """Show the catalogue, filtered by category and search; htmx gets only the list."""
+    """Show the catalogue, filtered by category and search; htmx gets only the list.
+
+    A blank filter ("?q=&category=", a cleared search box) redirects to the URL without it.
+    """
+    if CatalogueFilterForm.has_blank(request.GET):
+        return redirect(catalogue_url(CatalogueFilterForm.query_of(request.GET)))
     form = CatalogueFilterForm(request.GET)
     cleaned = form.cleaned_data if form.is_valid() else {}
     filters = CatalogueFilters(category=cleaned.get("category", ""), search=cleaned.get("q", ""))
     products, total = product_list(filters=filters, may_lag=True)  # the replica may serve it
     deliver_to = places.current(request)
     warehouses = list(Warehouse.objects.active())
-    rank = _warehouse_order(warehouses, deliver_to.location if deliver_to else None)
+    nearest = None
+    if deliver_to is not None and warehouses:
+        nearest = min(warehouses, key=lambda warehouse: distance_from(deliver_to, warehouse))
     context = {
         "form": form,
         "filters": filters,
-        "cards": _cards(products, rank),
+        "cards": cards_for(products, deliver_to),
         "total": total,
+        "warehouse_count": len(warehouses),
         "categories": category_names(),
         "deliver_to": deliver_to,
         "deliver_form": DeliverToForm(initial={"place": ""}),
-        "nearest": min(warehouses, key=lambda w: rank[w.id]) if deliver_to else None,
+        "nearest": nearest,
     }
     template = "storefront/catalogue.html"
     if wants_partial(request):

@@ -1,4 +1,4 @@
-"""A shopper browses and filters the catalogue in a real Chromium."""
+"""A shopper on the landing page and the catalogue in a real Chromium."""
 
 import pytest
 from django.core.management import call_command
@@ -6,11 +6,31 @@ from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
 
 @pytest.fixture
-def catalogue_url(stockd_server) -> str:
+def site(stockd_server) -> str:
     call_command("seed", verbosity=0)
-    return f"{stockd_server}/"
+    return stockd_server
+
+
+@pytest.fixture
+def catalogue_url(site) -> str:
+    return f"{site}/products/"
+
+
+def test_the_landing_page_leads_to_the_catalogue(shoot, page: Page, site: str):
+    page.goto(f"{site}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Reserve it.")
+    expect(page.get_by_test_id("stat-products")).to_have_text("53")
+    shoot(page, "home")
+
+    page.get_by_role("link", name="Fitness").click()
+
+    expect(page).to_have_url(f"{site}/products/?category=Fitness")
+    expect(page.locator("#product-list article")).to_have_count(11)
 
 
 def test_category_link_swaps_the_list_in_place(shoot, page: Page, catalogue_url: str):
@@ -43,6 +63,20 @@ def test_typing_a_search_narrows_the_list(page: Page, catalogue_url: str):
     assert page.evaluate("window.stillTheSamePage") is True
 
 
+def test_clearing_the_search_leaves_a_clean_url(page: Page, catalogue_url: str):
+    page.goto(f"{catalogue_url}?q=monitor&category=Healthcare")
+    expect(page.get_by_test_id("result-count")).to_have_text("2")
+
+    page.get_by_role("searchbox", name="Search").fill("")
+    page.get_by_role("button", name="Search").click()
+
+    expect(page).to_have_url(f"{catalogue_url}?category=Healthcare")
+    expect(page.get_by_test_id("result-count")).to_have_text("10")
+    page.get_by_role("link", name="All", exact=True).click()
+    expect(page).to_have_url(catalogue_url)
+    expect(page.get_by_test_id("result-count")).to_have_text("53")
+
+
 def test_search_within_a_category_keeps_the_category(page: Page, catalogue_url: str):
     page.goto(f"{catalogue_url}?category=Healthcare")
     page.get_by_role("searchbox", name="Search").fill("monitor")
@@ -50,3 +84,26 @@ def test_search_within_a_category_keeps_the_category(page: Page, catalogue_url: 
 
     names = page.locator("#product-list .product-name")
     expect(names).to_have_text(["BP Monitor", "Glucose Monitor"])
+
+
+def test_deliver_to_shows_each_cards_nearest_warehouse(page: Page, catalogue_url: str):
+    page.goto(catalogue_url)
+    page.get_by_label("Deliver to").fill("400001")
+    page.get_by_role("button", name="Set", exact=True).click()
+
+    expect(page.get_by_test_id("deliver-to")).to_have_text("Mumbai, Maharashtra 400001")
+    card = page.locator("article.product", has_text="BP Monitor")
+    expect(card.locator(".availability")).to_have_text("10 in Mumbai +4 warehouses")
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_header_is_short_and_its_links_keep_their_names(page: Page, site: str, size):
+    page.set_viewport_size(size)
+    page.goto(f"{site}/products/")
+    header = page.locator(".site-header")
+    assert 56 <= header.bounding_box()["height"] <= 64
+    nav = page.get_by_role("navigation", name="Main")
+    for name in ("stockd", "Products", "Cart", "My reservations", "Sign in"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(nav.get_by_role("button", name="Sign up")).to_be_visible()  # a link styled as one
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]

@@ -111,6 +111,7 @@ def test_every_storefront_page_passes_the_policy(page: Page, stockd_server, scen
     base = stockd_server
     product: Product = scene["product"]
     pages = [
+        reverse("home"),
         reverse("catalogue"),
         reverse("catalogue") + "?category=Fitness&q=a",
         reverse("product", kwargs={"product_id": product.id}),

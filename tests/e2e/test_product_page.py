@@ -9,14 +9,14 @@ import re
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from inventory.models import Inventory, Product
 from reservations.models import Reservation, WaitlistEntry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-DESKTOP = {"width": 1280, "height": 1000}
+DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # What of the product page reaches past the right edge of the window.
 STICKING_OUT = """
@@ -63,6 +63,10 @@ def test_shopper_checks_delivery_picks_a_quantity_and_reserves(
     expect(page.get_by_test_id("recommended")).to_have_count(1)
     assert "pincode=560001" in page.url
     assert page.evaluate("window.stillTheSamePage") is True  # swapped in, not reloaded
+    others = page.locator("details.other-warehouses")
+    expect(others).not_to_have_attribute("open", "")
+    expect(others.locator("label[data-warehouse-id]")).to_have_count(4)
+    expect(others.locator("label[data-warehouse-id]").first).to_be_hidden()
     shoot(page, "product")
 
     quantity = page.get_by_label("Quantity")
@@ -88,6 +92,7 @@ def test_choosing_a_sold_out_warehouse_offers_the_waitlist(page: Page, stockd_se
     page.goto(_url(stockd_server, earbuds))
     page.evaluate("window.stillTheSamePage = true")
 
+    page.get_by_text("Ship from another warehouse (4)").click()
     page.locator(f'label[data-warehouse-id="{delhi}"]').click()
     expect(page.get_by_role("heading", name="Sold out in Delhi")).to_be_visible()
     expect(page.get_by_role("button", name="Reserve")).to_have_count(0)
@@ -137,3 +142,53 @@ def test_the_page_fits_the_screen(page: Page, stockd_server, earbuds, size):
     page.goto(_url(stockd_server, earbuds, pincode="560001"))
     expect(page.get_by_test_id("deliver-to")).to_be_visible()
     assert page.evaluate(STICKING_OUT) == []
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_after_a_pincode_check_reserve_is_above_the_fold(page: Page, stockd_server, earbuds, size):
+    page.set_viewport_size(size)
+    page.goto(_url(stockd_server, earbuds))
+    page.get_by_label("Check delivery to your pincode").fill("560001")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_test_id("ships-from")).to_have_text("Bangalore Warehouse")
+
+    _assert_in_view(page, page.get_by_role("button", name="Reserve"), size)
+
+    page.goto(page.url)  # the same page opened afresh, from its top (?pincode=560001)
+    expect(page.get_by_test_id("deliver-to")).to_contain_text("Bangalore")
+    assert page.evaluate("window.scrollY") == 0
+    _assert_in_view(page, page.get_by_role("button", name="Reserve"), size)
+
+
+def _assert_in_view(page: Page, locator: Locator, size: dict) -> None:
+    box = locator.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], box
+
+
+def test_another_warehouse_is_one_click_away(page: Page, stockd_server, earbuds):
+    page.goto(_url(stockd_server, earbuds, pincode="560001"))
+    page.evaluate("window.stillTheSamePage = true")
+
+    page.get_by_role("link", name="change").click()
+    page.locator(f'label[data-warehouse-id="{_warehouse_id(earbuds, "Delhi")}"]').click()
+
+    expect(page.get_by_test_id("ships-from")).to_have_text("Delhi Warehouse")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_the_picture_enlarges_in_the_page(page: Page, stockd_server, earbuds):
+    url = _url(stockd_server, earbuds)
+    page.goto(url)
+    enlarge = page.get_by_role("button", name="Enlarge the picture")
+    assert enlarge.get_attribute("href") is None  # a button, not a link to the .svg
+
+    enlarge.click()
+    dialog = page.get_by_role("dialog", name="Bluetooth Earbuds")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("img")).to_be_visible()
+    page.keyboard.press("Escape")
+
+    expect(dialog).to_be_hidden()
+    expect(enlarge).to_be_focused()
+    assert page.url == url
