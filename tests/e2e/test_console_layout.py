@@ -71,6 +71,7 @@ def test_every_console_page_fits_the_screen_and_its_links_never_overlap(
     for name, path in PAGES.items():
         page.goto(f"{busy_shop}{path}")
         expect(page.get_by_role("link", name="View store")).to_be_attached()
+        page.wait_for_timeout(1200)  # charts draw with an animation
         page.screenshot(path=screenshot_dir / f"console-{name}-{size}.png", full_page=True)
         assert _page_width(page) <= SIZES[size]["width"], f"{path} is wider than the screen"
         boxes = _nav_boxes(page)
