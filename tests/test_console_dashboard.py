@@ -1,11 +1,12 @@
 """The console's live dashboard at /admin/ and the staff API's GET /api/admin/stats: who may
 see them, and their figures against known stock, holds and events."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
 
+from adminpanel.dashboard import figures as shaped
 from adminpanel.dashboard import selectors
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from tests.factories import (
@@ -236,8 +237,119 @@ def test_dashboard_page_query_count_is_pinned(
     client.force_login(staff)
     for _ in range(20):
         InventoryFactory(total_stock=1, reserved_stock=0)  # more low rows: no more queries
-    with django_assert_max_num_queries(7):  # session, user, and the five figures
+    # session, user, the five live figures, the seven totals and the warehouses' utilisation
+    with django_assert_max_num_queries(15):
         assert client.get("/admin/").status_code == 200
+
+
+# --- the shop's totals, the week, the split, top products and utilisation -----------------
+
+
+@pytest.fixture
+def shop(now):
+    """Two active warehouses and one closed, two products, holds in each status, a waitlist."""
+    north, south = WarehouseFactory(city="Agra"), WarehouseFactory(city="Bhopal")
+    closed = WarehouseFactory(city="Closed", active=False)
+    mat = ProductFactory(name="Yoga Mat", category="Fitness")
+    lamp = ProductFactory(name="Desk Lamp", category="Lifestyle")
+    rows = {
+        "mat_north": InventoryFactory(
+            product=mat, warehouse=north, total_stock=10, reserved_stock=3
+        ),
+        "lamp_north": InventoryFactory(
+            product=lamp, warehouse=north, total_stock=30, reserved_stock=0
+        ),
+        "lamp_south": InventoryFactory(
+            product=lamp, warehouse=south, total_stock=8, reserved_stock=2
+        ),
+        "closed": InventoryFactory(
+            product=lamp, warehouse=closed, total_stock=50, reserved_stock=0
+        ),
+    }
+    for status, days_ago, row in [
+        (Status.PENDING, 0, rows["mat_north"]),
+        (Status.CONFIRMED, 0, rows["mat_north"]),
+        (Status.CONFIRMED, 2, rows["mat_north"]),
+        (Status.RELEASED, 2, rows["lamp_south"]),
+    ]:
+        _hold(status, now - timedelta(days=days_ago), row)
+    WaitlistEntryFactory(product=lamp, warehouse=south)
+    return rows
+
+
+def test_dashboard_shows_the_shops_totals_as_figure_cards(client, staff, shop):
+    client.force_login(staff)
+    html = client.get("/admin/").content.decode()
+    for testid, value in [
+        ("kpi-products", "2"),
+        ("kpi-warehouses", "2"),
+        ("kpi-active-holds", "1"),
+        ("kpi-confirmed", "2"),
+        ("kpi-released", "1"),
+        ("kpi-waitlist", "1"),
+        ("kpi-total-stock", "98"),
+        ("kpi-reserved-units", "5"),
+    ]:
+        card = html[html.index(f'data-testid="{testid}"') :]
+        assert card[: card.index("</article>")].count(f'<p class="kpi-value">{value}</p>'), testid
+
+
+def test_time_based_cards_carry_a_week_sparkline_in_words(client, staff, shop):
+    client.force_login(staff)
+    html = client.get("/admin/").content.decode()
+    assert 'aria-label="Confirmed, made each day over the last 7 days: 0, 0, 0, 0, 1, 0, 1"' in html
+    assert 'aria-label="Released, made each day over the last 7 days: 0, 0, 0, 0, 1, 0, 0"' in html
+    assert html.count('<svg class="sparkline"') == 3
+
+
+def test_week_chart_and_split_come_as_json_with_a_table_to_read(client, staff, shop):
+    client.force_login(staff)
+    response = client.get("/admin/")
+    html = response.content.decode()
+    assert '<script id="week-chart-data" type="application/json">' in html
+    assert '<script id="split-chart-data" type="application/json">' in html
+    assert 'data-testid="week-table"' in html
+    split = response.context["split_data"]
+    assert split == {"labels": ["Confirmed", "Pending", "Released"], "counts": [2, 1, 1]}
+    week = response.context["week_data"]
+    assert week["confirmed"] == [0, 0, 0, 0, 1, 0, 1] and week["pending"][-1] == 1
+    assert "(50%)" in html and "(25%)" in html  # confirmed 2 of 4, pending 1 of 4
+
+
+def test_top_products_rank_by_holds_made(client, staff, shop):
+    client.force_login(staff)
+    html = client.get("/admin/").content.decode()
+    top = html[html.index('data-testid="top-products"') :]
+    assert top.index("Yoga Mat") < top.index("Desk Lamp")
+    assert 'aria-label="Yoga Mat: 3 holds"' in top
+
+
+def test_utilisation_counts_each_active_warehouse(shop):
+    use = selectors.warehouse_utilisation()
+    assert [(u.place, u.reserved, u.total, u.percent) for u in use] == [
+        ("Agra", 3, 40, 8),
+        ("Bhopal", 2, 8, 25),
+    ]
+
+
+def test_week_days_are_calendar_days_in_the_shops_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    row = InventoryFactory()
+    today = timezone.localdate()
+    local_midnight = timezone.make_aware(datetime.combine(today, time.min))
+    # 00:30 in Kolkata is still the day before in UTC: it counts today, not yesterday.
+    _hold(Status.CONFIRMED, local_midnight + timedelta(minutes=30), row)
+    _hold(Status.CONFIRMED, local_midnight - timedelta(minutes=30), row)
+    chart = selectors.stats(today=today).chart
+    assert (chart[-1]["date"], chart[-1]["confirmed"]) == (today.isoformat(), 1)
+    assert chart[-2]["confirmed"] == 1
+
+
+def test_a_sparkline_spans_its_box_from_zero_to_the_largest_value():
+    line = shaped.sparkline([0, 2, 4])
+    assert line.points == "0.0,30.0 48.0,16.0 96.0,2.0"
+    assert line.summary == "0, 2, 4"
+    assert shaped.sparkline([0, 0]).points == "0.0,30.0 96.0,30.0"
 
 
 # --- GET /api/admin/stats ------------------------------------------------------------------

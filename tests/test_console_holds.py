@@ -82,7 +82,7 @@ def test_staff_sees_every_hold_newest_first(staff_client, row):
 
 def test_anonymous_release_is_sent_to_login_and_writes_nothing(client, row):
     hold = _hold(row)
-    response = client.post(RELEASE, {"only": str(hold.pk)})
+    response = client.post(RELEASE, {"confirm": "yes", "only": str(hold.pk)})
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("console-login"))
     hold.refresh_from_db()
@@ -96,7 +96,7 @@ def test_shopper_cannot_release_even_their_own_hold_here(client, row):
         product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1, user=shopper
     )
     client.force_login(shopper)
-    assert client.post(RELEASE, {"only": str(hold.pk)}).status_code == 403
+    assert client.post(RELEASE, {"confirm": "yes", "only": str(hold.pk)}).status_code == 403
     hold.refresh_from_db()
     assert hold.status == Status.PENDING
 
@@ -111,7 +111,7 @@ def test_release_needs_the_csrf_token(staff, row):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff)
     hold = _hold(row)
-    assert client.post(RELEASE, {"only": str(hold.pk)}).status_code == 403
+    assert client.post(RELEASE, {"confirm": "yes", "only": str(hold.pk)}).status_code == 403
     hold.refresh_from_db()
     assert hold.status == Status.PENDING
 
@@ -208,10 +208,40 @@ def test_only_pending_holds_offer_release(staff_client):
 # Release by hand
 
 
+def test_release_asks_first_and_writes_nothing_until_confirmed(staff_client, row):
+    hold = _hold(row, quantity=3)
+    events_before = ReservationEvent.objects.count()
+    response = staff_client.post(RELEASE, {"only": str(hold.pk), "back": "status=PENDING"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Release 1 hold?" in body
+    assert "3 units go back to stock" in body
+    assert f'<input type="hidden" name="selected" value="{hold.pk}">' in body
+    assert '<input type="hidden" name="confirm" value="yes">' in body
+    assert 'href="/admin/reservations/?status=PENDING"' in body  # "Keep it" goes back
+    hold.refresh_from_db()
+    assert hold.status == Status.PENDING
+    assert ReservationEvent.objects.count() == events_before
+    assert _reserved(row) == 3
+
+
+def test_the_confirm_step_names_holds_that_will_not_be_released(staff_client, row):
+    live = _hold(row, quantity=1)
+    confirmed = transitions.confirm(reservation_id=_hold(row, quantity=2).pk)
+    body = staff_client.post(
+        RELEASE, {"selected": [str(live.pk), str(confirmed.pk)]}
+    ).content.decode()
+    assert "Release 1 hold?" in body and "1 unit goes back to stock" in body
+    assert f'data-reservation="{confirmed.pk}" data-status="CONFIRMED"' in body
+    assert "not released" in body
+
+
 def test_staff_releases_one_hold_with_reason_admin(staff_client, staff, row):
     hold = _hold(row, quantity=3)
     other = _hold(row, quantity=2)
-    response = staff_client.post(RELEASE, {"only": str(hold.pk), "back": "status=PENDING"})
+    response = staff_client.post(
+        RELEASE, {"confirm": "yes", "only": str(hold.pk), "back": "status=PENDING"}
+    )
     assert response.status_code == 303
     assert response["Location"] == f"{PAGE}?status=PENDING"
     hold.refresh_from_db()
@@ -232,7 +262,9 @@ def test_staff_releases_one_hold_with_reason_admin(staff_client, staff, row):
 def test_staff_releases_many_holds_each_with_one_event(staff_client, staff, row):
     ticked = [_hold(row, quantity=q) for q in (1, 2, 3)]
     kept = _hold(row, quantity=4)
-    response = staff_client.post(RELEASE, {"selected": [str(h.pk) for h in ticked]})
+    response = staff_client.post(
+        RELEASE, {"confirm": "yes", "selected": [str(h.pk) for h in ticked]}
+    )
     assert response.status_code == 303
     for hold in ticked:
         hold.refresh_from_db()
@@ -255,7 +287,8 @@ def test_confirmed_and_released_holds_are_refused_and_untouched(staff_client, ro
     stock = Inventory.objects.values("total_stock", "reserved_stock").get(pk=row.pk)
 
     response = staff_client.post(
-        RELEASE, {"selected": [str(confirmed.pk), str(cancelled.pk), str(live.pk)]}
+        RELEASE,
+        {"confirm": "yes", "selected": [str(confirmed.pk), str(cancelled.pk), str(live.pk)]},
     )
     assert response.status_code == 303
     confirmed.refresh_from_db()
@@ -274,7 +307,7 @@ def test_confirmed_and_released_holds_are_refused_and_untouched(staff_client, ro
 def test_refusing_every_hold_writes_nothing(staff_client, row):
     confirmed = transitions.confirm(reservation_id=_hold(row).pk)
     events_before = ReservationEvent.objects.count()
-    response = staff_client.post(RELEASE, {"only": str(confirmed.pk)})
+    response = staff_client.post(RELEASE, {"confirm": "yes", "only": str(confirmed.pk)})
     assert response.status_code == 303
     assert ReservationEvent.objects.count() == events_before
     confirmed.refresh_from_db()
@@ -283,7 +316,7 @@ def test_refusing_every_hold_writes_nothing(staff_client, row):
 
 def test_an_unknown_hold_is_named_as_such(staff_client):
     missing = "00000000-0000-4000-8000-000000000000"
-    staff_client.post(RELEASE, {"only": missing})
+    staff_client.post(RELEASE, {"confirm": "yes", "only": missing})
     assert "there is no such reservation" in staff_client.get(PAGE).content.decode()
 
 
@@ -304,7 +337,7 @@ def test_bad_release_input_is_a_400_and_writes_nothing(staff_client, row, data):
 
 def test_too_many_holds_at_once_is_refused(staff_client):
     ids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(201)]
-    response = staff_client.post(RELEASE, {"selected": ids})
+    response = staff_client.post(RELEASE, {"confirm": "yes", "selected": ids})
     assert response.status_code == 400
     assert "Release at most 200 holds at once." in response.content.decode()
 
@@ -312,7 +345,7 @@ def test_too_many_holds_at_once_is_refused(staff_client):
 def test_back_cannot_send_the_browser_elsewhere(staff_client, row):
     hold = _hold(row)
     response = staff_client.post(
-        RELEASE, {"only": str(hold.pk), "back": "https://evil.example/?x=1#y"}
+        RELEASE, {"confirm": "yes", "only": str(hold.pk), "back": "https://evil.example/?x=1#y"}
     )
     assert response["Location"].startswith(f"{PAGE}?")
 
@@ -320,7 +353,7 @@ def test_back_cannot_send_the_browser_elsewhere(staff_client, row):
 def test_an_overdue_hold_is_released_as_expired(staff_client, row):
     hold = _hold(row, quantity=2)
     Reservation.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    staff_client.post(RELEASE, {"only": str(hold.pk)})
+    staff_client.post(RELEASE, {"confirm": "yes", "only": str(hold.pk)})
     hold.refresh_from_db()
     assert (hold.status, hold.release_reason) == (Status.RELEASED, Reason.EXPIRED)
     assert ReservationEvent.objects.filter(reservation=hold, type="EXPIRED").count() == 1
@@ -332,7 +365,7 @@ def test_released_units_go_to_the_waitlist(staff_client, row, django_capture_on_
     hold = _hold(row, quantity=10)
     entry = WaitlistEntryFactory(product=row.product, warehouse=row.warehouse, quantity=4)
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(RELEASE, {"only": str(hold.pk)})
+        staff_client.post(RELEASE, {"confirm": "yes", "only": str(hold.pk)})
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.PROMOTED
     assert entry.reservation.status == Status.PENDING

@@ -259,6 +259,18 @@ def test_the_page_refuses_a_bad_number_of_shoppers(staff, shoppers):
     assert not RaceRun.objects.exists()
 
 
+@pytest.mark.django_db
+def test_an_htmx_race_with_a_bad_number_puts_the_error_beside_the_field(staff):
+    response = _client(staff).post(PAGE, {"shoppers": "201"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#race-form", "outerHTML")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<form id="race-form"')
+    assert 'min="1" max="200"' in html and 'aria-invalid="true"' in html
+    assert "Ensure this value is less than or equal to 200." in html
+    assert not RaceRun.objects.exists()
+
+
 @racing
 def test_a_second_race_is_refused_while_one_runs_and_writes_nothing(staff, stock):
     with psycopg.connect(race_conninfo(), autocommit=True) as other:

@@ -216,3 +216,30 @@ def stats(*, today: date | None = None) -> Stats:
         .order_by("-reservations", "product__name", "product_id")[:TOP_PRODUCTS]
     )
     return Stats(totals=totals, chart=chart, top_products=top)
+
+
+@dataclass(frozen=True)
+class StockUse:
+    """How much of a place's stock (a warehouse, or all of them) shoppers hold right now."""
+
+    place: str
+    total: int
+    reserved: int
+
+    @property
+    def percent(self) -> int:
+        return round(self.reserved * 100 / self.total) if self.total else 0
+
+
+def warehouse_utilisation() -> list[StockUse]:
+    """Return each active warehouse's total and held units, by city (one query)."""
+    rows = (
+        Warehouse.objects.active()
+        .annotate(
+            total=Coalesce(Sum("inventory__total_stock"), 0),
+            reserved=Coalesce(Sum("inventory__reserved_stock"), 0),
+        )
+        .order_by("city", "pk")
+        .values_list("city", "total", "reserved")
+    )
+    return [StockUse(place=city, total=total, reserved=reserved) for city, total, reserved in rows]

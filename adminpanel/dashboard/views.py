@@ -1,24 +1,17 @@
-"""The console's live dashboard: holds, rates, conversion, low stock and a per-minute chart."""
+"""The console's live dashboard: the shop's totals with week sparklines, the last 7 days by
+status, the reservation split, the most reserved products, stock utilisation, then the live
+rates, conversion, a per-minute chart and low stock."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from adminpanel.access import staff_required
+from adminpanel.dashboard import figures as shaped
 from adminpanel.dashboard import selectors
 from adminpanel.dashboard.forms import PERIOD_LABELS, DashboardPeriodForm
 
 POLL_SECONDS = 5
-
-
-def _chart_data(points: list[selectors.ChartPoint]) -> dict:
-    return {
-        "labels": [timezone.localtime(p.minute).strftime("%H:%M") for p in points],
-        "reserved": [p.reserved for p in points],
-        "confirmed": [p.confirmed for p in points],
-        "expired": [p.expired for p in points],
-    }
 
 
 def _wants_partial(request: HttpRequest) -> bool:
@@ -31,9 +24,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Show the dashboard; htmx's poll every POLL_SECONDS gets only the live section."""
     period = DashboardPeriodForm(request.GET).chosen_period()
     figures = selectors.dashboard(period=period)
+    stats = selectors.stats()
+    split = shaped.split(stats)
     context = {
         "figures": figures,
-        "chart_data": _chart_data(figures.chart),
+        "chart_data": shaped.minute_chart_data(figures.chart),
+        "stats": stats,
+        "week_data": shaped.week_chart_data(stats),
+        "week_rows": shaped.week_rows(stats),
+        "sparklines": shaped.week_sparklines(stats),
+        "split": split,
+        "split_data": shaped.split_chart_data(split),
+        "overall_use": shaped.overall_use(stats),
+        "warehouse_use": selectors.warehouse_utilisation(),
         "period": period,
         "period_label": PERIOD_LABELS[period],
         "periods": PERIOD_LABELS.items(),

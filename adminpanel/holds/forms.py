@@ -45,9 +45,11 @@ class ReleaseForm(forms.Form):
     """Which holds to release: the one whose own button was pressed, or the ticked ones.
 
     `back` is the query string of the page it was sent from (its filters and page number).
+    Without `confirm` nothing is released: the view asks first.
     """
 
     selected = UUIDListField(required=False)
+    confirm = forms.BooleanField(required=False)
     only = forms.UUIDField(required=False, error_messages={"invalid": "That is not a hold."})
     back = forms.CharField(required=False, max_length=2000)
 

@@ -1,5 +1,7 @@
 """Read paths of the console's reservations page. They never lock and never write."""
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,3 +37,12 @@ def hold_list(filters: HoldFilters) -> QuerySet[Reservation]:
     if filters.until is not None:
         holds = holds.filter(created_at__lt=filters.until)
     return holds.order_by("-created_at", "-pk")
+
+
+def holds_by_id(ids: Sequence[uuid.UUID]) -> list[Reservation]:
+    """Return the holds of `ids` that exist, newest first, with product, warehouse and user."""
+    return list(
+        Reservation.objects.select_related("product", "warehouse", "user")
+        .filter(pk__in=ids)
+        .order_by("-created_at", "-pk")
+    )

@@ -15,12 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from adminpanel.access import staff_required
 from adminpanel.holds.forms import HoldFilterForm, ReleaseForm
-from adminpanel.holds.selectors import HoldFilters, hold_list
+from adminpanel.holds.selectors import HoldFilters, hold_list, holds_by_id
 from reservations.models import Reservation
 from reservations.services import transitions
 
 PER_PAGE = 25
 TEMPLATE = "adminpanel/holds/reservations.html"
+CONFIRM_TEMPLATE = "adminpanel/holds/confirm_release.html"
 
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
@@ -124,12 +125,28 @@ def _report(request: HttpRequest, outcome: transitions.StaffRelease) -> None:
         )
 
 
+def _ask_to_confirm(request: HttpRequest, form: ReleaseForm) -> HttpResponse:
+    """Show the holds about to be released, their units and shoppers, with a confirm button."""
+    now = timezone.now()
+    rows = [_row(r, now) for r in holds_by_id(form.cleaned_data["reservation_ids"])]
+    releasable = [row for row in rows if row.releasable]
+    context = {
+        "rows": rows,
+        "ids": form.cleaned_data["reservation_ids"],
+        "releasable": len(releasable),
+        "units": sum(row.reservation.quantity for row in releasable),
+        "back": form.cleaned_data["back"],
+    }
+    return render(request, CONFIRM_TEMPLATE, context)
+
+
 @require_POST
 @staff_required
 def release(request: HttpRequest) -> HttpResponse:
     """Release the chosen PENDING holds by hand (reason ADMIN), then show the list again.
 
-    Confirmed and released holds are refused, named in a message, and left as they were.
+    Without `confirm` nothing is released yet: the answer lists the holds and asks. Confirmed
+    and released holds are refused, named in a message, and left as they were.
     """
     form = ReleaseForm(request.POST)
     if not form.is_valid():
@@ -138,6 +155,8 @@ def release(request: HttpRequest) -> HttpResponse:
                 messages.error(request, error)
         context = _list_context(QueryDict(request.POST.get("back", "")[:2000]))
         return render(request, TEMPLATE, context, status=HTTPStatus.BAD_REQUEST)
+    if not form.cleaned_data["confirm"]:
+        return _ask_to_confirm(request, form)
     outcome = transitions.release_by_staff(
         reservation_ids=form.cleaned_data["reservation_ids"], user=request.user
     )

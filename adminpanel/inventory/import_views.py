@@ -4,11 +4,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from adminpanel.access import staff_required
-from adminpanel.inventory import csv_import
+from adminpanel.inventory import csv_import, import_preview
 from adminpanel.inventory.forms import ImportUploadForm
 from inventory.errors import StockChangesRefused
 from reservations.access import actor_for
@@ -19,6 +20,14 @@ MISSING = "No such import: it may have expired (an hour after upload)."
 
 def _wants_partial(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _job_context(request: HttpRequest, job: csv_import.ImportJob, refusal: str = "") -> dict:
+    """What the import page shows of `job`: its progress, or once checked its preview."""
+    context = {"job": job, "tab": "import", "refusal": refusal}
+    if job.done:
+        context["preview"] = import_preview.preview(job, request.GET)
+    return context
 
 
 def _job(request: HttpRequest, token: str) -> csv_import.ImportJob:
@@ -51,8 +60,12 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 @staff_required
 def job(request: HttpRequest, token: str) -> HttpResponse:
-    """Show an import: its progress while it is being checked, then the preview."""
-    return render(request, TEMPLATE, {"job": _job(request, token), "tab": "import"})
+    """Show an import: its progress while it is being checked, then the preview (`show` and
+    `page` choose its lines); htmx gets only the import's section."""
+    template = f"{TEMPLATE}#import-job" if _wants_partial(request) else TEMPLATE
+    response = render(request, template, _job_context(request, _job(request, token)))
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_POST
@@ -65,7 +78,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
         csv_import.save(job)
     if not _wants_partial(request):
         return redirect("console-inventory-import-job", token=token)
-    return render(request, f"{TEMPLATE}#import-job", {"job": job, "tab": "import"})
+    return render(request, f"{TEMPLATE}#import-job", _job_context(request, job))
 
 
 @require_POST
@@ -102,5 +115,4 @@ def apply(request: HttpRequest, token: str) -> HttpResponse:
 def _preview(request: HttpRequest, job: csv_import.ImportJob, *, refusal: str) -> HttpResponse:
     """Show the preview again with why nothing was applied (409)."""
     template = f"{TEMPLATE}#import-job" if _wants_partial(request) else TEMPLATE
-    context = {"job": job, "tab": "import", "refusal": refusal}
-    return render(request, template, context, status=409)
+    return render(request, template, _job_context(request, job, refusal), status=409)

@@ -55,7 +55,15 @@ def race_page(request: HttpRequest) -> HttpResponse:
 
     form = RaceForm(request.POST)
     if not form.is_valid():
-        return render(request, TEMPLATE, _context(form, selectors.run_to_show(None)), status=400)
+        context = _context(form, selectors.run_to_show(None))
+        if _wants_partial(request):
+            # The errors belong beside the field: the form replaces itself (console.js swaps
+            # a 400 that names its target).
+            response = render(request, f"{TEMPLATE}#race-form", context, status=400)
+            response["HX-Retarget"] = "#race-form"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+        return render(request, TEMPLATE, context, status=400)
     try:
         run = services.run_race(concurrency=form.cleaned_data["shoppers"], user=request.user)
     except StockdError as refused:

@@ -46,8 +46,16 @@ def test_staff_release_holds_by_hand_and_tail_the_log(shoot, page: Page, site: s
     expect(page.get_by_test_id("hold")).to_have_count(4)
     shoot(page, "console-reservations")
 
-    # One hold, by its own button.
+    # One hold, by its own button: the console asks first, and "Keep it" changes nothing.
     page.locator(f'[data-reservation="{first.pk}"]').get_by_test_id("release-one").click()
+    expect(page.get_by_role("heading", name="Release 1 hold?")).to_be_visible()
+    page.get_by_role("link", name="Keep it").click()
+    expect(page.get_by_test_id("hold")).to_have_count(4)
+    first.refresh_from_db()
+    assert first.status == Reservation.Status.PENDING
+    page.locator(f'[data-reservation="{first.pk}"]').get_by_test_id("release-one").click()
+    shoot(page, "console-reservations-release")
+    page.get_by_role("button", name="Release 1 hold").click()
     expect(page.locator(".message.success")).to_contain_text("Released 1 hold (2 units back")
     expect(page.locator(f'[data-reservation="{first.pk}"]').get_by_test_id("status")).to_have_text(
         "Released by staff"
@@ -66,6 +74,8 @@ def test_staff_release_holds_by_hand_and_tail_the_log(shoot, page: Page, site: s
     for hold in (second, third):
         page.locator(f'[data-reservation="{hold.pk}"] input[type="checkbox"]').check()
     page.get_by_test_id("release-selected").click()
+    expect(page.get_by_role("heading", name="Release 2 holds?")).to_be_visible()
+    page.get_by_test_id("confirm-release").click()
     expect(page.locator(".message.success")).to_contain_text("Released 2 holds (4 units back")
     expect(page.get_by_test_id("empty")).to_be_visible()
     assert not Reservation.objects.filter(status=Reservation.Status.PENDING).exists()

@@ -52,3 +52,21 @@ def test_staff_race_fifty_shoppers_and_read_each_strategys_outcome(
     assert (shoppers_row.total_stock, shoppers_row.reserved_stock) == (10, 0)
     assert Inventory.objects.count() == 1 and not Reservation.objects.exists()
     assert find_violations() == []
+
+
+@pytest.mark.usefixtures("staff_signed_in")
+def test_an_out_of_range_number_of_shoppers_is_explained_beside_the_field(
+    page: Page, stockd_server
+):
+    page.goto(f"{stockd_server}/admin/race/")
+    field = page.get_by_label("Shoppers")
+    expect(field).to_have_attribute("min", "1")
+    expect(field).to_have_attribute("max", "200")
+    expect(page.locator("#shoppers-limits")).to_have_text("1 to 200, released at once.")
+    field.fill("201")
+    page.get_by_role("button", name="Run the race").click()
+    errors = page.get_by_test_id("shoppers-errors")
+    expect(errors).to_have_text("Ensure this value is less than or equal to 200.")
+    expect(page.get_by_label("Shoppers")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Shoppers")).to_be_focused()
+    assert not RaceRun.objects.exists()
