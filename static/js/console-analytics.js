@@ -10,7 +10,8 @@
     pending: "#4f46e5",
   };
 
-  // "2026-03-10" -> "10 Mar": the days are calendar days in UTC, the server's time zone.
+  // "2026-03-10" -> "10 Mar": the days are the shop's calendar days (TIME_ZONE), sent as
+  // plain dates; reading one as midnight UTC and printing it in UTC keeps it the same day.
   function shortDate(isoDate) {
     return new Date(isoDate + "T00:00:00Z").toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
   }
