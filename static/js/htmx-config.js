@@ -5,3 +5,52 @@
  * document is ready, after every deferred script has run, so this setting is in time.
  */
 htmx.config.includeIndicatorStyles = false;
+
+/*
+ * Focus after a swap. When a swap removes the element that had keyboard focus ("Confirm
+ * purchase" swapping in the payment panel), the browser drops focus to <body> and the next Tab
+ * starts again at the top of the page. Move focus into the new content instead: to the element
+ * marked data-focus-on-swap, else its first heading, else its first control, else the content
+ * itself; an element that cannot take focus gets tabindex="-1" (focusable by script, not by
+ * Tab). Swaps that leave focus alone change nothing: typing in a search box that refreshes the
+ * list, live stock figures, an element htmx refocuses itself (same id, or autofocus).
+ */
+(function () {
+  const TARGETS = ["[data-focus-on-swap]", "h1, h2, h3, h4, h5, h6", "a[href], button, input, select, textarea"];
+  let focusedBeforeSwap = null;
+  let swappedIn = [];
+
+  function firstMatch(regions, selector) {
+    for (const region of regions) {
+      const found = region.matches(selector) ? region : region.querySelector(selector);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  function focusNewContent() {
+    const regions = swappedIn.filter((element) => element.isConnected && !element.hidden);
+    const lost = focusedBeforeSwap;
+    swappedIn = [];
+    focusedBeforeSwap = null;
+    const focusDropped = !document.activeElement || document.activeElement === document.body;
+    if (!lost || lost === document.body || lost.isConnected || !focusDropped || !regions.length) return;
+    let target = null;
+    for (const selector of TARGETS) {
+      target = target || firstMatch(regions, selector);
+    }
+    target = target || regions[regions.length - 1];
+    if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+
+  document.addEventListener("htmx:beforeSwap", function () {
+    focusedBeforeSwap = document.activeElement;
+  });
+  // htmx settles each element a swap put in the page (out-of-band ones too) in one loop:
+  // collect them, and choose once the loop is over.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    swappedIn.push(event.target);
+    if (swappedIn.length === 1) queueMicrotask(focusNewContent);
+  });
+})();
