@@ -160,6 +160,10 @@ def test_storefront_pages_have_no_serious_violations(page: Page, seeded: str):
     page.get_by_role("button", name="Hold all").click()
     expect(page.get_by_test_id("line-problem")).to_be_visible()
     audit.check("cart, a line short")
+    page.get_by_label(f"Quantity of {short.product.name}").fill(str(short.total_stock))
+    page.get_by_role("button", name="Update").first.click()
+    expect(page.locator(".message.success")).to_be_visible()
+    audit.check("cart, a quantity updated")
 
     hold = holds.reserve(
         product_id=held.product_id, warehouse_id=held.warehouse_id, quantity=2, user=shopper
@@ -183,6 +187,9 @@ def test_storefront_pages_have_no_serious_violations(page: Page, seeded: str):
     )
     page.goto(site + reverse("cart-checkout", kwargs={"cart_id": held_cart.cart_id}))
     audit.check("cart checkout, held")
+    carts.confirm_cart(cart_id=held_cart.cart_id, user=shopper)
+    page.reload()
+    audit.check("cart checkout, confirmed")
     page.goto(site + reverse("orders"))
     audit.check("my orders")
 
