@@ -121,6 +121,8 @@ def test_storefront_pages_have_no_serious_violations(page: Page, seeded: str):
     audit.check("password reset, new password")
     page.goto(site + reverse("password_reset_complete"))
     audit.check("password reset complete")
+    page.goto(site + reverse("orders"))
+    audit.check("my reservations, a guest with none")
     response = page.goto(site + "/no-such-page/")
     assert response is not None and response.status == 404
     audit.check("404 page")
@@ -140,8 +142,12 @@ def test_storefront_pages_have_no_serious_violations(page: Page, seeded: str):
         page, site, _shopper_session(shopper, cart_lines=cart_lines, deliver_to="560001")
     )
 
+    page.goto(site + "/")
+    audit.check("home page")
     page.goto(site + reverse("catalogue"))
     audit.check("catalogue, Deliver-to set")
+    page.goto(site + reverse("catalogue") + "?q=no-such-thing")
+    audit.check("catalogue, a search that finds nothing")
     product_page = reverse("product", kwargs={"product_id": held.product_id})
     page.goto(f"{site}{product_page}?pincode=560001")
     audit.check("product, pincode checked")
@@ -229,5 +235,23 @@ def test_console_pages_have_no_serious_violations(page: Page, seeded: str):
         page.goto(site + path)
         page.wait_for_load_state("load")
         audit.check(state)
+
+    page.goto(site + reverse("console-inventory-import"))
+    row = Inventory.objects.select_related("product", "warehouse").first()
+    csv = (
+        f"sku,warehouse,total_stock\n{row.product.sku},{row.warehouse.code},7\nNO-SUCH-SKU,BLR,4\n"
+    )
+    page.get_by_test_id("import-file").set_input_files(
+        {"name": "stock.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
+    page.get_by_test_id("upload").click()
+    expect(page.get_by_test_id("line-error")).to_be_visible()
+    audit.check("console inventory import, a preview with an error")
+
+    page.goto(site + reverse("console-race"))
+    page.get_by_label("Shoppers").fill("10")
+    page.get_by_role("button", name="Run the race").click()
+    expect(page.locator("#race-run-title")).to_contain_text("10 shoppers", timeout=60_000)
+    audit.check("console race, a race run")
 
     audit.assert_clean()

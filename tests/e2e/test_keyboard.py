@@ -9,12 +9,16 @@ is drawn: an outline or a box-shadow ring.
 import re
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Locator, Page, TimeoutError, expect
 
 from inventory.models import Product
 from reservations.models import Reservation
+from storefront import cart
+from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -114,3 +118,43 @@ def test_reserve_check_out_and_pay_with_the_keyboard_alone(page: Page, stockd_se
     expect(page.get_by_role("heading", name="Order confirmed!")).to_be_visible()
     reservation.refresh_from_db()
     assert reservation.status == Reservation.Status.CONFIRMED
+
+
+def test_cart_swaps_take_focus_to_what_changed(page: Page, stockd_server):
+    mumbai = WarehouseFactory(city="Mumbai")
+    mat = InventoryFactory(product=ProductFactory(name="Yoga Mat"), warehouse=mumbai, total_stock=2)
+    bottle = InventoryFactory(product=ProductFactory(name="Water Bottle"), warehouse=mumbai)
+    session = SessionStore()
+    session[cart.SESSION_KEY] = [
+        {"product": mat.product_id, "warehouse": mumbai.pk, "quantity": 3},
+        {"product": bottle.product_id, "warehouse": mumbai.pk, "quantity": 1},
+    ]
+    session.create()
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": stockd_server}]
+    )
+    page.add_init_script(RECORD_SWAPS)
+    page.goto(stockd_server + reverse("cart"))
+
+    # Refused: focus goes to the reason, which names the short line.
+    _tab_to(page, page.get_by_role("button", name="Hold all"))
+    _press_and_expect_focus_in_new_content(page)
+    expect(page.get_by_test_id("hold-error")).to_be_focused()
+    expect(page.get_by_test_id("hold-error")).to_contain_text("Only 2 left of Yoga Mat")
+
+    # A quantity updated: focus stays on the Update button just pressed.
+    _tab_to(page, page.get_by_label("Quantity of Yoga Mat"))
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    update = page.get_by_test_id("cart-line").first.get_by_role("button", name="Update")
+    _tab_to(page, update)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Yoga Mat: quantity set to 2.")).to_be_visible()
+    expect(update).to_be_focused()
+    _expect_focus_ring(page)
+
+    # A line removed: its button is gone, and focus goes to the message saying so.
+    _tab_to(page, page.get_by_role("button", name="Remove Water Bottle from the cart"))
+    _press_and_expect_focus_in_new_content(page)
+    expect(page.get_by_role("status")).to_be_focused()
+    expect(page.get_by_role("status")).to_contain_text("Water Bottle")
