@@ -207,6 +207,11 @@ def test_console_pages_have_no_serious_violations(page: Page, seeded: str):
     audit = AxeAudit(page, WIDTHS)
     page.goto(site + reverse("console-login"))
     audit.check("console sign in")
+    page.get_by_label("Email").fill("nobody@stockd.com")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+    audit.check("console sign in, wrong password")
 
     rows = list(Inventory.objects.filter(total_stock__gte=2)[:3])
     for row in rows:
@@ -219,12 +224,18 @@ def test_console_pages_have_no_serious_violations(page: Page, seeded: str):
     staff = Client()
     staff.force_login(UserFactory(is_staff=True, email="ops@stockd.com"))
     _sign_in_browser(page, site, staff.cookies[settings.SESSION_COOKIE_NAME].value)
+    product = rows[0].product_id
     pages = {
         "console dashboard": reverse("console-dashboard"),
         "console stock": reverse("console-stock"),
         "console inventory": reverse("console-inventory"),
         "console products": reverse("console-products"),
+        "console products, add": reverse("console-product-add"),
+        "console products, edit": reverse("console-product-edit", kwargs={"product_id": product}),
         "console warehouses": reverse("console-warehouses"),
+        "console warehouses, edit": reverse(
+            "console-warehouse-edit", kwargs={"warehouse_id": rows[0].warehouse_id}
+        ),
         "console inventory import": reverse("console-inventory-import"),
         "console events": reverse("console-events"),
         "console reservations": reverse("console-reservations"),
