@@ -3,7 +3,8 @@
 Tab moves between controls, Enter presses them, Space picks the payment method (a radio);
 the mouse is never used. After each htmx swap, keyboard focus is in the content the swap put
 in the page (static/js/htmx-config.js), not dropped to <body>; and wherever focus lands, it
-is drawn: an outline or a box-shadow ring.
+is drawn: an outline or a box-shadow ring. Every focus ring on a page, header to footer,
+stands out from the background behind it by WCAG's 3:1 for non-text contrast.
 """
 
 import re
@@ -12,16 +13,19 @@ import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Locator, Page, TimeoutError, expect
 
 from inventory.models import Product
 from reservations.models import Reservation
+from reservations.services import holds
 from storefront import cart
-from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
+from tests.factories import InventoryFactory, ProductFactory, UserFactory, WarehouseFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+PHONE = {"width": 390, "height": 844}
 MOST_TABS = 80  # more than any page here has controls before the one a step needs
 # What each htmx swap puts in the page, recorded as it settles.
 RECORD_SWAPS = """
@@ -34,11 +38,67 @@ FOCUS_IN_SWAPPED_CONTENT = """() => {
     (region) => region.isConnected && region.contains(focused)
   );
 }"""
-FOCUS_RING = """(element) => {
-  const style = getComputedStyle(element);
-  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
-  return outline || (style.boxShadow !== "" && style.boxShadow !== "none");
+# How the focus ring of the focused element stands out from what is behind it, once every
+# transition has run: the contrast ratio (WCAG) of the ring's colour, blended by its alpha over
+# the background behind it (the element's own for an inset shadow, else the nearest
+# ancestor's), against that background; 1 when no ring is drawn. A control in a group (Pico's
+# pincode box and its button) is ringed by its group. Chromium's own two-tone "auto" outline
+# always shows: it counts as 21.
+RING_CONTRAST = r"""async (focused) => {
+  await Promise.all(document.getAnimations().map((animation) => animation.finished));
+  const colour = (text) => {
+    const found = /rgba?\(([^)]+)\)/.exec(text || "");
+    if (!found) return null;
+    const [r, g, b, a = 1] = found[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+    return { r, g, b, a };
+  };
+  const backgroundOf = (start) => {
+    for (let node = start; node; node = node.parentElement) {
+      const found = colour(getComputedStyle(node).backgroundColor);
+      if (found && found.a > 0) return found;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const over = (top, bottom) => ({
+    r: top.r * top.a + bottom.r * (1 - top.a),
+    g: top.g * top.a + bottom.g * (1 - top.a),
+    b: top.b * top.a + bottom.b * (1 - top.a),
+  });
+  const luminance = ({ r, g, b }) => {
+    const channel = (value) => {
+      const v = value / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const ringOf = (element) => {
+    const style = getComputedStyle(element);
+    if (style.outlineStyle === "auto") return { ring: { r: 0, g: 0, b: 0, a: 1 }, auto: true };
+    if (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) {
+      return { ring: colour(style.outlineColor), behind: backgroundOf(element.parentElement) };
+    }
+    for (const shadow of style.boxShadow.split(/,(?![^(]*\))/)) {
+      const ring = colour(shadow);
+      const sizes = shadow.replace(/rgba?\([^)]*\)/, "").match(/-?[\d.]+px/g) || [];
+      const [, , blur = 0, spread = 0] = sizes.map(parseFloat);
+      if (ring && ring.a > 0 && (spread > 0 || blur > 0)) {
+        const inset = shadow.includes("inset");
+        return { ring, behind: backgroundOf(inset ? element : element.parentElement) };
+      }
+    }
+    return null;
+  };
+  const group = focused.closest("[role=group]");
+  const found = ringOf(focused) || (group && ringOf(group));
+  if (!found || !found.ring) return 1;
+  if (found.auto) return 21;
+  const background = over(found.behind, { r: 255, g: 255, b: 255 });
+  const drawn = over(found.ring, background);
+  const [light, dark] = [luminance(drawn), luminance(background)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
 }"""
+# WCAG 2.2's non-text contrast (1.4.11) for a focus indicator.
+RING_MINIMUM = 3.0
 
 
 def _is_focused(target: Locator) -> bool:
@@ -68,7 +128,8 @@ def _tab_to(page: Page, target: Locator) -> None:
 def _expect_focus_ring(page: Page) -> None:
     focused = page.locator("*:focus")
     expect(focused).to_have_count(1)
-    assert focused.evaluate(FOCUS_RING), f"no visible focus on {_focused_description(page)}"
+    ratio = focused.evaluate(RING_CONTRAST)
+    assert ratio > 1, f"no focus ring is drawn on {_focused_description(page)}"
 
 
 def _press_and_expect_focus_in_new_content(page: Page, key: str = "Enter") -> None:
@@ -158,3 +219,34 @@ def test_cart_swaps_take_focus_to_what_changed(page: Page, stockd_server):
     _press_and_expect_focus_in_new_content(page)
     expect(page.get_by_role("status")).to_be_focused()
     expect(page.get_by_role("status")).to_contain_text("Water Bottle")
+
+
+def test_every_focus_ring_stands_out_from_its_background(page: Page, stockd_server, earbuds):
+    """Tab through a held checkout page, header to footer, on a desktop and on a phone."""
+    shopper = UserFactory()
+    row = earbuds.inventory.first()
+    hold = holds.reserve(
+        product_id=earbuds.id, warehouse_id=row.warehouse_id, quantity=1, user=shopper
+    )
+    client = Client()
+    client.force_login(shopper)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": stockd_server}]
+    )
+    faint = []
+    for width, size in (("1366", {"width": 1366, "height": 900}), ("390", PHONE)):
+        page.set_viewport_size(size)
+        page.goto(stockd_server + reverse("checkout", kwargs={"reservation_id": hold.id}))
+        seen = 0
+        while seen < MOST_TABS:
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement === document.body"):
+                break
+            seen += 1
+            ratio = page.locator("*:focus").evaluate(RING_CONTRAST)
+            if ratio < RING_MINIMUM:
+                faint.append(f"{width}px {_focused_description(page)}: {ratio:.2f}:1")
+    assert not faint, f"focus rings under {RING_MINIMUM}:1 against their background:\n" + (
+        "\n".join(faint)
+    )
