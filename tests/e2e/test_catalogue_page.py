@@ -4,6 +4,9 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from inventory.models import Inventory
+from reservations.services import holds
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1366, "height": 900}
@@ -22,9 +25,17 @@ def catalogue_url(site) -> str:
 
 
 def test_the_landing_page_leads_to_the_catalogue(shoot, page: Page, site: str):
+    earbuds = Inventory.objects.filter(product__name="Bluetooth Earbuds").first()
+    holds.reserve(product_id=earbuds.product_id, warehouse_id=earbuds.warehouse_id, quantity=3)
+    Inventory.objects.filter(product__name="Yoga Mat").update(total_stock=1)  # 5 left
     page.goto(f"{site}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Reserve it.")
     expect(page.get_by_test_id("stat-products")).to_have_text("53")
+    expect(page.get_by_test_id("stat-units")).to_have_text("2,452")  # 2,500 - 3 held - 45
+    expect(page.get_by_test_id("in-demand").locator(".product-name").first).to_have_text(
+        "Bluetooth Earbuds"
+    )
+    expect(page.get_by_test_id("almost-gone").locator(".product-name")).to_have_text(["Yoga Mat"])
     shoot(page, "home")
 
     page.get_by_role("link", name="Fitness").click()
