@@ -112,6 +112,7 @@ def test_the_page_works_without_javascript(browser: Browser, stockd_server, earb
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(_url(stockd_server, earbuds))
+    expect(page.get_by_role("button", name="Enlarge the picture")).to_be_hidden()  # needs JS
 
     page.get_by_label("Check delivery to your pincode").fill("400001")
     page.get_by_role("button", name="Check").click()
