@@ -1,8 +1,13 @@
 """A shopper on the landing page and the catalogue in a real Chromium."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
+
+from inventory.models import Inventory
+from reservations.services import holds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,9 +27,17 @@ def catalogue_url(site) -> str:
 
 
 def test_the_landing_page_leads_to_the_catalogue(shoot, page: Page, site: str):
+    earbuds = Inventory.objects.filter(product__name="Bluetooth Earbuds").first()
+    holds.reserve(product_id=earbuds.product_id, warehouse_id=earbuds.warehouse_id, quantity=3)
+    Inventory.objects.filter(product__name="Yoga Mat").update(total_stock=1)  # 5 left
     page.goto(f"{site}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Reserve it.")
     expect(page.get_by_test_id("stat-products")).to_have_text("53")
+    expect(page.get_by_test_id("stat-units")).to_have_text("2,452")  # 2,500 - 3 held - 45
+    expect(page.get_by_test_id("in-demand").locator(".product-name").first).to_have_text(
+        "Bluetooth Earbuds"
+    )
+    expect(page.get_by_test_id("almost-gone").locator(".product-name")).to_have_text(["Yoga Mat"])
     shoot(page, "home")
 
     page.get_by_role("link", name="Fitness").click()
@@ -107,3 +120,44 @@ def test_the_header_is_short_and_its_links_keep_their_names(page: Page, site: st
         expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
     expect(nav.get_by_role("button", name="Sign up")).to_be_visible()  # a link styled as one
     assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+
+
+def _contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(float(c)) / 255 for c in re.findall(r"[\d.]+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _tab_to(page: Page, locator) -> dict:
+    """Press Tab until `locator` has the keyboard focus; its outline and its ground colour."""
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if locator.evaluate("(element) => element === document.activeElement"):
+            return locator.evaluate(
+                """(element) => {
+                  const style = getComputedStyle(element);
+                  let ground = element;
+                  while (getComputedStyle(ground).backgroundColor === "rgba(0, 0, 0, 0)")
+                    ground = ground.parentElement;
+                  return {style: style.outlineStyle, width: style.outlineWidth,
+                          colour: style.outlineColor,
+                          ground: getComputedStyle(ground).backgroundColor};
+                }"""
+            )
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def test_the_focus_ring_is_clear_on_the_dark_header_and_on_the_page(page: Page, catalogue_url):
+    page.goto(catalogue_url)
+    on_header = _tab_to(page, page.locator(".site-header").get_by_role("link", name="Products"))
+    on_page = _tab_to(page, page.get_by_role("link", name="Fitness", exact=True))
+
+    for ring in (on_header, on_page):
+        assert (ring["style"], ring["width"]) == ("solid", "3px"), ring
+        assert _contrast(ring["colour"], ring["ground"]) >= 3, ring

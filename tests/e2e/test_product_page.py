@@ -112,6 +112,7 @@ def test_the_page_works_without_javascript(browser: Browser, stockd_server, earb
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(_url(stockd_server, earbuds))
+    expect(page.get_by_role("button", name="Enlarge the picture")).to_be_hidden()  # needs JS
 
     page.get_by_label("Check delivery to your pincode").fill("400001")
     page.get_by_role("button", name="Check").click()
@@ -192,3 +193,34 @@ def test_the_picture_enlarges_in_the_page(page: Page, stockd_server, earbuds):
     expect(dialog).to_be_hidden()
     expect(enlarge).to_be_focused()
     assert page.url == url
+
+
+# The WCAG contrast ratio of an element's text colour on its (first opaque) background.
+CONTRAST = """
+(element) => {
+  const rgb = (value) => value.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const linear = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  };
+  let ground = element;
+  while (rgb(getComputedStyle(ground).backgroundColor)[3] === 0) ground = ground.parentElement;
+  const [a, b] = [getComputedStyle(element).color, getComputedStyle(ground).backgroundColor]
+    .map((value) => luminance(rgb(value)));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+"""
+
+
+def test_stock_badges_meet_wcag_aa_contrast(page: Page, stockd_server, earbuds):
+    Inventory.objects.filter(product=earbuds, warehouse__city="Delhi").update(total_stock=0)
+    page.goto(_url(stockd_server, earbuds, pincode="560001"))
+    page.get_by_text("Ship from another warehouse (4)").click()
+    badges = {
+        "available": page.locator(".units.badge.ok").first,
+        "recommended": page.get_by_test_id("recommended"),
+        "sold out": page.locator(".units.badge.bad"),
+        "warehouse name": page.locator(".warehouse-option .where small").first,
+    }
+    ratios = {name: badge.evaluate(CONTRAST) for name, badge in badges.items()}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
