@@ -209,6 +209,13 @@ def test_recommended_warehouse_skips_a_sold_out_nearest(client):
     assert _checked_warehouse(page) == rows["CHN"].warehouse_id
 
 
+def test_sold_out_everywhere_the_nearest_warehouse_is_chosen_for_the_waitlist(client):
+    product, rows = five_warehouses(0)
+    page = _page(client, product, pincode=BANGALORE_PINCODE)
+    assert _checked_warehouse(page) == rows["BLR"].warehouse_id
+    assert "Sold out in Bangalore" in page
+
+
 def test_recommendation_follows_the_quantity_asked_for(client):
     product, rows = five_warehouses(10, BLR=2)
     page = _page(client, product, pincode=BANGALORE_PINCODE, quantity="5")

@@ -98,12 +98,16 @@ def _int_or_none(value: str | None) -> int | None:
 def _chosen_row(
     rows: list[Inventory], requested: int | None, quote: DeliveryQuote | None
 ) -> Inventory | None:
-    """Pick where to ship from: the warehouse asked for, else the recommended, else the fullest."""
+    """Pick where to ship from: the warehouse asked for, else the recommended, else (sold out
+    everywhere) the nearest, else the fullest."""
     by_id = {row.warehouse_id: row for row in rows}
     if requested in by_id:
         return by_id[requested]
-    if quote is not None and quote.recommended_warehouse_id in by_id:
-        return by_id[quote.recommended_warehouse_id]
+    if quote is not None:
+        nearest = [w.id for w, _ in quote.options if w.id in by_id]
+        preferred = quote.recommended_warehouse_id
+        if preferred in by_id or nearest:
+            return by_id[preferred if preferred in by_id else nearest[0]]
     if not rows:
         return None
     return max(rows, key=lambda row: (row.available_units, -row.warehouse_id))
