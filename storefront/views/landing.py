@@ -36,7 +36,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "almost_gone": cards_for(
                 scarce_products(at_most=ALMOST_SOLD_OUT, limit=SHOWN, may_lag=True), deliver_to
             ),
-            "almost_sold_out": ALMOST_SOLD_OUT,
+            "almost_gone_lead": (
+                f"{ALMOST_SOLD_OUT} units left or fewer, over every warehouse. "
+                "Hold one before it goes."
+            ),
             "deliver_to": deliver_to,
         },
     )
