@@ -466,7 +466,7 @@ CALLS = [
         "POST",
         named("console-reservations-release"),
         console(303),
-        data=lambda w: {"only": str(w.hold_of_a().id)},
+        data=lambda w: {"only": str(w.hold_of_a().id), "confirm": "yes"},
     ),
     Call("console-events", "GET", named("console-events"), console(200)),
     Call(

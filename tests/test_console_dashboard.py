@@ -6,8 +6,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from adminpanel.dashboard import figures as shaped
-from adminpanel.dashboard import selectors
+from adminpanel.dashboard import display, selectors
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from tests.factories import (
     InventoryFactory,
@@ -346,10 +345,10 @@ def test_week_days_are_calendar_days_in_the_shops_time_zone(settings):
 
 
 def test_a_sparkline_spans_its_box_from_zero_to_the_largest_value():
-    line = shaped.sparkline([0, 2, 4])
+    line = display.sparkline([0, 2, 4])
     assert line.points == "0.0,30.0 48.0,16.0 96.0,2.0"
     assert line.summary == "0, 2, 4"
-    assert shaped.sparkline([0, 0]).points == "0.0,30.0 96.0,30.0"
+    assert display.sparkline([0, 0]).points == "0.0,30.0 96.0,30.0"
 
 
 # --- GET /api/admin/stats ------------------------------------------------------------------

@@ -215,7 +215,7 @@ def test_release_asks_first_and_writes_nothing_until_confirmed(staff_client, row
     assert response.status_code == 200
     body = response.content.decode()
     assert "Release 1 hold?" in body
-    assert "3 units go back to stock" in body
+    assert "puts 3 units back in stock" in body
     assert f'<input type="hidden" name="selected" value="{hold.pk}">' in body
     assert '<input type="hidden" name="confirm" value="yes">' in body
     assert 'href="/admin/reservations/?status=PENDING"' in body  # "Keep it" goes back
@@ -231,7 +231,7 @@ def test_the_confirm_step_names_holds_that_will_not_be_released(staff_client, ro
     body = staff_client.post(
         RELEASE, {"selected": [str(live.pk), str(confirmed.pk)]}
     ).content.decode()
-    assert "Release 1 hold?" in body and "1 unit goes back to stock" in body
+    assert "Release 1 hold?" in body and "puts 1 unit back in stock" in body
     assert f'data-reservation="{confirmed.pk}" data-status="CONFIRMED"' in body
     assert "not released" in body
 

@@ -267,7 +267,7 @@ def test_an_htmx_race_with_a_bad_number_puts_the_error_beside_the_field(staff):
     html = response.content.decode()
     assert html.lstrip().startswith('<form id="race-form"')
     assert 'min="1" max="200"' in html and 'aria-invalid="true"' in html
-    assert "Ensure this value is less than or equal to 200." in html
+    assert "At most 200 shoppers race at once: pick 1 to 200." in html
     assert not RaceRun.objects.exists()
 
 

@@ -72,6 +72,15 @@ def test_cells_show_total_reserved_and_available(staff, grid):
     assert 'data-testid="total">6<' in cell and 'data-testid="reserved">2<' in cell
 
 
+def test_each_warehouse_shows_its_available_units(staff, grid):
+    html = staff.get("/admin/stock/").content.decode()
+    chips = html[html.index('data-testid="warehouse-chips"') :]
+    chips = chips[: chips.index("</ul>")]
+    # Northton: 20 + 2 available; Southby: 4 + 0.
+    assert 'Northton <span aria-hidden="true">·</span> <strong>22 units available</strong>' in chips
+    assert 'Southby <span aria-hidden="true">·</span> <strong>4 units available</strong>' in chips
+
+
 def test_low_and_empty_cells_are_highlighted(staff, grid, settings):
     settings.LOW_STOCK_THRESHOLD = 3
     html = staff.get("/admin/stock/").content.decode()

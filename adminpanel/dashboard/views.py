@@ -7,8 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from adminpanel.access import staff_required
-from adminpanel.dashboard import figures as shaped
-from adminpanel.dashboard import selectors
+from adminpanel.dashboard import display, selectors
 from adminpanel.dashboard.forms import PERIOD_LABELS, DashboardPeriodForm
 
 POLL_SECONDS = 5
@@ -25,17 +24,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     period = DashboardPeriodForm(request.GET).chosen_period()
     figures = selectors.dashboard(period=period)
     stats = selectors.stats()
-    split = shaped.split(stats)
+    split = display.split(stats)
     context = {
         "figures": figures,
-        "chart_data": shaped.minute_chart_data(figures.chart),
+        "chart_data": display.minute_chart_data(figures.chart),
         "stats": stats,
-        "week_data": shaped.week_chart_data(stats),
-        "week_rows": shaped.week_rows(stats),
-        "sparklines": shaped.week_sparklines(stats),
+        "week_data": display.week_chart_data(stats),
+        "week_rows": display.week_rows(stats),
+        "sparklines": display.week_sparklines(stats),
         "split": split,
-        "split_data": shaped.split_chart_data(split),
-        "overall_use": shaped.overall_use(stats),
+        "split_data": display.split_chart_data(split),
+        "overall_use": display.overall_use(stats),
         "warehouse_use": selectors.warehouse_utilisation(),
         "period": period,
         "period_label": PERIOD_LABELS[period],

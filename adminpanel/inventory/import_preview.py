@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.paginator import Page, Paginator
+from django.http import QueryDict
 
 from adminpanel.inventory.csv_import import ImportJob, ImportLine
 
@@ -56,7 +57,7 @@ def _lines(job: ImportJob, show: str) -> list[ImportLine]:
     return job.lines
 
 
-def preview(job: ImportJob, query) -> Preview:
+def preview(job: ImportJob, query: QueryDict) -> Preview:
     """Return the preview of a checked `job` for the `show` and `page` asked for in `query`.
 
     The view defaults to errors only when there are errors, else to the changes; a page past

@@ -57,8 +57,8 @@ def race_page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = _context(form, selectors.run_to_show(None))
         if _wants_partial(request):
-            # The errors belong beside the field: the form replaces itself (console.js swaps
-            # a 400 that names its target).
+            # The errors belong beside the field: the form replaces itself (the page lets
+            # htmx swap a 400, see adminpanel/_swap_refusals.html).
             response = render(request, f"{TEMPLATE}#race-form", context, status=400)
             response["HX-Retarget"] = "#race-form"
             response["HX-Reswap"] = "outerHTML"

@@ -33,10 +33,12 @@ def matrix(request: HttpRequest) -> HttpResponse:
     """Show the product x warehouse matrix, filtered; htmx (the live refresh) gets the table."""
     form = MatrixFilterForm(request.GET)
     filters = form.filters()
+    matrix = stock_matrix(filters=filters)
     context = {
         "form": form,
         "filters": filters,
-        "matrix": stock_matrix(filters=filters),
+        "matrix": matrix,
+        "warehouse_totals": list(zip(matrix.warehouses, matrix.column_totals, strict=True)),
         "categories": all_category_names(),
         "query": request.GET.urlencode(),
         "refresh_seconds": REFRESH_SECONDS,

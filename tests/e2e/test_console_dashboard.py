@@ -78,6 +78,15 @@ def test_staff_sign_in_and_see_the_dashboard_move(shoot, page: Page, site: str):
     expect(page.get_by_test_id("confirmed-last-hour").locator(".stat-value")).to_have_text("3")
     expect(page.get_by_test_id("expired-last-hour").locator(".stat-value")).to_have_text("2")
     expect(page.get_by_test_id("conversion").locator(".stat-value")).to_have_text("60%")
+    # The shop's totals and the week's charts follow the same poll.
+    expect(page.get_by_test_id("kpi-confirmed").locator(".kpi-value")).to_have_text("3")
+    expect(page.get_by_test_id("kpi-released").locator(".kpi-value")).to_have_text("2")
+    expect(page.get_by_test_id("split-total")).to_have_text("8")
+    week = page.locator("#week-chart-canvas")
+    today = "c => window.Chart.getChart(c).data.datasets.map(d => d.data.at(-1))"
+    assert week.evaluate(today) == [3, 3, 2]  # confirmed, pending, released
+    split = "c => window.Chart.getChart(c).data.datasets[0].data"
+    assert page.locator("#split-chart-canvas").evaluate(split) == [3, 3, 2]
     shoot(page, "console-dashboard")
 
     page.get_by_role("button", name="Sign out").click()

@@ -103,6 +103,8 @@ def test_staff_import_stock_levels_from_csv(page: Page, stockd_server, shoot, tm
     expect(page.get_by_test_id("error-count")).to_have_text("1 error")
     expect(page.get_by_test_id("line-error")).to_have_text("Unknown sku 'NO-SUCH-SKU'.")
     expect(page.get_by_test_id("apply")).to_have_count(0)
+    expect(page.get_by_test_id("import-verdict")).to_contain_text("3 lines ok, 1 line needs fixing")
+    shoot(page, "console-inventory-import-errors")
 
     page.goto(f"{stockd_server}/admin/inventory/import/")
     page.get_by_test_id("import-file").set_input_files(str(good))

@@ -1,8 +1,8 @@
 """Every console page fits a phone (no sideways scroll of the page), and its sidebar links
 never sit on one another, at 1366x900 and 390x844.
 
-Screenshots of each page at both sizes go to `screenshot_dir` (docs/screenshots with
-STOCKD_SCREENSHOTS=1), so the pages can be looked at beside the original's.
+Each page is also saved as a screenshot in the test's temporary folder, to look at after a
+failure (docs/screenshots come from the console's other browser tests).
 """
 
 from pathlib import Path
@@ -70,14 +70,14 @@ def _overlap(a: dict, b: dict) -> bool:
 @pytest.mark.usefixtures("staff_signed_in")
 @pytest.mark.parametrize("size", SIZES)
 def test_every_console_page_fits_the_screen_and_its_links_never_overlap(
-    page: Page, busy_shop: str, screenshot_dir: Path, size: str
+    page: Page, busy_shop: str, tmp_path: Path, size: str
 ):
     page.set_viewport_size(SIZES[size])
     for name, path in PAGES.items():
         page.goto(f"{busy_shop}{path}")
         expect(page.get_by_role("link", name="View store")).to_be_attached()
         page.wait_for_timeout(1200)  # charts draw with an animation
-        page.screenshot(path=screenshot_dir / f"console-{name}-{size}.png", full_page=True)
+        page.screenshot(path=tmp_path / f"console-{name}-{size}.png", full_page=True)
         assert _page_width(page) <= SIZES[size]["width"], f"{path} is wider than the screen"
         boxes = _nav_boxes(page)
         assert len(boxes) == 7
@@ -92,10 +92,10 @@ def test_every_console_page_fits_the_screen_and_its_links_never_overlap(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_the_sign_in_page_fits_the_screen(
-    page: Page, stockd_server: str, screenshot_dir: Path, size: str
+    page: Page, stockd_server: str, tmp_path: Path, size: str
 ):
     page.set_viewport_size(SIZES[size])
     page.goto(f"{stockd_server}/admin/login/")
     expect(page.get_by_role("heading", name="Staff sign-in")).to_be_visible()
-    page.screenshot(path=screenshot_dir / f"console-login-{size}.png", full_page=True)
+    page.screenshot(path=tmp_path / f"console-login-{size}.png", full_page=True)
     assert _page_width(page) <= SIZES[size]["width"]

@@ -66,7 +66,7 @@ def test_an_out_of_range_number_of_shoppers_is_explained_beside_the_field(
     field.fill("201")
     page.get_by_role("button", name="Run the race").click()
     errors = page.get_by_test_id("shoppers-errors")
-    expect(errors).to_have_text("Ensure this value is less than or equal to 200.")
+    expect(errors).to_have_text("At most 200 shoppers race at once: pick 1 to 200.")
     expect(page.get_by_label("Shoppers")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Shoppers")).to_be_focused()
     assert not RaceRun.objects.exists()

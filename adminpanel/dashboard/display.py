@@ -1,5 +1,5 @@
 """The dashboard's figures shaped for display: chart data for Chart.js (sent as JSON), SVG
-sparkline points, the reservation split and the top products' share of the busiest one."""
+sparkline points, the reservation split and the utilisation of all warehouses together."""
 
 from dataclasses import dataclass
 from datetime import date
