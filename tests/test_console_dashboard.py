@@ -291,6 +291,7 @@ def test_dashboard_shows_the_shops_totals_as_figure_cards(client, staff, shop):
     ]:
         card = html[html.index(f'data-testid="{testid}"') :]
         assert card[: card.index("</article>")].count(f'<p class="kpi-value">{value}</p>'), testid
+    assert '<p class="kpi-note">pending, each held up to 10 min</p>' in html
 
 
 def test_time_based_cards_carry_a_week_sparkline_in_words(client, staff, shop):

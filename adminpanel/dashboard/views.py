@@ -2,6 +2,7 @@
 status, the reservation split, the most reserved products, stock utilisation, then the live
 rates, conversion, a per-minute chart and low stock."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -25,6 +26,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     figures = selectors.dashboard(period=period)
     stats = selectors.stats()
     split = display.split(stats)
+    hold_minutes = settings.RESERVATION_TTL_SECONDS // 60
     context = {
         "figures": figures,
         "chart_data": display.minute_chart_data(figures.chart),
@@ -40,6 +42,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "period_label": PERIOD_LABELS[period],
         "periods": PERIOD_LABELS.items(),
         "poll_seconds": POLL_SECONDS,
+        "active_holds_note": f"pending, each held up to {hold_minutes} min",
     }
     template = "adminpanel/dashboard/dashboard.html"
     if _wants_partial(request):
