@@ -332,10 +332,20 @@ def test_paying_without_a_method_says_so_beside_it_and_changes_nothing(client, s
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert f'<ul class="errorlist" id="method-errors"><li>{escape(error)}</li></ul>' in html
+    assert f'<ul class="errorlist"><li>{escape(error)}</li></ul>' in html
+    assert '<div id="method-errors" tabindex="-1" data-focus-on-swap>' in html  # focus goes there
     assert 'aria-invalid="true" aria-describedby="method-errors"' in html
     assert stored(reservation).status == Status.PENDING
     assert counters(stock) == (10, 1)
+
+
+def test_paying_through_htmx_goes_to_the_whole_confirmed_page(client, stock):
+    reservation = hold(stock)
+
+    response = client.post(pay_url(reservation), {"method": "upi"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and response["HX-Redirect"] == page_url(reservation)
+    assert stored(reservation).status == Status.CONFIRMED
 
 
 def test_confirm_after_expiry_says_it_expired_and_releases_the_hold(client, stock):

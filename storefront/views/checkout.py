@@ -110,7 +110,8 @@ def _act(request: HttpRequest, reservation_id: uuid.UUID) -> HttpResponse:
 
 
 def _confirm(request: HttpRequest, reservation_id: uuid.UUID, *, method: str) -> HttpResponse:
-    """Confirm the hold once "paid", say how it went, and redirect to its checkout page."""
+    """Confirm the hold once "paid", say how it went, and go to its checkout page (htmx: the
+    whole page, whose heading, title and message all change)."""
     try:
         transitions.confirm(reservation_id=reservation_id, user=request.user)
     except NotFound:
@@ -120,7 +121,8 @@ def _confirm(request: HttpRequest, reservation_id: uuid.UUID, *, method: str) ->
     else:
         paid_by = dict(PaymentForm.base_fields["method"].choices)[method]
         messages.success(request, f"Payment received ({paid_by}). Your order is confirmed.")
-    return redirect("checkout", reservation_id=reservation_id)
+    url = reverse("checkout", kwargs={"reservation_id": reservation_id})
+    return HttpResponseClientRedirect(url) if wants_partial(request) else redirect(url)
 
 
 def _page(

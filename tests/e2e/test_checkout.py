@@ -116,6 +116,8 @@ def test_reserve_see_the_countdown_extend_and_confirm(page: Page, stockd_server,
     pay = page.get_by_role("button", name="Pay ₹2,998 and confirm")
     pay.click()
     expect(page.get_by_text("Choose how you would like to pay.")).to_be_visible()
+    expect(page.locator("#method-errors")).to_be_focused()  # swapped in place, focus on it
+    assert page.evaluate("window.stillTheSamePage") is True
     assert Reservation.objects.get(pk=reservation_id).status == "PENDING"
 
     page.get_by_label("UPI").check()
