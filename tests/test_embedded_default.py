@@ -84,7 +84,10 @@ def embedded(tmp_path_factory) -> Server:
 
 def test_make_run_serves_the_catalogue_on_sqlite_without_servers(embedded):
     status, body = _request(f"{embedded.url}/")
-    assert status == 200 and "BP Monitor" in body and "Catalogue" in body
+    assert status == 200 and "Reserve it." in body  # the landing page, on SQLite's figures
+    assert '<dd data-testid="stat-products">53</dd>' in body
+    status, body = _request(f"{embedded.url}/products/")
+    assert status == 200 and "BP Monitor" in body and "All products" in body
 
     status, products = _request(f"{embedded.url}/api/products")
     assert status == 200 and len(products) == 53
