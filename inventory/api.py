@@ -1,7 +1,11 @@
 """Catalogue API: products with their stock per warehouse, and delivery by pincode."""
 
+import hashlib
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema_serializer,
@@ -15,7 +19,7 @@ from rest_framework.views import APIView
 from core.fields import IdField, StrictSerializer
 from core.ids import parse_int_id
 from core.openapi import documented, documented_page
-from core.paging import PageSerializer, page_response
+from core.paging import TOTAL_COUNT_HEADER, PageSerializer
 from core.urls import absolute_url
 from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
@@ -104,6 +108,13 @@ def delivery_body(quote: DeliveryQuote) -> dict[str, Any]:
     }
 
 
+def _catalogue_key(request: Request, query: dict[str, Any]) -> str:
+    """The cache key of one catalogue answer. Image URLs are absolute (on the host asked, or
+    the proxy's) and the media type's parameters may ask for indentation: both shape it."""
+    shape = (request.build_absolute_uri("/"), request.accepted_media_type, sorted(query.items()))
+    return "catalogue:" + hashlib.sha256(repr(shape).encode()).hexdigest()
+
+
 class ProductListApi(APIView):
     class FilterSerializer(PageSerializer):
         category = serializers.CharField(required=False, max_length=60, default="")
@@ -115,11 +126,30 @@ class ProductListApi(APIView):
         filters=FilterSerializer,
         order="Products by name, as the original listed them",
     )
-    def get(self, request: Request) -> Response:
-        """List active products with stock per warehouse, filtered and optionally sliced."""
+    def get(self, request: Request) -> HttpResponse:
+        """List active products with stock per warehouse, filtered and optionally sliced.
+
+        The rendered answer is shared through the cache for CATALOGUE_CACHE_SECONDS: a busy
+        catalogue is queried and serialized about once a second, not once a request.
+        """
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = params.validated_data
+        seconds = settings.CATALOGUE_CACHE_SECONDS
+        key = _catalogue_key(request, query)
+        answer = cache.get(key) if seconds else None
+        if answer is None:
+            answer = self._render(request, query)
+            if seconds:
+                cache.set(key, answer, seconds)
+        content, total = answer
+        response = HttpResponse(content, content_type=request.accepted_renderer.media_type)
+        response[TOTAL_COUNT_HEADER] = str(total)
+        return response
+
+    @staticmethod
+    def _render(request: Request, query: dict[str, Any]) -> tuple[bytes, int]:
+        """The page's JSON as DRF renders it, and how many products match in all."""
         products, total = product_list(
             filters=CatalogueFilters(category=query["category"], search=query["q"]),
             limit=query["limit"],
@@ -127,7 +157,10 @@ class ProductListApi(APIView):
             may_lag=True,  # a public read: the replica may serve it (docs/decisions.md)
         )
         body = ProductOutputSerializer(products, many=True, context={"request": request}).data
-        return page_response(body, total=total)
+        content = request.accepted_renderer.render(
+            body, request.accepted_media_type, {"request": request}
+        )
+        return content, total
 
 
 class ProductDetailApi(APIView):

@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Reservations ---------------------------------------------------------------------------
 RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 600, minimum=1)
+# GET /api/products renders each distinct answer at most once per this many seconds, shared by
+# every worker through the cache; 0 renders every request. More than 1 lets the catalogue's
+# stock lag a change by that long.
+CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 1, minimum=0)
 MAX_QUANTITY_PER_RESERVATION = env_int("MAX_QUANTITY_PER_RESERVATION", 100, minimum=1)
 # The console alerts on stock rows with this many available units or fewer (per row overridable).
 LOW_STOCK_THRESHOLD = env_int("LOW_STOCK_THRESHOLD", 3, minimum=0)

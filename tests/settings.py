@@ -18,6 +18,8 @@ os.environ.setdefault("DATABASE_POOL_TIMEOUT", "30")
 # Many tests reserve from one address; the rate limit's own tests turn it on (override_settings).
 # Set in the environment, so the servers tests start (tests/processes.py) run without it too.
 os.environ.setdefault("RESERVE_RATE_LIMIT", "")
+# Tests read the catalogue right after changing stock; the cache's own tests turn it on.
+os.environ.setdefault("CATALOGUE_CACHE_SECONDS", "0")
 
 # Each run keeps its cache entries apart from other runs on the same Redis; tests/conftest.py
 # empties them before every test. The servers the tests start share them (the environment).

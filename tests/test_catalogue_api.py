@@ -1,5 +1,6 @@
 """The catalogue API keeps the original stockd's JSON shapes, filters and error answers."""
 
+import time
 from datetime import datetime
 
 import pytest
@@ -319,3 +320,42 @@ def test_api_docs_page_is_served(api):
     html = response.content.decode()
     assert "swagger-ui" in html and "cdn" not in html.lower()
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+# --- the shared answer (CATALOGUE_CACHE_SECONDS) ---------------------------------------------
+
+
+def _answer(api, **params) -> tuple[bytes, dict]:
+    response = api.get("/api/products", params, HTTP_HOST="localhost")
+    assert response.status_code == 200
+    return response.content, {h: response[h] for h in ("Content-Type", "X-Total-Count")}
+
+
+def test_the_shared_answer_is_byte_identical_to_a_rendered_one(api, seeded, settings):
+    settings.CATALOGUE_CACHE_SECONDS = 0
+    rendered = _answer(api, category="Fitness", limit=5)
+    settings.CATALOGUE_CACHE_SECONDS = 1
+    assert _answer(api, category="Fitness", limit=5) == rendered  # rendered, then shared
+    with CaptureQueriesContext(connection) as queries:
+        assert _answer(api, category="Fitness", limit=5) == rendered
+    assert len(queries) == 0  # from the cache: no query, no serializer
+
+
+def test_a_stock_change_shows_within_a_second(api, seeded, settings):
+    settings.CATALOGUE_CACHE_SECONDS = 1
+    row = Inventory.objects.filter(product__name="Yoga Mat").first()
+    before = _answer(api, q="yoga")
+    Inventory.objects.filter(pk=row.pk).update(total_stock=3)
+    assert _answer(api, q="yoga") == before  # shared for up to a second
+    time.sleep(1.1)
+    (mat,) = api.get("/api/products", {"q": "yoga"}, HTTP_HOST="localhost").json()
+    stock = {r["warehouseId"]: r["totalStock"] for r in mat["inventory"]}
+    assert stock[str(row.warehouse_id)] == 3
+
+
+def test_each_host_and_filter_has_its_own_answer(api, seeded, settings):
+    settings.CATALOGUE_CACHE_SECONDS = 1
+    fitness, _ = _answer(api, category="Fitness")
+    elsewhere = api.get("/api/products", {"category": "Fitness"}, HTTP_HOST="127.0.0.1")
+    assert elsewhere.json()[0]["image"].startswith("http://127.0.0.1/")
+    assert _answer(api, category="Skincare")[0] != fitness
