@@ -217,7 +217,7 @@ class HoldCoalescer:
         metrics.observe_coalesced_batch(len(batch))
         events.announce(
             [
-                locks.reserved_event(outcome, actor=p.request.actor, payload=p.request.payload)
+                locks.reserved_event(outcome, actor=p.request.actor)
                 for p, outcome in zip(batch, outcomes, strict=True)
                 if isinstance(outcome, locks.Hold)
             ]

@@ -9,7 +9,9 @@ is logged (logger `stockd.events`, one line per state change) and counted for /m
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -85,33 +87,61 @@ def about(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """What the log line and /metrics need of a committed event: plain values, so the hold
+    coalescer's batches announce theirs without building a model per hold."""
+
+    type: str
+    actor: str
+    product_id: int
+    warehouse_id: int
+    quantity: int | None
+    reservation_id: uuid.UUID | None = None
+    event_id: int | None = None  # None for an event written by a batch statement
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, event: ReservationEvent) -> "Announcement":
+        return cls(
+            type=event.type,
+            actor=event.actor,
+            product_id=event.product_id,
+            warehouse_id=event.warehouse_id,
+            quantity=event.quantity,
+            reservation_id=event.reservation_id,
+            event_id=event.pk,
+            reason=event.payload.get("reason"),
+        )
+
+
 def record(events: Iterable[ReservationEvent]) -> None:
     """Write events in one INSERT, inside the caller's transaction (invariant 3).
 
     They are logged and counted once that transaction commits (never if it rolls back).
     """
     written = ReservationEvent.objects.bulk_create(list(events))
-    transaction.on_commit(partial(announce, written))
+    transaction.on_commit(partial(announce, [Announcement.of(event) for event in written]))
 
 
-def announce(events: list[ReservationEvent]) -> None:
+def announce(events: list[Announcement]) -> None:
     """Log one line per committed event and count it for /metrics.
 
     record() calls it on commit; a writer that inserts its event in SQL (the one-statement
-    hold) may call it with the event `about` builds, once that event is committed.
+    hold, the coalescer's batches) calls it once that event is committed.
     """
     metrics.count_committed_events(events)
     if not logger.isEnabledFor(logging.INFO):
         return
     for event in events:
-        reason = event.payload.get("reason")
+        reason = event.reason
         logger.info(
             "%s by %s",
             event.type,
             event.actor,
             extra={
                 "event": event.type,
-                "event_id": event.pk,
+                "event_id": event.event_id,
                 "reservation_id": str(event.reservation_id) if event.reservation_id else None,
                 "product_id": event.product_id,
                 "warehouse_id": event.warehouse_id,

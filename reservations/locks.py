@@ -289,22 +289,20 @@ def hold_stock(
         guest_id=guest_id,
     )
     if connection.vendor == "postgresql":  # the portable path records its event with record()
-        transaction.on_commit(partial(events.announce, [event]))
+        transaction.on_commit(partial(events.announce, [events.Announcement.of(event)]))
     return hold
 
 
-def reserved_event(hold: Hold, *, actor: str, payload: dict | None) -> ReservationEvent:
-    """The RESERVED event a coalesced batch wrote in SQL for `hold`, built to be announced
-    (logged and counted) once it is committed."""
-    return events.about_stock(
-        ReservationEvent.Type.RESERVED,
+def reserved_event(hold: Hold, *, actor: str) -> events.Announcement:
+    """The RESERVED event a coalesced batch wrote in SQL for `hold`, to be announced (logged
+    and counted) once it is committed."""
+    return events.Announcement(
+        type=ReservationEvent.Type.RESERVED,
+        actor=actor,
         product_id=hold.product_id,
         warehouse_id=hold.warehouse_id,
         quantity=hold.quantity,
-        actor=actor,
-        at=hold.created_at,
         reservation_id=hold.reservation_id,
-        **(payload or {}),
     )
 
 

@@ -108,7 +108,7 @@ def live_stream_closed() -> None:
     LIVE_STREAMS.dec()
 
 
-def count_committed_events(recorded: Iterable[ReservationEvent]) -> None:
+def count_committed_events(recorded: Iterable) -> None:
     """Count the releases and promotions among events whose transaction has committed."""
     released: Tally[str] = Tally()
     promoted = 0
@@ -116,7 +116,7 @@ def count_committed_events(recorded: Iterable[ReservationEvent]) -> None:
         if event.type == EventType.EXPIRED:
             released[Reservation.ReleaseReason.EXPIRED] += 1
         elif event.type == EventType.RELEASED:
-            released[str(event.payload.get("reason") or "UNKNOWN")] += 1
+            released[str(event.reason or "UNKNOWN")] += 1
         elif event.type == EventType.WAITLIST_PROMOTED:
             promoted += 1
     for reason, count in released.items():

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from core.urls import absolute_url
 from reservations.models import Reservation, WaitlistEntry
 from reservations.services import waitlist
+from reservations.services.holds import NewHold
 
 
 def _id(value: Any) -> str | None:
@@ -21,9 +22,10 @@ def _id(value: Any) -> str | None:
 
 
 def reservation_body(
-    reservation: Reservation, request: HttpRequest, distance_km: float | None = None
+    reservation: Reservation | NewHold, request: HttpRequest, distance_km: float | None = None
 ) -> dict[str, Any]:
-    """Render a hold as the original stockd's JSON, without a serializer (hot path).
+    """Render a hold (stored, or just made by the coalescer) as the original stockd's JSON,
+    without a serializer (hot path).
 
     A hold routed from the shopper's location also carries its warehouse's distance.
     """

@@ -107,7 +107,7 @@ class ReservationCollectionApi(CoalescingApiView):
     def _created(
         request: Request,
         guest: uuid.UUID | None,
-        reservation: Reservation,
+        reservation: Reservation | holds.NewHold,
         distance_km: float | None = None,
     ) -> Response:
         body = reservation_body(reservation, request, distance_km)

@@ -2,10 +2,13 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, connections
+from django.templatetags.static import static
 from django.utils import timezone
 
 from core.errors import StockdError
@@ -29,6 +32,81 @@ class RoutedHold:
 
     reservation: Reservation
     distance_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldProduct:
+    id: int
+    name: str
+    price: Decimal
+    image: str
+    category: str
+
+    @property
+    def image_url(self) -> str | None:
+        """As Product.image_url, worked out only when an answer shows it."""
+        return static(self.image) if self.image else None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWarehouse:
+    id: int
+    name: str
+    city: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewHold:
+    """A hold the coalescer just wrote, with the attributes reservation_body() reads of a
+    Reservation: plain values, so the hot path builds no model objects."""
+
+    id: uuid.UUID
+    product_id: int
+    warehouse_id: int
+    quantity: int
+    expires_at: datetime
+    created_at: datetime
+    user_id: int | None
+    guest_id: uuid.UUID | None
+    product: HeldProduct
+    warehouse: HeldWarehouse
+    status: str = Reservation.Status.PENDING
+    release_reason: None = None
+    extended: bool = False
+    cart_id: None = None
+    confirmed_at: None = None
+    released_at: None = None
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.created_at
+
+    @classmethod
+    def of(cls, hold: locks.Hold) -> "NewHold":
+        return cls(
+            id=hold.reservation_id,
+            product_id=hold.product_id,
+            warehouse_id=hold.warehouse_id,
+            quantity=hold.quantity,
+            expires_at=hold.expires_at,
+            created_at=hold.created_at,
+            user_id=hold.user_id,
+            guest_id=hold.guest_id,
+            product=HeldProduct(
+                id=hold.product_id,
+                name=hold.product_name,
+                price=hold.product_price,
+                image=hold.product_image,
+                category=hold.product_category,
+            ),
+            warehouse=HeldWarehouse(
+                id=hold.warehouse_id,
+                name=hold.warehouse_name,
+                city=hold.warehouse_city,
+                location=hold.warehouse_location,
+            ),
+        )
 
 
 def reservation_from_hold(hold: locks.Hold) -> Reservation:
@@ -223,8 +301,9 @@ async def areserve(
     quantity: int,
     user=None,
     guest_id: uuid.UUID | None = None,
-) -> Reservation:
-    """`reserve` for async callers (the reserve endpoint under ASGI): a coalesced hold.
+) -> NewHold:
+    """`reserve` for async callers (the reserve endpoint under ASGI): a coalesced hold, as
+    plain values (NewHold) rather than a model.
 
     Resolve `user` first (`await request.auser()`): nothing here touches the session.
     """
@@ -235,7 +314,7 @@ async def areserve(
         user=user,
         guest_id=guest_id,
     )
-    return reservation_from_hold(await coalescer.get().run(_hold_coalesced(request)))
+    return NewHold.of(await coalescer.get().run(_hold_coalesced(request)))
 
 
 def reserve(
