@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import DUPLICATE_EMAIL, EmailAuthenticationForm, SignUpForm
-from core.urls import NEXT, safe_next
+from core.links import NEXT, safe_next
 from reservations import guests
 
 

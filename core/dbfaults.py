@@ -9,7 +9,7 @@ outage but a transaction PostgreSQL rolled back: it gets 503 with Retry-After to
 TRANSACTION_CONFLICT, since the same request retried will run.
 
 Three places catch it, because a fault can surface in three:
-- DRF views: core.exceptions.api_exception_handler calls `api_response`;
+- DRF views: core.error_handlers.api_exception_handler calls `api_response`;
 - other views (and template rendering): DatabaseFaultMiddleware.process_exception;
 - any middleware (loading the session or user, saving the session): Django turns the error
   into a 500 at that middleware's layer, sending got_request_exception on the way;

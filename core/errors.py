@@ -1,7 +1,7 @@
 """The base of every domain error: a stable code, an HTTP status, a sentence and extra fields.
 
 Services raise StockdError subclasses (each app keeps its own in its errors.py); the one
-exception handler in core.exceptions renders them as the original stockd did, a sentence a
+exception handler in core.error_handlers renders them as the original stockd did, a sentence a
 shopper can read in "error", plus a stable "code" for programs: {"error", "code", ...}.
 Domain code names statuses with http.HTTPStatus, so it does not depend on DRF.
 """

@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-# Every key an error body can carry (core.errors.StockdError.body and core.exceptions); the
+# Every key an error body can carry (core.errors.StockdError.body and core.error_handlers); the
 # extras come only with the codes named in their help text.
 ErrorSerializer = inline_serializer(
     "Error",

@@ -18,9 +18,9 @@ from rest_framework.views import APIView
 
 from core.fields import IdField, StrictSerializer
 from core.ids import parse_int_id
+from core.links import absolute_url
 from core.openapi import documented, documented_page
 from core.paging import TOTAL_COUNT_HEADER, PageSerializer
-from core.urls import absolute_url
 from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
 from inventory.models import Product

@@ -61,8 +61,8 @@ MIDDLEWARE = [
     "core.requestlog.RequestLogMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Above all that can raise: with DEBUG on, errors still answer JSON under /api/ and the
-    # designed pages elsewhere, not Django's technical pages (core/exceptions.py).
-    "core.exceptions.ErrorPagesMiddleware",
+    # designed pages elsewhere, not Django's technical pages (core/error_handlers.py).
+    "core.error_handlers.ErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.RequestFramingMiddleware",
@@ -317,7 +317,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.cross_origin.OriginCheckedSession"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.error_handlers.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": TRUSTED_PROXIES,
@@ -348,7 +348,7 @@ SECURE_HSTS_PRELOAD = HTTPS_ONLY
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
-CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"
+CSRF_FAILURE_VIEW = "core.error_handlers.csrf_failure"
 # Content Security Policy (django-csp), in every mode: scripts, styles, images, fonts and
 # connections (htmx, the live stock stream) from this site only; no inline script or style
 # (JavaScript lives in static/js/; json_script data blocks are not executed, so they pass);

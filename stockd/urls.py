@@ -6,10 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from stockd import health, metrics
 
-handler400 = "core.exceptions.handler400"
-handler403 = "core.exceptions.handler403"
-handler404 = "core.exceptions.handler404"
-handler500 = "core.exceptions.handler500"
+handler400 = "core.error_handlers.handler400"
+handler403 = "core.error_handlers.handler403"
+handler404 = "core.error_handlers.handler404"
+handler500 = "core.error_handlers.handler500"
 
 urlpatterns = [
     path("", include("warehouses.urls")),

@@ -9,7 +9,7 @@ all" (htmx swaps only that page's partial), the other forms answer the 429 page.
 
 from django.http import HttpRequest, HttpResponse
 
-from core.exceptions import rate_limited_page
+from core.error_handlers import rate_limited_page
 from reservations import throttling
 
 # Why a hold was refused, for the cart page (which says "Nothing was held." before it).

@@ -4,7 +4,7 @@ on or off (issue 13, item 8).
 Each request here is a real one through the whole middleware stack: a bad Host header, 1,001
 query parameters, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, an unknown path, a CSRF failure and
 views that raise. With DEBUG on Django would show its technical pages (the URL list, the
-traceback); core.exceptions.ErrorPagesMiddleware answers as with DEBUG off instead.
+traceback); core.error_handlers.ErrorPagesMiddleware answers as with DEBUG off instead.
 """
 
 import json
@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_protect
 from rest_framework.test import APIClient
 
 import stockd.urls
-from core.exceptions import handler500 as handler500_view
+from core.error_handlers import handler500 as handler500_view
 from reservations.models import WaitlistEntry
 from tests.factories import InventoryFactory, UserFactory
 

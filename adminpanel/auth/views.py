@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from adminpanel.auth.forms import ConsoleSignInForm
 from adminpanel.auth.signin import authenticate_staff
 from core.errors import SignInRateLimited, StockdError
-from core.urls import NEXT, safe_next
+from core.links import NEXT, safe_next
 
 
 @sensitive_post_parameters("password")

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from adminpanel.access import staff_required
 from adminpanel.inventory.forms import InventoryFilterForm, SetTotalForm, ThresholdForm
 from core.errors import StockdError
-from core.urls import safe_next
+from core.links import safe_next
 from inventory.errors import StockNotFound
 from inventory.models import Inventory
 from inventory.selectors import StaffStockFilters, all_category_names, staff_stock_rows

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from core.urls import absolute_url
+from core.links import absolute_url
 from reservations.models import Reservation, WaitlistEntry
 from reservations.services import waitlist
 from reservations.services.holds import NewHold
