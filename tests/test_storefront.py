@@ -1,8 +1,13 @@
 """The catalogue at /products/ lists the products and filters them, with and without htmx."""
 
 import re
+import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import Inventory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded")]
 
@@ -166,3 +171,20 @@ def test_too_long_search_is_ignored_not_an_error(client):
     assert '<input id="search-q" type="search" name="q" value=""' in html
     assert "x" * 500 not in html
     assert "No products match." not in html
+
+
+def test_the_product_list_is_shared_for_a_second(client, settings):
+    """CATALOGUE_CACHE_SECONDS: the list is rendered once, then served without its queries."""
+    settings.CATALOGUE_CACHE_SECONDS = 1
+    first = client.get(CATALOGUE, {"category": "Fitness"}).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(CATALOGUE, {"category": "Fitness"}).content.decode()
+    assert _product_names(again) == _product_names(first) and len(_product_names(first)) == 11
+    assert not [q for q in queries if "inventory_inventory" in q["sql"]]  # no stock query
+    Inventory.objects.filter(product__name="Yoga Mat").update(total_stock=0)
+    fitness = {"category": "Fitness"}
+    shared = client.get(CATALOGUE, fitness).content.decode()
+    assert 'data-testid="sold-out"' not in _card(shared, "Yoga Mat")
+    time.sleep(1.1)  # a second later the change shows
+    fresh = client.get(CATALOGUE, fitness).content.decode()
+    assert 'data-testid="sold-out"' in _card(fresh, "Yoga Mat")

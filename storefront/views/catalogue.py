@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,9 +10,9 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from inventory.selectors import CatalogueFilters, category_names, product_list
+from inventory.selectors import CatalogueFilters, category_names
 from storefront import places
-from storefront.cards import cards_for, distance_from
+from storefront.cards import CatalogueResults, distance_from
 from storefront.forms.catalogue import CatalogueFilterForm, DeliverToForm
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
@@ -34,7 +35,6 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     form = CatalogueFilterForm(request.GET)
     cleaned = form.cleaned_data if form.is_valid() else {}
     filters = CatalogueFilters(category=cleaned.get("category", ""), search=cleaned.get("q", ""))
-    products, total = product_list(filters=filters, may_lag=True)  # the replica may serve it
     deliver_to = places.current(request)
     warehouses = list(Warehouse.objects.active())
     nearest = None
@@ -43,8 +43,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "filters": filters,
-        "cards": cards_for(products, deliver_to),
-        "total": total,
+        "results": CatalogueResults(filters, deliver_to),
+        "results_seconds": settings.CATALOGUE_CACHE_SECONDS,
         "warehouse_count": len(warehouses),
         "categories": category_names(),
         "deliver_to": deliver_to,
