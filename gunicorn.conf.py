@@ -1,7 +1,7 @@
 """gunicorn settings read from the working directory by every gunicorn stockd starts.
 
 Metrics: gunicorn runs several worker processes, so prometheus_client runs in multiprocess
-mode (core.prometheus): PROMETHEUS_MULTIPROC_DIR (default VAR_DIR/prometheus) is set here,
+mode (core.serving.prometheus): PROMETHEUS_MULTIPROC_DIR (default VAR_DIR/prometheus) is set here,
 before any worker imports prometheus_client; when the server starts, files of processes that
 are gone are removed; when a worker exits, its share of the live gauges is dropped.
 Control socket: gunicorn's default is one path per user ($HOME/.gunicorn/gunicorn.ctl), which
@@ -19,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from core import prometheus  # noqa: E402
+from core.serving import prometheus  # noqa: E402
 
 prometheus.use_multiprocess_directory(BASE_DIR)
 

@@ -31,10 +31,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from core import dbfaults
 from core.errors import NotFound, StockdError
-from core.middleware import HookMiddleware
-from core.request_threads import release_idle_connections
+from core.serving import dbfaults
+from core.serving.middleware import HookMiddleware
+from core.serving.request_threads import release_idle_connections
 
 logger = logging.getLogger(__name__)
 

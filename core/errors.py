@@ -82,7 +82,8 @@ class SignInRateLimited(StockdError):
 
 
 class DatabaseUnavailable(StockdError):
-    """The database could not be reached (core.dbfaults answers it); the request changed nothing."""
+    """The database could not be reached (core.serving.dbfaults answers it); the request
+    changed nothing."""
 
     code = "DATABASE_UNAVAILABLE"
     status = HTTPStatus.SERVICE_UNAVAILABLE

@@ -18,7 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from core.replicas import database_for
+from core.serving.replicas import database_for
 from inventory.models import Inventory, Product
 from warehouses.models import Warehouse
 from warehouses.routing import Location, StockOption
@@ -79,7 +79,7 @@ def product_list(
     """Return one page of active products by name, and how many match in all.
 
     Runs two queries for the whole catalogue, three for a slice of it (the count). With
-    `may_lag`, on the read replica when one is configured (core.replicas).
+    `may_lag`, on the read replica when one is configured (core.serving.replicas).
     """
     products = (
         _filtered_products(filters).order_by("name", "id").using(database_for(may_lag=may_lag))
@@ -95,7 +95,7 @@ def product_list(
 def product_detail(*, product_id: int, may_lag: bool = False) -> Product | None:
     """Return one active product with its stock, or None if there is none.
 
-    With `may_lag`, on the read replica when one is configured (core.replicas).
+    With `may_lag`, on the read replica when one is configured (core.serving.replicas).
     """
     products = Product.objects.active().filter(pk=product_id).using(database_for(may_lag=may_lag))
     return _with_stock(products).first()

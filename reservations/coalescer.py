@@ -291,7 +291,7 @@ class HoldCoalescer:
 
         A restart kills them all at once, and met one by one they cost the hold psycopg_pool's
         back-off (1 s, 2 s ...) between them; drained, it waits for one fresh connection (as
-        core.postgresql does for Django's pool).
+        core.serving.postgresql does for Django's pool).
         """
         try:
             await AsyncConnectionPool.check_connection(conn)

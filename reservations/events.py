@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
-from core.requestid import current_request_id
+from core.serving.requestid import current_request_id
 from reservations import metrics
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 

@@ -2,7 +2,7 @@
 
 Counters and histograms are kept by prometheus_client; under several processes (gunicorn
 workers, the Celery worker) it keeps them in files under PROMETHEUS_MULTIPROC_DIR and /metrics
-sums them (core.prometheus, gunicorn.conf.py). The stock gauges (units held, holds past
+sums them (core.serving.prometheus, gunicorn.conf.py). The stock gauges (units held, holds past
 their expiry) are not kept anywhere: `StockCollector` reads them from the database at scrape
 time, so every process reports the same, current numbers.
 

@@ -7,7 +7,7 @@ idempotency store's replay).
 
 from django.http import HttpRequest, HttpResponse
 
-from core.middleware import HookMiddleware
+from core.serving.middleware import HookMiddleware
 from reservations import metrics
 
 RESERVE_ROUTE = "api-reservations"

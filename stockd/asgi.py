@@ -2,7 +2,7 @@
 
 Django's ASGIHandler runs each request's sync code (signals, sync middleware, sync views) on
 a thread of the request's own, for as long as the request lasts. Here that thread is a
-core.request_threads.ConnectionReleasingExecutor: after each sync step it gives its pooled
+core.serving.request_threads.ConnectionReleasingExecutor: after each sync step it gives its pooled
 database connection back, so a request waiting for the event loop between two steps holds
 no connection other requests need. Two kinds of request share one such thread instead of
 starting a thread each:
@@ -10,16 +10,16 @@ starting a thread each:
 - the live stock stream (STREAM_PATH): an open stream lasts hours, and a thread each would
   cost 69 KiB instead of 35 KiB per stream (docs/performance.md); it does no database work
   in its request (the hub reads on a thread of its own);
-- POST to the reserve hot path (core.asyncviews.ASYNC_HOT_PATHS): its view awaits the hold
+- POST to the reserve hot path (core.serving.asyncviews.ASYNC_HOT_PATHS): its view awaits the hold
   coalescer on the event loop, and starting and joining a thread per request was about 40%
   of the loop's time; its middleware hooks run on the loop too (run_middleware_hooks_on_loop).
   What of it blocks (DRF's checks, whose rate limit reads the cache, and routed holds, which
-  may wait on row locks) runs on a pool of its own (core.request_threads.off_loop), never on
+  may wait on row locks) runs on a pool of its own (core.serving.request_threads.off_loop), never on
   this shared thread or the loop.
 
 Every other request has a thread of its own, as under Django's ASGIHandler.
 
-In front of it all, core.framing reads a chunked request body and hands it on with its
+In front of it all, core.serving.framing reads a chunked request body and hands it on with its
 Content-Length, which Django needs to read it.
 """
 
@@ -32,15 +32,15 @@ from django.core.handlers.asgi import ASGIHandler
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockd.settings")
 django.setup(set_prefix=False)
 
-from core.asyncviews import (  # noqa: E402 (needs the settings above)
+from core.serving.asyncviews import (  # noqa: E402 (needs the settings above)
     ASYNC_HOT_PATHS,
     HOOKS_ON_LOOP,
     is_async_post,
     run_middleware_hooks_on_loop,
     view_hooks_on_loop,
 )
-from core.framing import frame_asgi  # noqa: E402
-from core.request_threads import ConnectionReleasingExecutor  # noqa: E402
+from core.serving.framing import frame_asgi  # noqa: E402
+from core.serving.request_threads import ConnectionReleasingExecutor  # noqa: E402
 from reservations import coalescer  # noqa: E402
 
 STREAM_PATH = "/events/"

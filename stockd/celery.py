@@ -7,12 +7,13 @@ from pathlib import Path
 from celery import Celery
 from celery.signals import celeryd_init, worker_process_shutdown
 
-from core import prometheus
+from core.serving import prometheus
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockd.settings")
 
 # A worker's metrics (sweeps, releases, promotions) reach /metrics through the files of
-# prometheus_client's multiprocess mode, which must be on before Django loads (core.prometheus).
+# prometheus_client's multiprocess mode, which must be on before Django loads
+# (core.serving.prometheus).
 if prometheus.is_celery_worker(sys.argv):
     prometheus.use_multiprocess_directory(Path(__file__).resolve().parent.parent)
 

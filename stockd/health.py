@@ -8,7 +8,7 @@ from django.db import connection, connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from core.replicas import REPLICA, replica_configured
+from core.serving.replicas import REPLICA, replica_configured
 
 logger = logging.getLogger(__name__)
 

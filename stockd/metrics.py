@@ -9,7 +9,7 @@ reverse proxy on the same host makes every client look like loopback, and anyone
 X-Forwarded-For. A scraper that goes through the proxy uses the token.
 
 Under several processes (gunicorn workers, the Celery worker) the page sums every process's
-files (prometheus_client's multiprocess mode, core.prometheus); the stock gauges are read
+files (prometheus_client's multiprocess mode, core.serving.prometheus); the stock gauges are read
 from the database on each scrape (reservations.metrics.StockCollector).
 """
 
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry, multiprocess
 
 from core.errors import MetricsForbidden, NotFound, StockdError
-from core.prometheus import VARIABLE
+from core.serving.prometheus import VARIABLE
 from reservations.metrics import StockCollector
 
 _BEARER = "Bearer "

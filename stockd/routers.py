@@ -1,6 +1,6 @@
 """The database router: the primary for everything but the reads marked as allowed to lag.
 
-Reads go to the primary unless a queryset names the replica itself (core.replicas); rows
+Reads go to the primary unless a queryset names the replica itself (core.serving.replicas); rows
 related to an object read from the replica (a catalogue's prefetched stock rows) follow it
 there. Writes always go to the primary, even for an object read from the replica, and
 migrations run only on the primary (a physical replica replays them).
@@ -8,7 +8,7 @@ migrations run only on the primary (a physical replica replays them).
 
 from django.db import DEFAULT_DB_ALIAS
 
-from core.replicas import REPLICA
+from core.serving.replicas import REPLICA
 
 
 class PrimaryReplicaRouter:

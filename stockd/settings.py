@@ -58,17 +58,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: the request id is current, and the duration measured, for everything below.
-    "core.requestlog.RequestLogMiddleware",
+    "core.serving.requestlog.RequestLogMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Above all that can raise: with DEBUG on, errors still answer JSON under /api/ and the
     # designed pages elsewhere, not Django's technical pages (core/error_handlers.py).
     "core.error_handlers.ErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "core.middleware.RequestFramingMiddleware",
-    # Above sessions and auth: a database fault anywhere below it answers 503 (core/dbfaults.py).
-    "core.dbfaults.DatabaseFaultMiddleware",
-    "core.middleware.StaticFilesMiddleware",
+    "core.serving.middleware.RequestFramingMiddleware",
+    # Above sessions and auth: a database fault anywhere below it answers 503
+    # (core/serving/dbfaults.py).
+    "core.serving.dbfaults.DatabaseFaultMiddleware",
+    "core.serving.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,7 +136,7 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 # A streaming replica of the primary for reads that may lag (the public catalogue and the
-# warehouse list), named one by one with core.replicas.database_for; every other read and
+# warehouse list), named one by one with core.serving.replicas.database_for; every other read and
 # every write stays on the primary (stockd/routers.py, docs/decisions.md).
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 if DATABASE_REPLICA_URL:
@@ -149,14 +150,14 @@ if DATABASE_REPLICA_URL:
     # Tests see the replica as the primary itself (Django creates no test database there).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["stockd.routers.PrimaryReplicaRouter"]
-# stockd's backend (core.postgresql): django-prometheus' (Django's PostgreSQL backend, pool
+# stockd's backend (core.serving.postgresql): django-prometheus' (Django's PostgreSQL backend, pool
 # included, counting queries, their errors and durations for /metrics), whose pool checks a
 # connection as it lends it and, finding one dead, replaces every idle one at once; that
 # check replaces CONN_HEALTH_CHECKS, whose check backs off a second per dead connection.
 # Swapped in last, after the checks above.
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.postgresql":
-        _database["ENGINE"] = "core.postgresql"
+        _database["ENGINE"] = "core.serving.postgresql"
         if _database.get("OPTIONS", {}).get("pool"):
             _database["CONN_HEALTH_CHECKS"] = False
 
@@ -388,7 +389,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "stockd": {"()": "core.logging.StockdFormatter", "as_json": LOG_FORMAT == "json"}
+        "stockd": {"()": "core.serving.logging.StockdFormatter", "as_json": LOG_FORMAT == "json"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "stockd"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -4,7 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from core.framing import frame_wsgi
+from core.serving.framing import frame_wsgi
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockd.settings")
 application = frame_wsgi(get_wsgi_application())

@@ -92,7 +92,7 @@ def test_a_text_charset_is_still_read(api):
 
 @pytest.mark.django_db
 def test_a_chunked_body_a_server_cannot_end_is_a_json_411(api):
-    """Without a server that frames it (core.framing), Django would read it empty."""
+    """Without a server that frames it (core.serving.framing), Django would read it empty."""
     stock = InventoryFactory(total_stock=5)
     body = {"productId": stock.product_id, "warehouseId": stock.warehouse_id, "quantity": 1}
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import prometheus
+from core.serving import prometheus
 from inventory.models import Inventory
 from reservations import metrics
 from reservations.models import Reservation

@@ -1,7 +1,7 @@
 """After a restart or failover, the pool replaces its dead connections at once.
 
 pg_terminate_backend kills every connection idle in a pool together. The backend
-(core.postgresql) checks each connection as it lends it; the first found dead makes the pool
+(core.serving.postgresql) checks each connection as it lends it; the first found dead makes the pool
 replace every idle one, so the request waits for one fresh connection instead of meeting the
 dead ones one by one, with psycopg_pool backing off a second, two, four between them. These
 tests run a pool of their own, on the test database, with real terminated backends.
@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from core.postgresql.base import DatabaseWrapper
+from core.serving.postgresql.base import DatabaseWrapper
 
 POOL_SIZE = 3
 pytestmark = pytest.mark.django_db

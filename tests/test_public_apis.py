@@ -10,9 +10,9 @@ bending a framework (Django, DRF, asgiref, WhiteNoise, psycopg, Celery and the l
 
 The places that still do are listed in KNOWN with why; issue 24 removes them. The test fails
 on a new one, and on a listed one that is gone (take it off the list: the ratchet only turns
-one way). It cannot see a copied method (DRF's dispatch in core/asyncviews.py) or an
+one way). It cannot see a copied method (DRF's dispatch in core/serving/asyncviews.py) or an
 undocumented attribute without an underscore (asgiref's `SyncToAsync.func`, WhiteNoise's
-`files` in core/middleware.py): issue 24 names those, and review catches the next ones.
+`files` in core/serving/middleware.py): issue 24 names those, and review catches the next ones.
 """
 
 import ast
@@ -43,7 +43,7 @@ SKIPPED = {".venv", "tests", "var", "staticfiles", "static", "migrations", "node
 
 KNOWN = {
     # The hold hot path's framework patches, which issue 24 replaces with public API.
-    ("core/asyncviews.py", "assigns MiddlewareMixin.__acall__"),
+    ("core/serving/asyncviews.py", "assigns MiddlewareMixin.__acall__"),
     ("stockd/asgi.py", "uses self._view_middleware of ASGIHandler"),
 }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from core.replicas import REPLICA, database_for
+from core.serving.replicas import REPLICA, database_for
 from inventory.models import Inventory, Product
 from stockd.routers import PrimaryReplicaRouter
 from tests.postgres_clusters import Cluster, primary_and_streaming_replica

@@ -19,8 +19,8 @@ from django.conf import settings
 from django.test import AsyncClient
 from django.utils import timezone
 
-from core.logging import StockdFormatter
-from core.requestid import current_request_id, request_id_in_context
+from core.serving.logging import StockdFormatter
+from core.serving.requestid import current_request_id, request_id_in_context
 from reservations.models import Reservation, ReservationEvent
 from reservations.tasks import expire_due_reservations
 from tests.factories import InventoryFactory

@@ -13,7 +13,7 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
-from core.request_threads import ConnectionReleasingExecutor
+from core.serving.request_threads import ConnectionReleasingExecutor
 from stockd.asgi import application
 from tests.factories import InventoryFactory
 

@@ -60,7 +60,7 @@ def settings_in_child(**env: str) -> dict:
 
 def test_suite_runs_on_postgresql_and_redis():
     # stockd's backend: django-prometheus' (Django's own, counting queries for /metrics).
-    assert settings.DATABASES["default"]["ENGINE"] == "core.postgresql"
+    assert settings.DATABASES["default"]["ENGINE"] == "core.serving.postgresql"
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
 
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.fields import IdField
-from core.replicas import database_for
+from core.serving.replicas import database_for
 from warehouses.models import Warehouse
 
 

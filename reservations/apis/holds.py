@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.asyncviews import CoalescingApiView
 from core.fields import IdField
 from core.ids import parse_uuid
 from core.openapi import documented, documented_page, error_response, uuid_path_parameter
 from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
-from core.request_threads import off_loop
+from core.serving.asyncviews import CoalescingApiView
+from core.serving.request_threads import off_loop
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from reservations import guests

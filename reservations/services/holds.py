@@ -12,7 +12,7 @@ from django.templatetags.static import static
 from django.utils import timezone
 
 from core.errors import StockdError
-from core.requestid import current_request_id
+from core.serving.requestid import current_request_id
 from inventory import selectors
 from inventory.errors import StockNotFound
 from inventory.locks import StockKey

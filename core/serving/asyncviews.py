@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.request_threads import off_loop
+from core.serving.request_threads import off_loop
 
 # POST to these paths runs on the event loop (stockd.asgi gives it no thread of its own).
 ASYNC_HOT_PATHS = frozenset({"/api/reservations"})

@@ -1,6 +1,6 @@
 """One log line per request, under the request's id, which goes back in X-Request-ID.
 
-The id comes from the proxy's X-Request-ID header when it is sane (core.requestid), else it
+The id comes from the proxy's X-Request-ID header when it is sane (core.serving.requestid), else it
 is made here; it is current for everything the request runs (the audit events it writes
 carry it in their payload) and is returned to the client in the response's X-Request-ID.
 """
@@ -14,8 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from core.dbfaults import DATABASE_FAULTS
-from core.requestid import HEADER, request_id_from, request_id_in_context
+from core.serving.dbfaults import DATABASE_FAULTS
+from core.serving.requestid import HEADER, request_id_from, request_id_in_context
 
 logger = logging.getLogger("stockd.request")
 

@@ -7,7 +7,7 @@ Two things happen before Django builds its request, so no middleware can do them
   Both wrappers buffer the de-chunked body (up to DATA_UPLOAD_MAX_MEMORY_SIZE, 413 past it)
   and hand it on with its Content-Length. Under WSGI only a server that ends the input where
   the body ends (gunicorn sets `wsgi.input_terminated`) can be read; other requests reach
-  core.middleware.RequestFramingMiddleware, which answers 411.
+  core.serving.middleware.RequestFramingMiddleware, which answers 411.
 - Django's WSGIRequest decodes a non-empty query string with the Content-Type's charset
   while it is being built; a charset that is not a text encoding is answered 400 here.
   (ASGIRequest decodes the query string lazily, so the middleware answers it there.)

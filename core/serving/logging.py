@@ -1,7 +1,7 @@
 """Log lines for people (text) or for log pipelines (one JSON object a line).
 
 `StockdFormatter` writes the time, level, logger and message, then the request id of the
-request being served (core.requestid), the id of the Celery task being run, and every field
+request being served (core.serving.requestid), the id of the Celery task being run, and every field
 the caller passed with `extra={...}`. settings.LOGGING picks the form from LOG_FORMAT.
 """
 
@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from core.requestid import current_request_id
+from core.serving.requestid import current_request_id
 
 try:  # the worker's current task; Celery is a dependency, but core must not need it
     from celery import current_task

@@ -8,7 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from core.framing import Refusal, charset_refusal, length_required, unreadable_charset
+from core.serving.framing import Refusal, charset_refusal, length_required, unreadable_charset
 
 
 def _answer(refusal: Refusal) -> HttpResponse:
@@ -98,7 +98,7 @@ class RequestFramingMiddleware(HookMiddleware):
 
     Django decodes the query string and form bodies with the request's charset and raises
     LookupError (a 500) on a codec that is not a text encoding. A chunked body reaches Django
-    with a Content-Length when the server wrapper could read it (core.framing); one that
+    with a Content-Length when the server wrapper could read it (core.serving.framing); one that
     still has none would be read as empty, so it is refused.
     """
 

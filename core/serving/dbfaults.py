@@ -30,7 +30,7 @@ from psycopg_pool import PoolTimeout
 from rest_framework.response import Response
 
 from core.errors import DatabaseUnavailable, StockdError, TransactionConflict
-from core.middleware import HookMiddleware
+from core.serving.middleware import HookMiddleware
 
 logger = logging.getLogger(__name__)
 

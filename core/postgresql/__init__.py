@@ -1,1 +1,0 @@
-"""stockd's PostgreSQL database backend (ENGINE "core.postgresql"); see base.py."""

@@ -1,0 +1,1 @@
+"""stockd's PostgreSQL database backend (ENGINE "core.serving.postgresql"); see base.py."""
