@@ -109,7 +109,8 @@ def live_stream_closed() -> None:
 
 
 def count_committed_events(recorded: Iterable) -> None:
-    """Count the releases and promotions among events whose transaction has committed."""
+    """Count the releases and promotions among events whose transaction has committed
+    (events.Announcement objects; events imports this module, so it is not named here)."""
     released: Tally[str] = Tally()
     promoted = 0
     for event in recorded:
