@@ -1,7 +1,7 @@
 """Holding units: `reserve` in a given warehouse, `reserve_nearest` in the nearest that has them."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -110,30 +110,21 @@ class NewHold:
 
 
 def reservation_from_hold(hold: locks.Hold) -> Reservation:
-    """Build (not save) the Reservation a one-statement hold wrote, product and warehouse too."""
+    """Build (not save) the Reservation a one-statement hold wrote, product and warehouse too
+    (NewHold's values: HeldProduct and HeldWarehouse name the models' own fields)."""
+    new = NewHold.of(hold)
     return Reservation(
-        id=hold.reservation_id,
-        product=Product(
-            id=hold.product_id,
-            name=hold.product_name,
-            price=hold.product_price,
-            image=hold.product_image,
-            category=hold.product_category,
-        ),
-        warehouse=Warehouse(
-            id=hold.warehouse_id,
-            name=hold.warehouse_name,
-            city=hold.warehouse_city,
-            location=hold.warehouse_location,
-        ),
-        quantity=hold.quantity,
-        status=Reservation.Status.PENDING,
-        expires_at=hold.expires_at,
-        created_at=hold.created_at,
-        updated_at=hold.created_at,
-        extended=False,
-        user_id=hold.user_id,
-        guest_id=hold.guest_id,
+        id=new.id,
+        product=Product(**asdict(new.product)),
+        warehouse=Warehouse(**asdict(new.warehouse)),
+        quantity=new.quantity,
+        status=new.status,
+        expires_at=new.expires_at,
+        created_at=new.created_at,
+        updated_at=new.updated_at,
+        extended=new.extended,
+        user_id=new.user_id,
+        guest_id=new.guest_id,
     )
 
 
