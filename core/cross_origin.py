@@ -90,16 +90,20 @@ def _is_bodiless(request: HttpRequest) -> bool:
     return not meta.get("CONTENT_TYPE") and meta.get("CONTENT_LENGTH") in (None, "", "0")
 
 
-class OriginCheckedSession(SessionAuthentication):
-    """DRF's session authentication, with the origin rule instead of the CSRF token.
+def refuse_cross_site_cookie_write(request: HttpRequest) -> None:
+    """The API's authentication rule for writes: one that carries cookies, signed in or not,
+    must pass the origin rule (a guest's `stockd_guest` cookie owns holds as a session owns an
+    account's). OriginCheckedSession applies it to every DRF view, the lean reserve path
+    (reservations/apis/lean_reserve.py) to its own requests."""
+    if request.COOKIES:
+        refuse_cross_site_write(request)
 
-    The rule applies to every unsafe request that carries cookies, signed in or not: a guest's
-    `stockd_guest` cookie owns holds as a session owns an account's.
-    """
+
+class OriginCheckedSession(SessionAuthentication):
+    """DRF's session authentication, with the origin rule instead of the CSRF token."""
 
     def authenticate(self, request):
-        if request.COOKIES:
-            refuse_cross_site_write(request)
+        refuse_cross_site_cookie_write(request)
         return super().authenticate(request)
 
     def enforce_csrf(self, request) -> None:

@@ -33,6 +33,11 @@ class ReserveRateThrottle(SimpleRateThrottle):
         # Read per request (DRF builds a throttle per request), so override_settings applies.
         return settings.RESERVE_RATE_LIMIT or None
 
+    @classmethod
+    def limits_anything(cls) -> bool:
+        """Whether a RESERVE_RATE_LIMIT is set (without one, nothing needs the cache)."""
+        return bool(settings.RESERVE_RATE_LIMIT)
+
     def parse_rate(self, rate: str | None) -> tuple[int | None, int | None]:
         """Accept "60/m" as DRF does, and a multiplied period such as "100/5m"."""
         parsed = parse_rate(rate)

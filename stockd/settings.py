@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -69,7 +69,7 @@ MIDDLEWARE = [
     # Above sessions and auth: a database fault anywhere below it answers 503
     # (core/serving/dbfaults.py).
     "core.serving.dbfaults.DatabaseFaultMiddleware",
-    "core.serving.middleware.StaticFilesMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -281,15 +281,15 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------------
-# Whitenoise serves static files in every mode. Vendored files carry their version in their
+# ServeStatic (WhiteNoise's ASGI-native fork) serves static files in every mode. Vendored files carry their version in their
 # names, so plain (non-manifest) storage is enough and no collectstatic is needed to run.
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 
 # --- Rate limits (docs/api.md, "Rate limits") -----------------------------------------------

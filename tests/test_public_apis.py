@@ -1,18 +1,20 @@
 """stockd stands on the frameworks' public APIs (issue 24): a ratchet over the source.
 
-Read with `ast`, every module of the project (not the tests) is checked for three ways of
-bending a framework (Django, DRF, asgiref, WhiteNoise, psycopg, Celery and the like):
+Read with `ast`, every module of the project (not the tests) is checked for four ways of
+bending a framework (Django, DRF, asgiref, ServeStatic, psycopg, Celery and the like):
 - assigning onto something imported from one (`MiddlewareMixin.__acall__ = ...`);
 - reading an underscore name of something imported from one (`SyncToAsync._run`), or of
   `request` (`request._stream`, `request._request`);
 - in a subclass of a framework class, using `self._name` that the class never sets itself
-  (`self._view_middleware` in an ASGIHandler subclass).
+  (`self._view_middleware` in an ASGIHandler subclass);
+- in a subclass of a framework class, redefining a method of its request cycle (DRF's
+  `dispatch` or `initial`, a handler's `__call__` or `create_request`...): a copy of it, with
+  changes, that would miss the framework's next fixes.
 
-The places that still do are listed in KNOWN with why; issue 24 removes them. The test fails
-on a new one, and on a listed one that is gone (take it off the list: the ratchet only turns
-one way). It cannot see a copied method (DRF's dispatch in core/serving/asyncviews.py) or an
-undocumented attribute without an underscore (asgiref's `SyncToAsync.func`, WhiteNoise's
-`files` in core/serving/middleware.py): issue 24 names those, and review catches the next ones.
+Issue 24 removed the last places that did (the hot path's patches); KNOWN lists any that
+must stay, with why. The test fails on a new one, and on a listed one that is gone (the
+ratchet only turns one way). It cannot see an undocumented attribute without an underscore
+(asgiref's `SyncToAsync.func`): review catches those.
 """
 
 import ast
@@ -25,6 +27,7 @@ FRAMEWORKS = (
     "rest_framework",
     "asgiref",
     "whitenoise",
+    "servestatic",
     "psycopg",
     "psycopg_pool",
     "celery",
@@ -41,11 +44,7 @@ DOCUMENTED = {
 PROJECT = Path(settings.BASE_DIR)
 SKIPPED = {".venv", "tests", "var", "staticfiles", "static", "migrations", "node_modules"}
 
-KNOWN = {
-    # The hold hot path's framework patches, which issue 24 replaces with public API.
-    ("core/serving/asyncviews.py", "assigns MiddlewareMixin.__acall__"),
-    ("stockd/asgi.py", "uses self._view_middleware of ASGIHandler"),
-}
+KNOWN: set[tuple[str, str]] = set()  # issue 24 removed the last ones
 
 
 def _modules() -> list[Path]:
@@ -102,6 +101,34 @@ def _own_attributes(cls: ast.ClassDef) -> set[str]:
     return own
 
 
+# The request cycle of the frameworks' handlers, views and middleware: a subclass that
+# redefines one of these without calling the framework's own (`super()`) has copied it.
+REQUEST_CYCLE = {
+    "ASGIHandler": {"__call__", "handle", "create_request", "load_middleware", "send_response"},
+    "WSGIHandler": {"__call__", "load_middleware", "get_response"},
+    "APIView": {
+        "dispatch",
+        "initial",
+        "initialize_request",
+        "finalize_response",
+        "handle_exception",
+    },
+    "MiddlewareMixin": {"__call__", "__acall__"},
+}
+
+
+def _calls_super(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `method` calls the framework's own: `super().<its name>(...)`."""
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr == method.name
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "super"
+        for node in ast.walk(method)
+    )
+
+
 def _findings(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     framework = _framework_names(tree)
@@ -121,6 +148,14 @@ def _findings(path: Path) -> set[str]:
             found.add(f"uses request.{node.attr}")
         if isinstance(node, ast.ClassDef):
             bases = {_root(base) for base in node.bases} & framework
+            cycle = set().union(*(REQUEST_CYCLE.get(base, set()) for base in bases))
+            for method in node.body:
+                if (
+                    isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and method.name in cycle
+                    and not _calls_super(method)
+                ):
+                    found.add(f"redefines {method.name} of {', '.join(sorted(bases))}")
             own = _own_attributes(node)
             for inner in ast.walk(node):
                 if (
@@ -152,12 +187,17 @@ def test_the_check_sees_each_kind_of_bending(tmp_path):
         "        return self._mine, self._own(), self._middleware_chain\n"
         "    def _own(self):\n"
         "        return None\n"
+        "    async def __call__(self, scope, receive, send):\n"
+        "        return None\n"
+        "    def load_middleware(self, is_async=False):\n"
+        "        super().load_middleware(is_async)\n"
     )
     assert _findings(sample) == {
         "assigns SyncToAsync.launch",
         "reads SyncToAsync._run",
         "uses request._stream",
         "uses self._middleware_chain of ASGIHandler",
+        "redefines __call__ of ASGIHandler",
     }
 
 

@@ -62,7 +62,7 @@ def _is_text_encoding(charset: str) -> bool:
     return True
 
 
-def _body_limit() -> int | None:
+def body_limit() -> int | None:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
@@ -95,7 +95,7 @@ def _wsgi_chunked(environ: dict) -> bool:
 
 
 def _buffer_wsgi_body(environ: dict, path: str) -> Refusal | None:
-    limit = _body_limit()
+    limit = body_limit()
     body = environ["wsgi.input"].read(-1 if limit is None else limit + 1)
     if limit is not None and len(body) > limit:
         return _too_large(path, limit)
@@ -118,10 +118,10 @@ def frame_asgi(application: Callable) -> Callable:
         if scope["type"] != "http" or not _asgi_chunked(scope["headers"]):
             await application(scope, receive, send)
             return
-        limit = _body_limit()
+        limit = body_limit()
         try:
-            body = await _read_asgi_body(receive, limit)
-        except _BodyTooLarge:
+            body = await read_asgi_body(receive, limit)
+        except BodyTooLarge:
             await _send_refusal(send, _too_large(scope["path"], limit))
             return
         if body is None:  # the client left
@@ -132,7 +132,7 @@ def frame_asgi(application: Callable) -> Callable:
             if name.lower() not in (b"transfer-encoding", b"content-length")
         ]
         headers.append((b"content-length", str(len(body)).encode()))
-        await application({**scope, "headers": headers}, _replay(body, receive), send)
+        await application({**scope, "headers": headers}, replay(body, receive), send)
 
     return framed
 
@@ -142,12 +142,12 @@ def _asgi_chunked(headers: list[tuple[bytes, bytes]]) -> bool:
     return b"transfer-encoding" in names and b"content-length" not in names
 
 
-class _BodyTooLarge(Exception):
+class BodyTooLarge(Exception):
     pass
 
 
-async def _read_asgi_body(receive: Receive, limit: int | None) -> bytes | None:
-    """Read the whole body; None if the client left. Past `limit`, raise _BodyTooLarge."""
+async def read_asgi_body(receive: Receive, limit: int | None) -> bytes | None:
+    """Read the whole body; None if the client left. Past `limit`, raise BodyTooLarge."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -156,13 +156,13 @@ async def _read_asgi_body(receive: Receive, limit: int | None) -> bytes | None:
         chunk = message.get("body", b"")
         size += len(chunk)
         if limit is not None and size > limit:
-            raise _BodyTooLarge
+            raise BodyTooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """A receive() that gives the buffered body once, then the client's further messages."""
     sent = False
 

@@ -6,7 +6,6 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from whitenoise.middleware import WhiteNoiseMiddleware
 
 from core.serving.framing import Refusal, charset_refusal, length_required, unreadable_charset
 
@@ -72,25 +71,6 @@ class HookMiddleware:
 
     def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         return response
-
-
-class StaticFilesMiddleware(HookMiddleware):
-    """WhiteNoise's static file serving, without making the rest of the chain sync.
-
-    WhiteNoiseMiddleware is sync only; under ASGI it would put every request below it on a
-    thread. Only requests for static files reach it here (and it reads no database).
-    """
-
-    def __init__(self, get_response: Callable) -> None:
-        super().__init__(get_response)
-        self.whitenoise = WhiteNoiseMiddleware(get_response=None)
-
-    def before(self, request: HttpRequest) -> HttpResponse | None:
-        whitenoise, path = self.whitenoise, request.path_info
-        static_file = (
-            whitenoise.find_file(path) if whitenoise.autorefresh else whitenoise.files.get(path)
-        )
-        return None if static_file is None else whitenoise.serve(static_file, request)
 
 
 class RequestFramingMiddleware(HookMiddleware):

@@ -64,9 +64,9 @@ def _step(fn: Callable, args: tuple, kwargs: dict) -> Any:
             logger.exception("could not give a connection back to the pool")
 
 
-# Blocking calls of the async hot path: DRF's checks (the rate limit reads the cache) and
-# routed holds (which may wait on row locks). A pool of their own: never the thread the
-# streams and hot POSTs share, and never the event loop.
+# Blocking calls of the lean reserve path: the session's user and the rate limit (which reads
+# the cache). A pool of their own: never a thread another request's sync steps run on, and
+# never the event loop.
 _OFF_LOOP_THREADS = ConnectionReleasingExecutor("stockd-off-loop", workers=8)
 
 

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
@@ -56,11 +56,12 @@ def who(request: HttpRequest) -> str:
 
 
 async def awho(request: HttpRequest) -> str:
-    """who() for the event loop: the user is loaded with `request.auser()`, never synchronously."""
-    try:
-        return _name_without_loading(request) or _name(await request.auser())
-    except DATABASE_FAULTS:
-        return "unknown"
+    """who() for the event loop: a user still to be loaded is read on the request's thread.
+
+    Not with `request.auser()`: its cache is not the lazy `request.user`'s, so a page whose
+    view had read the user would load it a second time.
+    """
+    return _name_without_loading(request) or await sync_to_async(who)(request)
 
 
 class RequestLogMiddleware:
@@ -84,24 +85,24 @@ class RequestLogMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         started = time.perf_counter()
-        with request_id_in_context(_request_id(request)) as request_id:
+        with request_id_in_context(request_id_of(request)) as request_id:
             response = self.get_response(request)
-            _answered(request, response, request_id, started, who(request))
+            answered(request, response, request_id, started, who(request))
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        with request_id_in_context(_request_id(request)) as request_id:
+        with request_id_in_context(request_id_of(request)) as request_id:
             response = await self.get_response(request)
-            _answered(request, response, request_id, started, await awho(request))
+            answered(request, response, request_id, started, await awho(request))
         return response
 
 
-def _request_id(request: HttpRequest) -> str:
+def request_id_of(request: HttpRequest) -> str:
     return request_id_from(request.META.get(_META_HEADER))
 
 
-def _answered(
+def answered(
     request: HttpRequest, response: HttpResponse, request_id: str, started: float, user: str
 ) -> None:
     """Put the id in the response's X-Request-ID and log the request's line."""

@@ -5,10 +5,11 @@ call (one SQL statement) and an output dict built directly, documented for OpenA
 ReservationOutputSerializer.
 """
 
-import uuid
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,8 +19,6 @@ from core.fields import IdField
 from core.ids import parse_uuid
 from core.openapi import documented, documented_page, error_response, uuid_path_parameter
 from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
-from core.serving.asyncviews import CoalescingApiView
-from core.serving.request_threads import off_loop
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from reservations import guests
@@ -38,25 +37,42 @@ from reservations.throttling import ReserveRateThrottle
 _ID_PARAMETER = uuid_path_parameter("reservation_id")
 
 
-class ReservationCollectionApi(CoalescingApiView):
-    throttle_classes = [ReserveRateThrottle]  # counts POST only: listing holds is not limited
+@extend_schema_serializer(component_name="ReservationInput")
+class ReserveInput(LocatedSerializer):
+    productId = IdField()
+    warehouseId = IdField(
+        required=False,
+        help_text="Omit to hold in the nearest warehouse that has the whole quantity "
+        "(to lat/lng or city), or the one with most available without a location.",
+    )
+    quantity = QuantityField()
 
-    @extend_schema_serializer(component_name="ReservationInput")
-    class InputSerializer(LocatedSerializer):
-        productId = IdField()
-        warehouseId = IdField(
-            required=False,
-            help_text="Omit to hold in the nearest warehouse that has the whole quantity "
-            "(to lat/lng or city), or the one with most available without a location.",
-        )
-        quantity = QuantityField()
+
+def read_line(request: HttpRequest, data: Any) -> tuple[dict, dict]:
+    """Validate a reserve's body: return the line and who holds it (the shopper's keywords of
+    holds.reserve). Both reserve paths read it here: this view and the lean one
+    (reservations/apis/lean_reserve.py)."""
+    line = ReserveInput(data=data)
+    line.is_valid(raise_exception=True)
+    guest = guests.guest_id_for_new_hold(request)
+    shopper = {
+        "product_id": line.validated_data["productId"],
+        "quantity": line.validated_data["quantity"],
+        "user": request.user,
+        "guest_id": guest,
+    }
+    return line.validated_data, shopper
+
+
+class ReservationCollectionApi(APIView):
+    throttle_classes = [ReserveRateThrottle]  # counts POST only: listing holds is not limited
 
     class FilterSerializer(PageSerializer):
         default_limit = DEFAULT_PAGE_SIZE
 
     @documented(
         "reservations_create",
-        request=InputSerializer,
+        request=ReserveInput,
         parameters=[IDEMPOTENCY_KEY],
         ok=ReservationOutputSerializer,
         status=201,
@@ -71,48 +87,15 @@ class ReservationCollectionApi(CoalescingApiView):
     @idempotent("reservations.create")
     def post(self, request: Request) -> Response:
         """Hold units of a product in a warehouse until they are confirmed, released or expire."""
-        line, guest = self._line(request)
-        shopper = self._shopper(line, request, guest)
+        line, shopper = read_line(request, request.data)
         if "warehouseId" in line:
-            reservation = holds.reserve(warehouse_id=line["warehouseId"], **shopper)
-            return self._created(request, guest, reservation)
-        hold = holds.reserve_nearest(origin=line["origin"], **shopper)
-        return self._created(request, guest, hold.reservation, hold.distance_km)
-
-    async def apost(self, request: Request) -> Response:
-        """`post` for a request without Idempotency-Key, awaiting the hold coalescer."""
-        line, guest = self._line(request)
-        shopper = self._shopper(line, request, guest)
-        if "warehouseId" in line:
-            reservation = await holds.areserve(warehouse_id=line["warehouseId"], **shopper)
-            return self._created(request, guest, reservation)
-        hold = await off_loop(holds.reserve_nearest)(origin=line["origin"], **shopper)
-        return self._created(request, guest, hold.reservation, hold.distance_km)
-
-    def _line(self, request: Request) -> tuple[dict, uuid.UUID | None]:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return data.validated_data, guests.guest_id_for_new_hold(request)
-
-    @staticmethod
-    def _shopper(line: dict, request: Request, guest: uuid.UUID | None) -> dict:
-        return {
-            "product_id": line["productId"],
-            "quantity": line["quantity"],
-            "user": request.user,
-            "guest_id": guest,
-        }
-
-    @staticmethod
-    def _created(
-        request: Request,
-        guest: uuid.UUID | None,
-        reservation: Reservation | holds.NewHold,
-        distance_km: float | None = None,
-    ) -> Response:
-        body = reservation_body(reservation, request, distance_km)
+            hold = holds.reserve(warehouse_id=line["warehouseId"], **shopper)
+            body = reservation_body(hold, request)
+        else:
+            routed = holds.reserve_nearest(origin=line["origin"], **shopper)
+            body = reservation_body(routed.reservation, request, routed.distance_km)
         response = Response(body, status=HTTPStatus.CREATED)
-        guests.remember_guest(request, response, guest)
+        guests.remember_guest(request, response, shopper["guest_id"])
         return response
 
     @documented_page(
