@@ -281,8 +281,9 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------------
-# ServeStatic (WhiteNoise's ASGI-native fork) serves static files in every mode. Vendored files carry their version in their
-# names, so plain (non-manifest) storage is enough and no collectstatic is needed to run.
+# ServeStatic (WhiteNoise's ASGI-native fork) serves static files in every mode, from the
+# finders. Vendored files carry their version in their names, so plain (non-manifest) storage
+# is enough and no collectstatic is needed to run.
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]

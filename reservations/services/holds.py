@@ -8,7 +8,6 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, connections
-from django.templatetags.static import static
 from django.utils import timezone
 
 from core.errors import StockdError
@@ -16,7 +15,7 @@ from core.serving.requestid import current_request_id
 from inventory import selectors
 from inventory.errors import StockNotFound
 from inventory.locks import StockKey
-from inventory.models import Product
+from inventory.models import Product, image_url
 from reservations import access, coalescer, locks
 from reservations.errors import InsufficientStock
 from reservations.models import Reservation
@@ -45,7 +44,7 @@ class HeldProduct:
     @property
     def image_url(self) -> str | None:
         """As Product.image_url, worked out only when an answer shows it."""
-        return static(self.image) if self.image else None
+        return image_url(self.image)
 
 
 @dataclass(frozen=True, slots=True)
