@@ -21,7 +21,7 @@ function setup(thread)
 end
 
 function init(args)
-  created, refused, other = 0, 0, 0
+  created, sold_out, other = 0, 0, 0
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 end
 
@@ -39,19 +39,19 @@ function response(status, headers, body)
   if status == 201 then
     created = created + 1
   elseif status == 409 then
-    refused = refused + 1
+    sold_out = sold_out + 1
   else
     other = other + 1
   end
 end
 
 function done(summary, latency, requests)
-  local total_created, total_refused, total_other = 0, 0, 0
+  local total_created, total_sold_out, total_other = 0, 0, 0
   for _, thread in ipairs(threads) do
     total_created = total_created + thread:get("created")
-    total_refused = total_refused + thread:get("refused")
+    total_sold_out = total_sold_out + thread:get("sold_out")
     total_other = total_other + thread:get("other")
   end
   io.write(string.format("answers: %d x 201, %d x 409, %d other\n",
-                         total_created, total_refused, total_other))
+                         total_created, total_sold_out, total_other))
 end

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema_serializer,
@@ -108,11 +108,19 @@ def delivery_body(quote: DeliveryQuote) -> dict[str, Any]:
     }
 
 
-def _catalogue_key(request: Request, query: dict[str, Any]) -> str:
+def catalogue_key(request: HttpRequest, media_type: str, query: dict[str, Any]) -> str:
     """The cache key of one catalogue answer. Image URLs are absolute (on the host asked, or
     the proxy's) and the media type's parameters may ask for indentation: both shape it."""
-    shape = (request.build_absolute_uri("/"), request.accepted_media_type, sorted(query.items()))
+    shape = (request.build_absolute_uri("/"), media_type, sorted(query.items()))
     return "catalogue:" + hashlib.sha256(repr(shape).encode()).hexdigest()
+
+
+def catalogue_response(answer: tuple[bytes, int], content_type: str) -> HttpResponse:
+    """A catalogue answer (its JSON and how many products match in all), as sent."""
+    content, total = answer
+    response = HttpResponse(content, content_type=content_type)
+    response[TOTAL_COUNT_HEADER] = str(total)
+    return response
 
 
 class ProductListApi(APIView):
@@ -136,16 +144,13 @@ class ProductListApi(APIView):
         params.is_valid(raise_exception=True)
         query = params.validated_data
         seconds = settings.CATALOGUE_CACHE_SECONDS
-        key = _catalogue_key(request, query)
+        key = catalogue_key(request, request.accepted_media_type, query)
         answer = cache.get(key) if seconds else None
         if answer is None:
             answer = self._render(request, query)
             if seconds:
                 cache.set(key, answer, seconds)
-        content, total = answer
-        response = HttpResponse(content, content_type=request.accepted_renderer.media_type)
-        response[TOTAL_COUNT_HEADER] = str(total)
-        return response
+        return catalogue_response(answer, request.accepted_renderer.media_type)
 
     @staticmethod
     def _render(request: Request, query: dict[str, Any]) -> tuple[bytes, int]:

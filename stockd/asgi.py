@@ -4,9 +4,10 @@ Three layers, each by public API:
 
 - core.serving.framing reads a chunked request body and hands it on with its Content-Length,
   which Django needs to read it;
-- the reserve hot path (reservations.apis.lean_reserve, through core.serving.lean) answers
-  an unkeyed POST /api/reservations naming its warehouse on the event loop, awaiting the hold
-  coalescer, and hands every other request on;
+- core.serving.lean answers two routes' common cases on the event loop and hands every
+  other request on: the reserve hot path (reservations.apis.lean_reserve: an unkeyed POST
+  /api/reservations naming its warehouse, awaiting the hold coalescer) and the shared
+  catalogue (inventory.lean_catalogue: GET /api/products from the cache);
 - Django's own ASGIHandler answers the rest. Each request's sync steps (signals, sync
   middleware, sync views) run on a core.serving.request_threads.ConnectionReleasingExecutor,
   given to asgiref's ThreadSensitiveContext (an outer context with an executor is the one
@@ -30,6 +31,7 @@ django.setup(set_prefix=False)
 from core.serving.framing import frame_asgi  # noqa: E402 (needs the settings above)
 from core.serving.lean import in_front_of  # noqa: E402
 from core.serving.request_threads import ConnectionReleasingExecutor  # noqa: E402
+from inventory.lean_catalogue import LeanCatalogue  # noqa: E402
 from reservations.apis.lean_reserve import LeanReserve  # noqa: E402
 
 STREAM_PATH = "/events/"
@@ -55,4 +57,4 @@ async def django_on_request_threads(scope: dict, receive, send) -> None:
         thread.shutdown(wait=False)  # its last step has run; the thread ends by itself
 
 
-application = frame_asgi(in_front_of(django_on_request_threads, LeanReserve()))
+application = frame_asgi(in_front_of(django_on_request_threads, [LeanReserve(), LeanCatalogue()]))

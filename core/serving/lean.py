@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.handlers.asgi import ASGIRequest
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
@@ -45,10 +46,12 @@ from django.utils.module_loading import import_string
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from core.cross_origin import refuse_cross_site_cookie_write
 from core.error_handlers import api_exception_handler, handler500
 from core.serving import requestlog
 from core.serving.framing import read_asgi_body, replay
 from core.serving.middleware import HookMiddleware
+from core.serving.request_threads import off_loop
 from core.serving.requestid import request_id_in_context
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
@@ -75,6 +78,7 @@ LOOP_MIDDLEWARE = frozenset(
 
 logger = logging.getLogger("django.request")
 _JSON = JSONRenderer()
+_ACCEPTS_JSON = frozenset({b"*/*", b"application/*", b"application/json"})
 
 
 class LeanRoute(Protocol):
@@ -83,36 +87,69 @@ class LeanRoute(Protocol):
 
     def takes(self, scope: dict) -> bool: ...
 
-    def reads(self, request: HttpRequest) -> Any | None: ...
+    async def reads(self, request: HttpRequest) -> Any | None: ...
 
     async def answer(self, request: HttpRequest, given: Any) -> HttpResponse: ...
 
 
-def in_front_of(django: ASGIApp, route: LeanRoute) -> ASGIApp:
-    """Return an ASGI app that answers `route`'s common case and hands the rest to `django`."""
-    match = functools.cache(lambda: resolve(route.path))
-    view_headers = functools.cache(lambda: _view_headers(route.view))
+def in_front_of(django: ASGIApp, routes: list[LeanRoute]) -> ASGIApp:
+    """Return an ASGI app that answers `routes`' common cases and hands the rest to `django`."""
+    by_path = {route.path: route for route in routes}
+    match = functools.cache(resolve)
+    view_headers = functools.cache(_view_headers)
 
     async def app(scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or scope["path"] != route.path or not route.takes(scope):
-            await django(scope, receive, send)
-            return
-        if not _within_body_limit(scope):
+        route = by_path.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None or not route.takes(scope) or not _within_body_limit(scope):
             await django(scope, receive, send)
             return
         body = await read_asgi_body(receive, None)  # the server holds it to Content-Length
         if body is None:  # the client left
             return
         request = ASGIRequest(scope, io.BytesIO(body))
-        given = route.reads(request)
+        given = await route.reads(request)
         if given is None:
             await django(scope, replay(body, receive), send)
             return
-        request.resolver_match = match()
-        response = await _answer(request, route, given, view_headers())
+        request.resolver_match = match(route.path)
+        response = await _answer(request, route, given, view_headers(route.view))
         await _send(response, send)
 
     return app
+
+
+async def api_user(request: HttpRequest) -> Any:
+    """Authenticate a lean request as DRF's view would (core.cross_origin.OriginCheckedSession):
+    the origin rule for a write that carries cookies, then the session's user.
+
+    The user is Django's get_user on the session SessionMiddleware's hook set up; without a
+    session cookie there is nothing to read (AnonymousUser, no query), else it is read off the
+    loop. It becomes `request.user`, which the log line names.
+    """
+    refuse_cross_site_cookie_write(request)
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        request.user = await off_loop(get_user)(request)
+    else:
+        request.user = get_user(request)
+    return request.user
+
+
+def accepts_json(accept: bytes | None) -> bool:
+    """Whether an Accept header (None: absent) lets DRF answer JSON without weighing quality
+    factors: absent, or naming */*, application/* or application/json without parameters."""
+    if accept is None:
+        return True
+    if b";" in accept:  # quality factors: DRF's negotiation decides
+        return False
+    return any(media.strip().lower() in _ACCEPTS_JSON for media in accept.split(b","))
+
+
+def header(scope: dict, name: bytes) -> bytes | None:
+    """The value of the request header `name` (lower case), or None; the first if repeated."""
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value
+    return None
 
 
 async def _answer(

@@ -7,7 +7,7 @@ Everything else (keyed retries, routed holds, other media types, bodies DRF must
 goes to ReservationCollectionApi through Django, untouched.
 
 Each step is the one the DRF view runs, called here, never copied: the cross-origin rule
-(core.cross_origin), the session's user (Django's SessionMiddleware and get_user), the
+(core.cross_origin) and the session's user (core.serving.lean.api_user), the
 reserve rate limit (reservations.throttling), the JSON parser (core.parsers), the body's
 validation and the shopper (reservations.apis.holds), the hold
 (reservations.services.holds.areserve), its JSON (reservations.apis.bodies) and the error
@@ -20,14 +20,12 @@ import io
 from http import HTTPStatus
 
 from django.conf import settings
-from django.contrib.auth import get_user
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import ParseError, Throttled
 
-from core.cross_origin import refuse_cross_site_cookie_write
 from core.parsers import parse_json
-from core.serving.lean import json_response
+from core.serving.lean import accepts_json, api_user, header, json_response
 from core.serving.request_threads import off_loop
 from reservations import coalescer, guests
 from reservations.apis.bodies import reservation_body
@@ -37,7 +35,6 @@ from reservations.throttling import ReserveRateThrottle, seconds_to_wait
 
 _JSON_TYPES = frozenset({b"application/json"})
 _JSON_CHARSETS = frozenset({b"utf-8", b"utf8"})
-_ACCEPTS_JSON = frozenset({b"*/*", b"application/*", b"application/json"})
 
 
 class LeanReserve:
@@ -48,18 +45,13 @@ class LeanReserve:
         """A POST without Idempotency-Key or query string, sending and accepting plain JSON."""
         if scope["method"] != "POST" or scope["query_string"] or not settings.HOLD_COALESCING:
             return False
-        content_type = accept = None
-        for name, value in scope["headers"]:
-            name = name.lower()
-            if name == b"idempotency-key":
-                return False
-            if name == b"content-type":
-                content_type = value
-            elif name == b"accept":
-                accept = value
-        return _is_json(content_type) and _accepts_json(accept)
+        return (
+            header(scope, b"idempotency-key") is None
+            and _is_json(header(scope, b"content-type"))
+            and accepts_json(header(scope, b"accept"))
+        )
 
-    def reads(self, request: HttpRequest) -> dict | None:
+    async def reads(self, request: HttpRequest) -> dict | None:
         """The JSON object the body holds if it names a warehouse, else None (Django answers)."""
         try:
             request.get_host()
@@ -70,13 +62,7 @@ class LeanReserve:
 
     async def answer(self, request: HttpRequest, given: dict) -> HttpResponse:
         coalescer.get().use_running_loop()  # the server's loop outlives every request
-        refuse_cross_site_cookie_write(request)
-        # The session's user, as AuthenticationMiddleware gives it to DRF's view; without a
-        # session cookie there is nothing to read (AnonymousUser, no query).
-        if settings.SESSION_COOKIE_NAME in request.COOKIES:
-            request.user = await off_loop(get_user)(request)
-        else:
-            request.user = get_user(request)
+        await api_user(request)
         if ReserveRateThrottle.limits_anything():
             wait = await off_loop(seconds_to_wait)(request)
             if wait is not None:
@@ -99,11 +85,3 @@ def _is_json(content_type: bytes | None) -> bool:
         if name.strip().lower() != b"charset" or value.strip().lower() not in _JSON_CHARSETS:
             return False
     return True
-
-
-def _accepts_json(accept: bytes | None) -> bool:
-    if accept is None:
-        return True
-    if b";" in accept:  # quality factors: DRF's negotiation decides
-        return False
-    return any(media.strip().lower() in _ACCEPTS_JSON for media in accept.split(b","))
