@@ -73,7 +73,7 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     Failed sign-ins count against the client's IP and the email (core.signin_limits, shared
     with the console); once either has used them up, the form is refused with a
-    `rate_limited` error, without checking the password, and `rate_limited` holds the refusal.
+    `rate_limited` error, without checking the password, and `rate_limited` holds the error.
     """
 
     rate_limited: SignInRateLimited | None = None
@@ -114,9 +114,9 @@ class EmailAuthenticationForm(AuthenticationForm):
             return super().clean()  # a missing field: nothing was tried, nothing is counted
         try:
             signin_limits.check(self.request, username)
-        except SignInRateLimited as refusal:
-            self.rate_limited = refusal
-            raise ValidationError(refusal.detail, code="rate_limited") from None
+        except SignInRateLimited as limited:
+            self.rate_limited = limited
+            raise ValidationError(limited.detail, code="rate_limited") from None
         try:
             cleaned = super().clean()
         except ValidationError as error:

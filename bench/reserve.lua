@@ -1,5 +1,6 @@
 -- wrk script: every request holds one unit. Of one hot row (BENCH_PRODUCT_ID and
--- BENCH_WAREHOUSE_ID), or of a random row of all (BENCH_PRODUCTS="first last" and
+-- BENCH_WAREHOUSE_ID), of one product routed to the warehouse nearest BENCH_CITY (no
+-- warehouseId), or of a random row of all (BENCH_PRODUCTS="first last" and
 -- BENCH_WAREHOUSES="first last": the seed's id ranges). Counts 201s, 409s and the rest.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -8,6 +9,9 @@ local p1, p2, w1, w2
 if products then
   p1, p2 = string.match(products, "(%d+) (%d+)")
   w1, w2 = string.match(warehouses, "(%d+) (%d+)")
+elseif os.getenv("BENCH_CITY") then
+  wrk.body = string.format('{"productId": %s, "city": "%s", "quantity": 1}',
+                           os.getenv("BENCH_PRODUCT_ID"), os.getenv("BENCH_CITY"))
 else
   wrk.body = string.format('{"productId": %s, "warehouseId": %s, "quantity": 1}',
                            os.getenv("BENCH_PRODUCT_ID"), os.getenv("BENCH_WAREHOUSE_ID"))

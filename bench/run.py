@@ -23,6 +23,7 @@ The rows of the table (issue 16):
   8        expiry: one sweep of 100,000 due holds against one by one (scaled from a sample)
   9        run 1 again with 200 live stock streams open
   10       memory: peak RSS of the web processes under load, and per open stream
+  11       routed holds over HTTP: run 1's load without warehouseId (nearest to a city)
 
 The table gives each figure beside its target (issue 24) and says whether it is held.
 
@@ -58,6 +59,7 @@ DATABASE_URL = os.environ.get(
 ANCHOR_CLIENTS = (1, 2, 4, 8, 16, 64)
 STORM_CLIENTS, STORM_UNITS = 1000, 100
 STREAMS = 200
+CITY = "Mumbai"  # routed holds (run 11) go to the warehouse nearest it
 BASE_URL = f"http://127.0.0.1:{PORT}"
 
 ENV = {
@@ -575,6 +577,24 @@ def main() -> int:
                 f"HTTP; pgbench {spread_pg:.0f}/s; ratio "
                 f"{spread['holds_per_second'] / spread_pg:.2f}",
                 f"{CLIENTS} clients",
+                "",
+            )
+        )
+
+        # 11. Routed holds (no warehouseId: the nearest warehouse with stock), Django's path.
+        reset()
+        routed = median_of(
+            lambda: wrk(
+                "reserve.lua", "/api/reservations", SECONDS, CLIENTS, {**hot, "BENCH_CITY": CITY}
+            )
+        )
+        rows.append(
+            (
+                f"11 routed holds over HTTP (city {CITY}, one product)",
+                f"{routed['holds_per_second']:.0f} holds/s "
+                f"({routed['holds_per_second'] / best:.2f}x anchor), p99 "
+                f"{routed['p99_ms']:.0f} ms, {routed['errors']:.0f} errors",
+                "not coalesced (docs/decisions.md): the one-by-one path",
                 "",
             )
         )

@@ -216,14 +216,14 @@ def rate_limited_page(request: HttpRequest, *, message: str, retry_after: int) -
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Answer a request Django refused to read (SuspiciousOperation, BadRequest, a broken
     multipart body): 413 for a body over the limit, else 400."""
-    refusal = _bad_request(exception)
+    bad = _bad_request(exception)
     if _wants_json(request):
-        return JsonResponse({"error": refusal.error, "code": refusal.code}, status=refusal.status)
+        return JsonResponse({"error": bad.error, "code": bad.code}, status=bad.status)
     return _page(
         None,
         "400.html",
-        refusal.status,
-        {"heading": refusal.heading, "message": refusal.error, "code": refusal.code},
+        bad.status,
+        {"heading": bad.heading, "message": bad.error, "code": bad.code},
     )
 
 

@@ -98,7 +98,7 @@ class HoldCoalescer:
         self._queues: dict[StockKey, list[_Pending]] = defaultdict(list)
         self._running: set[StockKey] = set()
         # Per row: units left after the last batch or read; when its due holds were last
-        # released before a refusal; the release running now.
+        # released before a sold-out answer; the release running now.
         self._left: dict[StockKey, int | None] = {}
         self._swept_at: dict[StockKey, float] = {}
         self._sweeps: dict[StockKey, asyncio.Future] = {}
@@ -158,7 +158,7 @@ class HoldCoalescer:
         return left is not None and left < request.quantity
 
     async def sweep_once(self, key: StockKey, sweep: Callable[[StockKey], Awaitable]) -> bool:
-        """Run `sweep(key)` unless it ran for this row in the last REFUSAL_SWEEP_INTERVAL_MS.
+        """Run `sweep(key)` unless it ran for this row in the last SOLD_OUT_SWEEP_INTERVAL_MS.
 
         Concurrent callers share one running sweep. Return whether a sweep ran (or was
         joined), i.e. whether trying the hold again may now succeed.
@@ -166,7 +166,10 @@ class HoldCoalescer:
         running = self._sweeps.get(key)
         if running is None:
             now = time.monotonic()
-            if now - self._swept_at.get(key, -math.inf) < settings.REFUSAL_SWEEP_INTERVAL_MS / 1000:
+            if (
+                now - self._swept_at.get(key, -math.inf)
+                < settings.SOLD_OUT_SWEEP_INTERVAL_MS / 1000
+            ):
                 return False
             self._swept_at[key] = now
             running = asyncio.ensure_future(sweep(key))

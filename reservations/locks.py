@@ -209,7 +209,7 @@ SELECT a.admitted, a.left_before, s.product_name, s.price, s.image, s.category,
  ORDER BY a.turn
 """
 
-# A plain read of what a stock row has available (no lock, never waits): sold-out refusals
+# A plain read of what a stock row has available (no lock, never waits): sold-out answers
 # are answered from it. No row: missing, or its product or warehouse inactive.
 _AVAILABLE_SQL = """
 SELECT i.{total} - i.{reserved}

@@ -22,7 +22,7 @@ class Step(Enum):
     NOTHING = "nothing"  # already in the asked-for state: answer it again
 
 
-class Refusal(Enum):
+class TransitionError(Enum):
     """Why a service refuses, after any step it took (an expiry is committed first)."""
 
     EXPIRED = "expired"  # 410 EXPIRED
@@ -30,7 +30,7 @@ class Refusal(Enum):
     EXTENSION_LIMIT = "extension_limit"  # 409 EXTENSION_LIMIT
 
 
-Plan = tuple[Step, Refusal | None]
+Plan = tuple[Step, TransitionError | None]
 
 
 def _released_by_expiry(reservation: Reservation) -> bool:
@@ -40,14 +40,14 @@ def _released_by_expiry(reservation: Reservation) -> bool:
 def plan_confirm(reservation: Reservation, now: datetime) -> Plan:
     """Confirm a live hold; a due one expires and is refused as expired."""
     if reservation.is_due(now):
-        return Step.EXPIRE, Refusal.EXPIRED
+        return Step.EXPIRE, TransitionError.EXPIRED
     if reservation.status == Status.PENDING:
         return Step.CONFIRM, None
     if reservation.status == Status.CONFIRMED:
         return Step.NOTHING, None
     if _released_by_expiry(reservation):
-        return Step.NOTHING, Refusal.EXPIRED
-    return Step.NOTHING, Refusal.INVALID
+        return Step.NOTHING, TransitionError.EXPIRED
+    return Step.NOTHING, TransitionError.INVALID
 
 
 def plan_release(reservation: Reservation, now: datetime) -> Plan:
@@ -58,20 +58,20 @@ def plan_release(reservation: Reservation, now: datetime) -> Plan:
         return Step.RELEASE, None
     if reservation.status == Status.RELEASED:
         return Step.NOTHING, None
-    return Step.NOTHING, Refusal.INVALID
+    return Step.NOTHING, TransitionError.INVALID
 
 
 def plan_extend(reservation: Reservation, now: datetime) -> Plan:
     """Extend a live hold once; a due one expires and is refused as expired."""
     if reservation.is_due(now):
-        return Step.EXPIRE, Refusal.EXPIRED
+        return Step.EXPIRE, TransitionError.EXPIRED
     if reservation.status == Status.PENDING:
         if reservation.extended:
-            return Step.NOTHING, Refusal.EXTENSION_LIMIT
+            return Step.NOTHING, TransitionError.EXTENSION_LIMIT
         return Step.EXTEND, None
     if _released_by_expiry(reservation):
-        return Step.NOTHING, Refusal.EXPIRED
-    return Step.NOTHING, Refusal.INVALID
+        return Step.NOTHING, TransitionError.EXPIRED
+    return Step.NOTHING, TransitionError.INVALID
 
 
 def plan_expiry(reservation: Reservation, now: datetime) -> Plan:

@@ -43,7 +43,7 @@ _django = ASGIHandler()
 async def django_on_request_threads(scope: dict, receive, send) -> None:
     """Django's handler, each request's sync steps on a connection-releasing thread."""
     if scope["type"] != "http":
-        await _django(scope, receive, send)  # Django's own refusal
+        await _django(scope, receive, send)  # lifespan and websockets: Django's own answer
         return
     if scope["path"].startswith(STREAM_PATH):
         async with ThreadSensitiveContext(executor=_STREAM_THREAD):

@@ -68,7 +68,7 @@ def _has_token(request: HttpRequest) -> bool:
     return hmac.compare_digest(sent[len(_BEARER) :].encode(), token.encode())
 
 
-def _refusal(request: HttpRequest) -> StockdError | None:
+def _scrape_error(request: HttpRequest) -> StockdError | None:
     if not settings.METRICS_TOKEN and not settings.METRICS_ALLOWED_NETWORKS:
         return NotFound()
     if _has_token(request) or _from_allowed_network(request):
@@ -91,7 +91,7 @@ def exposition() -> bytes:
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Answer the metrics page to the scraper; 403 to others, 404 while /metrics is off."""
-    refusal = _refusal(request)
-    if refusal is not None:
-        return JsonResponse(refusal.body(), status=refusal.status, headers=refusal.headers())
+    error = _scrape_error(request)
+    if error is not None:
+        return JsonResponse(error.body(), status=error.status, headers=error.headers())
     return HttpResponse(exposition(), content_type=prometheus_client.CONTENT_TYPE_LATEST)

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "reservations",
     "storefront",
     "accounts",
-    "adminpanel",
+    "console",
     "payments",
     "core",
 ]
@@ -231,8 +231,11 @@ IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1)
 HOLD_COALESCING = env_bool("HOLD_COALESCING", True) and _db["ENGINE"].endswith("postgresql")
 HOLD_POOL_SIZE = env_int("HOLD_POOL_SIZE", 2, minimum=1)
 HOLD_BATCH_MAX = env_int("HOLD_BATCH_MAX", 256, minimum=1)
-# A refused hold releases its row's due holds first, at most once per row per this interval.
-REFUSAL_SWEEP_INTERVAL_MS = env_int("REFUSAL_SWEEP_INTERVAL_MS", 1000)
+# A hold answered sold out releases its row's due holds first, at most once per row per this
+# interval. REFUSAL_SWEEP_INTERVAL_MS is its name before issue 24, still read.
+SOLD_OUT_SWEEP_INTERVAL_MS = env_int(
+    "SOLD_OUT_SWEEP_INTERVAL_MS", env_int("REFUSAL_SWEEP_INTERVAL_MS", 1000)
+)
 # Absolute links in emails (a promoted waitlist entry's checkout page).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # GET /api/cron/expire answers 401 to everyone while CRON_SECRET is empty.

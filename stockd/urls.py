@@ -27,7 +27,7 @@ urlpatterns = [
     ),
     path("", include("storefront.urls")),
     path("", include("accounts.urls")),
-    path("", include("adminpanel.urls")),
+    path("", include("console.urls")),
     path("", include("payments.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

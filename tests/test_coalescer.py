@@ -255,7 +255,7 @@ def test_a_sold_out_row_is_refused_from_a_plain_read_without_waiting_for_its_loc
     assert refusal.error.extra["available"] == 0
 
 
-@override_settings(REFUSAL_SWEEP_INTERVAL_MS=3_600_000)
+@override_settings(SOLD_OUT_SWEEP_INTERVAL_MS=3_600_000)
 def test_due_holds_are_released_before_a_refusal_at_most_once_per_row_per_interval():
     row = InventoryFactory(total_stock=1)
     dead = _reserve(row)()
@@ -266,7 +266,7 @@ def test_due_holds_are_released_before_a_refusal_at_most_once_per_row_per_interv
     with pytest.raises(InsufficientStock):
         _reserve(row)()  # within the interval: refused, nothing released
     assert Reservation.objects.get(pk=survivor.id).status == Reservation.Status.PENDING
-    with override_settings(REFUSAL_SWEEP_INTERVAL_MS=0):
+    with override_settings(SOLD_OUT_SWEEP_INTERVAL_MS=0):
         _reserve(row)()
     assert Reservation.objects.get(pk=survivor.id).status == Reservation.Status.RELEASED
     assert find_violations() == []

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from adminpanel.analytics.selectors import Period, analytics
+from console.analytics.selectors import Period, analytics
 from reservations.models import Reservation
 from tests.factories import ProductFactory, ReservationFactory, UserFactory, WarehouseFactory
 

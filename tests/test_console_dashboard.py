@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from adminpanel.dashboard import display, selectors
+from console.dashboard import display, selectors
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from tests.factories import (
     InventoryFactory,

@@ -224,7 +224,7 @@ def test_csv_exports_the_filtered_log_as_a_stream(staff_client):
 
 
 def test_csv_reads_a_long_log_in_chunks_newest_first(staff_client, monkeypatch):
-    from adminpanel.events import selectors
+    from console.events import selectors
 
     chunk_sizes = []
     real_chunks = selectors.event_chunks
@@ -234,7 +234,7 @@ def test_csv_reads_a_long_log_in_chunks_newest_first(staff_client, monkeypatch):
             chunk_sizes.append(len(chunk))
             yield chunk
 
-    monkeypatch.setattr("adminpanel.events.views.event_chunks", small_chunks)
+    monkeypatch.setattr("console.events.views.event_chunks", small_chunks)
     reservation = ReservationFactory()
     made = [_event(reservation=reservation) for _ in range(7)]
     rows = _csv(staff_client.get(CSV))

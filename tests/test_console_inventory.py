@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from adminpanel.inventory import csv_import
-from adminpanel.models import StockImportJob
+from console.inventory import csv_import
+from console.models import StockImportJob
 from inventory.errors import StaleTotal, StockBelowReserved, StockChangesRefused
 from inventory.models import Inventory, Product
 from reservations.models import ReservationEvent, WaitlistEntry

@@ -14,9 +14,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from adminpanel.race import engine
-from adminpanel.race.databases import ADVISORY_LOCK_KEY, APPLICATION_NAME, race_conninfo
-from adminpanel.race.models import RaceRun, RaceScratch
+from console.race import engine
+from console.race.databases import ADVISORY_LOCK_KEY, APPLICATION_NAME, race_conninfo
+from console.race.models import RaceRun, RaceScratch
 from inventory.models import Inventory
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent

@@ -25,8 +25,8 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
-from adminpanel.race import databases as race_databases
-from adminpanel.race import services as race_services
+from console.race import databases as race_databases
+from console.race import services as race_services
 from core import signin_limits
 from inventory.models import Inventory
 from payments import signatures

@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reservations.models import Reservation
-from reservations.rules import Refusal, Step, plan_confirm, plan_expiry, plan_extend, plan_release
+from reservations.rules import (
+    Step,
+    TransitionError,
+    plan_confirm,
+    plan_expiry,
+    plan_extend,
+    plan_release,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 Status, Reason = Reservation.Status, Reservation.ReleaseReason
@@ -22,11 +29,11 @@ def hold(status=Status.PENDING, *, due=False, reason=None, extended=False) -> Re
     ("reservation", "plan"),
     [
         (hold(), (Step.CONFIRM, None)),
-        (hold(due=True), (Step.EXPIRE, Refusal.EXPIRED)),
+        (hold(due=True), (Step.EXPIRE, TransitionError.EXPIRED)),
         (hold(Status.CONFIRMED), (Step.NOTHING, None)),
-        (hold(Status.RELEASED, reason=Reason.EXPIRED), (Step.NOTHING, Refusal.EXPIRED)),
-        (hold(Status.RELEASED, reason=Reason.CANCELLED), (Step.NOTHING, Refusal.INVALID)),
-        (hold(Status.RELEASED, reason=Reason.ADMIN), (Step.NOTHING, Refusal.INVALID)),
+        (hold(Status.RELEASED, reason=Reason.EXPIRED), (Step.NOTHING, TransitionError.EXPIRED)),
+        (hold(Status.RELEASED, reason=Reason.CANCELLED), (Step.NOTHING, TransitionError.INVALID)),
+        (hold(Status.RELEASED, reason=Reason.ADMIN), (Step.NOTHING, TransitionError.INVALID)),
     ],
 )
 def test_confirm_plan(reservation, plan):
@@ -40,7 +47,7 @@ def test_confirm_plan(reservation, plan):
         (hold(due=True), (Step.EXPIRE, None)),
         (hold(Status.RELEASED, reason=Reason.CANCELLED), (Step.NOTHING, None)),
         (hold(Status.RELEASED, reason=Reason.EXPIRED), (Step.NOTHING, None)),
-        (hold(Status.CONFIRMED), (Step.NOTHING, Refusal.INVALID)),
+        (hold(Status.CONFIRMED), (Step.NOTHING, TransitionError.INVALID)),
     ],
 )
 def test_release_plan(reservation, plan):
@@ -51,11 +58,11 @@ def test_release_plan(reservation, plan):
     ("reservation", "plan"),
     [
         (hold(), (Step.EXTEND, None)),
-        (hold(extended=True), (Step.NOTHING, Refusal.EXTENSION_LIMIT)),
-        (hold(due=True), (Step.EXPIRE, Refusal.EXPIRED)),
-        (hold(Status.RELEASED, reason=Reason.EXPIRED), (Step.NOTHING, Refusal.EXPIRED)),
-        (hold(Status.RELEASED, reason=Reason.CANCELLED), (Step.NOTHING, Refusal.INVALID)),
-        (hold(Status.CONFIRMED), (Step.NOTHING, Refusal.INVALID)),
+        (hold(extended=True), (Step.NOTHING, TransitionError.EXTENSION_LIMIT)),
+        (hold(due=True), (Step.EXPIRE, TransitionError.EXPIRED)),
+        (hold(Status.RELEASED, reason=Reason.EXPIRED), (Step.NOTHING, TransitionError.EXPIRED)),
+        (hold(Status.RELEASED, reason=Reason.CANCELLED), (Step.NOTHING, TransitionError.INVALID)),
+        (hold(Status.CONFIRMED), (Step.NOTHING, TransitionError.INVALID)),
     ],
 )
 def test_extend_plan(reservation, plan):

@@ -21,11 +21,12 @@ from http import HTTPStatus
 from django.conf import settings
 from django.utils.http import parse_header_parameters
 
-Refusal = tuple[HTTPStatus, str, bytes]  # status, content type, body
+EarlyAnswer = tuple[HTTPStatus, str, bytes]  # status, content type, body
 
 
-def refusal(path: str, status: HTTPStatus, code: str, error: str) -> Refusal:
-    """Build a refusal: {"error", "code"} JSON under /api/, a plain text page elsewhere."""
+def early_answer(path: str, status: HTTPStatus, code: str, error: str) -> EarlyAnswer:
+    """Build an early answer (to a request refused before Django reads it): {"error", "code"}
+    JSON under /api/, a plain text page elsewhere."""
     if path.startswith("/api/"):
         return status, "application/json", json.dumps({"error": error, "code": code}).encode()
     return status, "text/plain; charset=utf-8", error.encode()
@@ -37,19 +38,19 @@ def unreadable_charset(content_type: str) -> str | None:
     return None if charset is None or _is_text_encoding(charset) else charset
 
 
-def charset_refusal(path: str, charset: str) -> Refusal:
+def bad_charset_answer(path: str, charset: str) -> EarlyAnswer:
     error = f'Unsupported charset "{charset}" in the Content-Type header.'
-    return refusal(path, HTTPStatus.BAD_REQUEST, "UNSUPPORTED_CHARSET", error)
+    return early_answer(path, HTTPStatus.BAD_REQUEST, "UNSUPPORTED_CHARSET", error)
 
 
-def length_required(path: str) -> Refusal:
+def length_required(path: str) -> EarlyAnswer:
     error = "Send the body with a Content-Length header; this server cannot read a chunked body."
-    return refusal(path, HTTPStatus.LENGTH_REQUIRED, "LENGTH_REQUIRED", error)
+    return early_answer(path, HTTPStatus.LENGTH_REQUIRED, "LENGTH_REQUIRED", error)
 
 
-def _too_large(path: str, limit: int) -> Refusal:
+def _too_large(path: str, limit: int) -> EarlyAnswer:
     error = f"The request body is larger than {limit} bytes."
-    return refusal(path, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PAYLOAD_TOO_LARGE", error)
+    return early_answer(path, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PAYLOAD_TOO_LARGE", error)
 
 
 def _is_text_encoding(charset: str) -> bool:
@@ -75,7 +76,7 @@ def frame_wsgi(application: Callable) -> Callable:
     def framed(environ: dict, start_response: Callable):
         path = environ.get("PATH_INFO", "")
         charset = unreadable_charset(environ.get("CONTENT_TYPE", ""))
-        answer = charset_refusal(path, charset) if charset is not None else None
+        answer = bad_charset_answer(path, charset) if charset is not None else None
         if answer is None and _wsgi_chunked(environ) and environ.get("wsgi.input_terminated"):
             answer = _buffer_wsgi_body(environ, path)
         if answer is None:
@@ -94,7 +95,7 @@ def _wsgi_chunked(environ: dict) -> bool:
     return "HTTP_TRANSFER_ENCODING" in environ and not environ.get("CONTENT_LENGTH")
 
 
-def _buffer_wsgi_body(environ: dict, path: str) -> Refusal | None:
+def _buffer_wsgi_body(environ: dict, path: str) -> EarlyAnswer | None:
     limit = body_limit()
     body = environ["wsgi.input"].read(-1 if limit is None else limit + 1)
     if limit is not None and len(body) > limit:
@@ -122,7 +123,7 @@ def frame_asgi(application: Callable) -> Callable:
         try:
             body = await read_asgi_body(receive, limit)
         except BodyTooLarge:
-            await _send_refusal(send, _too_large(scope["path"], limit))
+            await _send_early_answer(send, _too_large(scope["path"], limit))
             return
         if body is None:  # the client left
             return
@@ -176,7 +177,7 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _send_refusal(send: Send, answer: Refusal) -> None:
+async def _send_early_answer(send: Send, answer: EarlyAnswer) -> None:
     status, content_type, body = answer
     headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status.value, "headers": headers})

@@ -107,7 +107,11 @@ def in_front_of(django: ASGIApp, routes: list[LeanRoute]) -> ASGIApp:
         if body is None:  # the client left
             return
         request = ASGIRequest(scope, io.BytesIO(body))
-        given = await route.reads(request)
+        try:
+            given = await route.reads(request)
+        except Exception:  # Django answers it, as it answers any request it cannot read
+            logger.exception("a lean route could not read %s; Django answers it", route.path)
+            given = None
         if given is None:
             await django(scope, replay(body, receive), send)
             return

@@ -7,11 +7,16 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from core.serving.framing import Refusal, charset_refusal, length_required, unreadable_charset
+from core.serving.framing import (
+    EarlyAnswer,
+    bad_charset_answer,
+    length_required,
+    unreadable_charset,
+)
 
 
-def _answer(refusal: Refusal) -> HttpResponse:
-    status, content_type, body = refusal
+def _answer(early: EarlyAnswer) -> HttpResponse:
+    status, content_type, body = early
     return HttpResponse(body, status=status, content_type=content_type)
 
 
@@ -85,7 +90,7 @@ class RequestFramingMiddleware(HookMiddleware):
     def before(self, request: HttpRequest) -> HttpResponse | None:
         charset = unreadable_charset(request.META.get("CONTENT_TYPE", ""))
         if charset is not None:
-            return _answer(charset_refusal(request.path, charset))
+            return _answer(bad_charset_answer(request.path, charset))
         if _is_chunked_without_length(request):
             return _answer(length_required(request.path))
         if request.META.get("QUERY_STRING", "").count("&") >= _field_limit():

@@ -23,7 +23,7 @@ from reservations.errors import (
 from reservations.models import Reservation
 from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines, plan_cart
 from reservations.policy import check_quantity, hold_ttl
-from reservations.rules import Plan, Refusal, Step, plan_confirm, plan_release
+from reservations.rules import Plan, Step, TransitionError, plan_confirm, plan_release
 from reservations.services import sweeps, transitions
 from reservations.services.holds import RoutedHold
 from reservations.services.transitions import WRITERS
@@ -221,7 +221,7 @@ def _act_on_cart(
 ) -> list[Reservation]:
     """Lock a cart's holds, then their stock rows, decide for all, write, commit, refuse.
 
-    Any INVALID refusal writes nothing. Otherwise due holds are expired; if any hold is
+    Any INVALID transition writes nothing. Otherwise due holds are expired; if any hold is
     expired the rest are left as they are and the cart is refused as expired after commit.
     """
     now = timezone.now()
@@ -233,10 +233,10 @@ def _act_on_cart(
             access.check_access(reservation, user, missing=CartNotFound)
         stock_locks.lock_stock_rows((r.product_id, r.warehouse_id) for r in reservations)
         plans = [(reservation, *plan(reservation, now)) for reservation in reservations]
-        refusals = {refusal for _, _, refusal in plans if refusal is not None}
-        if Refusal.INVALID in refusals:
+        errors = {error for _, _, error in plans if error is not None}
+        if TransitionError.INVALID in errors:
             raise InvalidTransition("A hold in the cart cannot make that change.")
-        expired = Refusal.EXPIRED in refusals
+        expired = TransitionError.EXPIRED in errors
         actor = actor or access.actor_for(user)
         for reservation, step, _ in plans:
             if expired and step != Step.EXPIRE:

@@ -147,7 +147,7 @@ def _hold_now(request: coalescer.HoldRequest) -> locks.Hold | None:
 def _shortage(product_id: int, warehouse_id: int) -> StockdError:
     """Explain a failed hold: the stock row is missing or inactive, or it is short."""
     available = selectors.available_units(product_id=product_id, warehouse_id=warehouse_id)
-    return _refusal((product_id, warehouse_id), available)
+    return _stock_error((product_id, warehouse_id), available)
 
 
 def may_wait_for_sweeps(released: int) -> bool:
@@ -236,24 +236,24 @@ async def _hold_coalesced(request: coalescer.HoldRequest) -> locks.Hold:
     """Hold through the coalescer (run on its loop); refuse a short row from a plain read.
 
     A row the last batch or read left short of this request is read first (no lock, no
-    wait) and refused at once when it is still short, so after a sale ends refusals never
-    queue for the row. Before a refusal the row's due holds are released, at most once per
-    row per REFUSAL_SWEEP_INTERVAL_MS in this process (requests refused meanwhile share that
+    wait) and refused at once when it is still short, so after a sale ends sold-out answers never
+    queue for the row. Before a sold-out answer the row's due holds are released, at most once per
+    row per SOLD_OUT_SWEEP_INTERVAL_MS in this process (requests refused meanwhile share that
     sweep); the hold is tried again only when a read then says it fits.
     """
     holds_ = coalescer.get()
     if holds_.looks_short(request):
         available = await _available_after_sweep(holds_, request)
         if not _fits(request, available):
-            raise _refusal(request.key, available)
+            raise _stock_error(request.key, available)
     outcome = await holds_.hold(request)
     if isinstance(outcome, coalescer.Refused):
         available = await _available_after_sweep(holds_, request)
         if not _fits(request, available):
-            raise _refusal(request.key, available)
+            raise _stock_error(request.key, available)
         outcome = await holds_.hold(request)
     if isinstance(outcome, coalescer.Refused):
-        raise _refusal(request.key, await holds_.available(request.key))
+        raise _stock_error(request.key, await holds_.available(request.key))
     return outcome
 
 
@@ -273,7 +273,7 @@ async def _available_after_sweep(
     return available
 
 
-def _refusal(key: StockKey, available: int | None) -> StockdError:
+def _stock_error(key: StockKey, available: int | None) -> StockdError:
     """The error of a hold refused on stock row `key` with `available` units (None: no row)."""
     product_id, warehouse_id = key
     if available is None:

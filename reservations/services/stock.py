@@ -67,7 +67,7 @@ class TotalChange:
         return (self.product_id, self.warehouse_id)
 
 
-def refusal(row: Inventory | None, change: TotalChange) -> StockdError | None:
+def change_error(row: Inventory | None, change: TotalChange) -> StockdError | None:
     """Say why `change` may not be made to `row` (its locked state), or None if it may.
 
     Pure: it reads the row as given and touches no database.
@@ -156,7 +156,7 @@ def set_total(
     change = TotalChange(*key, total=total, expected_total=expected_total)
     with transaction.atomic():
         rows = {(r.product_id, r.warehouse_id): r for r in stock_locks.lock_stock_rows([key])}
-        problem = refusal(rows.get(key), change)
+        problem = change_error(rows.get(key), change)
         if problem is not None:
             raise problem
         _write_totals(rows, [change], actor=actor, reason=reason)
@@ -167,9 +167,9 @@ def set_totals(*, changes: Sequence[TotalChange], reason: str = "", actor: str) 
     """Set many stock rows' totals in one transaction: all of them, or none.
 
     The rows are locked in primary-key order, then every change is checked as set_total
-    checks one. If any is refused, raise StockChangesRefused listing each refusal (`problems`:
-    the change's index, sentence and code) and write nothing. Return the rows in the changes'
-    order.
+    checks one. If any is refused, raise StockChangesRefused listing each change's error
+    (`problems`: the change's index, sentence and code) and write nothing. Return the rows in
+    the changes' order.
     """
     keys = [change.key for change in changes]
     if len(set(keys)) != len(keys):
@@ -178,7 +178,7 @@ def set_totals(*, changes: Sequence[TotalChange], reason: str = "", actor: str) 
         rows = {(r.product_id, r.warehouse_id): r for r in stock_locks.lock_stock_rows(keys)}
         problems = []
         for index, change in enumerate(changes):
-            problem = refusal(rows.get(change.key), change)
+            problem = change_error(rows.get(change.key), change)
             if problem is not None:
                 problems.append({"index": index, "error": problem.detail, "code": problem.code})
         if problems:

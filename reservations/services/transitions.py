@@ -2,8 +2,8 @@
 expire, and reading it.
 
 Each service locks the hold, lets a pure planner in reservations.rules decide, writes the step,
-commits, and only then raises any refusal, so an expiry found on the way (a confirm of a hold
-whose time is up) is kept even though the caller gets a 410.
+commits, and only then raises any transition error, so an expiry found on the way (a confirm
+of a hold whose time is up) is kept even though the caller gets a 410.
 """
 
 import uuid
@@ -26,8 +26,8 @@ from reservations.models import Reservation
 from reservations.policy import hold_ttl
 from reservations.rules import (
     Plan,
-    Refusal,
     Step,
+    TransitionError,
     plan_confirm,
     plan_expiry,
     plan_extend,
@@ -39,10 +39,10 @@ Status = Reservation.Status
 Reason = Reservation.ReleaseReason
 EventType = events.EventType
 
-REFUSALS = {
-    Refusal.EXPIRED: ReservationExpired,
-    Refusal.INVALID: InvalidTransition,
-    Refusal.EXTENSION_LIMIT: ExtensionLimit,
+TRANSITION_ERRORS = {
+    TransitionError.EXPIRED: ReservationExpired,
+    TransitionError.INVALID: InvalidTransition,
+    TransitionError.EXTENSION_LIMIT: ExtensionLimit,
 }
 
 
@@ -128,7 +128,7 @@ def _act(
     reason: str = Reason.CANCELLED,
     promotions: list | None = None,
 ) -> Reservation:
-    """Lock one hold, let `plan` decide, write the step, commit, then raise any refusal.
+    """Lock one hold, let `plan` decide, write the step, commit, then raise any transition error.
 
     Promotions made with units the step freed are appended to `promotions` when given.
     """
@@ -137,7 +137,7 @@ def _act(
         reservation = access.check_access(
             locks.lock_reservation(reservation_id), user, missing=ReservationNotFound
         )
-        step, refusal = plan(reservation, now)
+        step, error = plan(reservation, now)
         WRITERS[step](
             reservation,
             now=now,
@@ -145,8 +145,8 @@ def _act(
             reason=reason,
             promotions=promotions,
         )
-    if refusal is not None:
-        raise REFUSALS[refusal]()
+    if error is not None:
+        raise TRANSITION_ERRORS[error]()
     return reservation
 
 
@@ -252,10 +252,10 @@ _REFUSED_BY_STATUS = {
 
 def _plan_staff_release(reservation: Reservation, now: datetime) -> Plan:
     """Plan a release by hand: as plan_release, but a released hold is refused, not repeated."""
-    step, refusal = plan_release(reservation, now)
-    if step is Step.NOTHING and refusal is None:
-        return Step.NOTHING, Refusal.INVALID
-    return step, refusal
+    step, error = plan_release(reservation, now)
+    if step is Step.NOTHING and error is None:
+        return Step.NOTHING, TransitionError.INVALID
+    return step, error
 
 
 def release_by_staff(*, reservation_ids: Iterable[uuid.UUID], user) -> StaffRelease:

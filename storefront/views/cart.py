@@ -22,13 +22,13 @@ from reservations.models import Reservation
 from reservations.planning import CartLine
 from reservations.services import carts
 from storefront import cart, places
+from storefront.error_messages import friendly
 from storefront.forms.cart import (
     HoldCartForm,
     LineQuantityForm,
     RemoveLineForm,
 )
 from storefront.hold_limits import OVER_THE_LIMIT
-from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
 from warehouses.routing import Location
@@ -255,7 +255,7 @@ def hold_cart(request: HttpRequest) -> HttpResponse:
             guest_id=guest,
         )
     except StockdError as refused:
-        problem = refusal_of_cart(refused, shown_lines(lines), allow_split=allow_split)
+        problem = cart_error(refused, shown_lines(lines), allow_split=allow_split)
         # 409 whatever the engine said (a stock row not found included): the cart as it
         # stands conflicts with the stock; only a quantity the engine refuses is bad input.
         status = 400 if isinstance(refused, InvalidInput) else 409
@@ -275,10 +275,10 @@ def origin(request: HttpRequest) -> Location | None:
     return deliver_to.location if deliver_to else None
 
 
-def refusal_of_cart(
+def cart_error(
     refused: StockdError, shown: list[ShownLine], *, allow_split: bool
 ) -> tuple[int | None, str]:
-    """Name the line a refusal of "Hold all" is about, and say what to do: (index, sentence)."""
+    """Name the line a refused "Hold all" is about, and say what to do: (index, sentence)."""
     if isinstance(refused, InsufficientStock):
         product_id = int(refused.extra.get("productId") or 0)
         raw_warehouse = refused.extra.get("warehouseId")

@@ -19,9 +19,9 @@ from reservations.models import Reservation
 from reservations.planning import CartLine
 from reservations.services import carts
 from storefront import cart
+from storefront.error_messages import friendly
 from storefront.forms.cart import CartCheckoutActionForm
 from storefront.hold_limits import refused_over_rate
-from storefront.refusals import friendly
 from storefront.views import cart as cart_page
 from storefront.views.partials import wants_partial
 
@@ -58,7 +58,7 @@ def _cart_state(holds: list[Reservation]) -> str:
 
 
 def _render_cart_checkout(
-    request: HttpRequest, cart_id: uuid.UUID, *, status: int = 200, refusal: str = ""
+    request: HttpRequest, cart_id: uuid.UUID, *, status: int = 200, error_message: str = ""
 ) -> HttpResponse:
     holds = _cart_holds(cart_id, request.user)
     state = _cart_state(holds)
@@ -84,7 +84,7 @@ def _render_cart_checkout(
         "time_left": f"{seconds_left // 60:02d}:{seconds_left % 60:02d}",
         "ttl_seconds": ttl,
         "percent_left": min(100, round(100 * seconds_left / ttl)) if ttl else 0,
-        "refusal": refusal,
+        "error_message": error_message,
         "partial": partial,
     }
     template = "storefront/cart_checkout.html"
@@ -108,8 +108,8 @@ def cart_checkout(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
         return _render_cart_checkout(request, cart_id)
     form = CartCheckoutActionForm(request.POST)
     if not form.is_valid():
-        refusal = " ".join(form.errors.get("action", ["Choose what to do with the cart."]))
-        return _render_cart_checkout(request, cart_id, status=400, refusal=refusal)
+        error_message = " ".join(form.errors.get("action", ["Choose what to do with the cart."]))
+        return _render_cart_checkout(request, cart_id, status=400, error_message=error_message)
     action = form.cleaned_data["action"]
     if action == "again":
         return _hold_again(request, cart_id)
@@ -157,7 +157,7 @@ def _hold_again(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
                 quantity=line.quantity,
             )
         shown = cart_page.shown_lines(cart.lines(request))
-        _, sentence = cart_page.refusal_of_cart(refused, shown, allow_split=False)
+        _, sentence = cart_page.cart_error(refused, shown, allow_split=False)
         messages.error(request, f"Nothing was held. {sentence} Your items are back in your cart.")
         return redirect("cart")
     messages.success(request, "Held again: the clock starts anew.")

@@ -24,8 +24,8 @@ from core.errors import NotFound, StockdError
 from reservations.errors import ReservationExpired
 from reservations.models import Reservation
 from reservations.services import transitions
+from storefront.error_messages import friendly
 from storefront.forms.checkout import CheckoutActionForm, PaymentForm
-from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 
 Status = Reservation.Status
@@ -49,7 +49,7 @@ HEADINGS = {
 def checkout(request: HttpRequest, reservation_id: uuid.UUID) -> HttpResponse:
     """Show a hold with the time left (htmx gets the #checkout partial).
 
-    POST extends or cancels it and redirects back; a refusal becomes a friendly message.
+    POST extends or cancels it and redirects back; an error becomes a friendly message.
     Raise Http404 for an unknown hold or one that belongs to another shopper.
     """
     if request.method == "POST":

@@ -27,6 +27,7 @@ from inventory.selectors import product_detail
 from reservations import guests
 from reservations.services import holds, waitlist
 from storefront import cart, places, waitlists
+from storefront.error_messages import friendly
 from storefront.forms.product import (
     DeliveryCheckForm,
     LeaveWaitlistForm,
@@ -34,7 +35,6 @@ from storefront.forms.product import (
     WaitlistForm,
 )
 from storefront.hold_limits import refused_over_rate
-from storefront.refusals import friendly
 from storefront.views.partials import wants_partial
 from warehouses.delivery import DeliveryOption
 from warehouses.errors import PincodeNotServiceable
@@ -114,7 +114,7 @@ def _chosen_row(
 
 
 def _quote(product: Product, form: DeliveryCheckForm, quantity: int) -> DeliveryQuote | None:
-    """Quote delivery to the form's pincode; a refusal becomes the pincode field's error."""
+    """Quote delivery to the form's pincode; an unknown pincode becomes the field's error."""
     if not form.is_bound or not form.is_valid():
         return None
     try:
@@ -259,7 +259,7 @@ def _posted(form_class: type[PurchaseForm] | type[WaitlistForm]) -> Callable:
 
 @_posted(PurchaseForm)
 def reserve(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpResponse:
-    """Hold the units in the chosen warehouse and go to checkout; a refusal comes back here."""
+    """Hold the units in the chosen warehouse and go to checkout; an error comes back here."""
     if (over_rate := refused_over_rate(request)) is not None:
         return over_rate
     row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]

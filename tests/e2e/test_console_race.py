@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from adminpanel.race.models import RaceRun
+from console.race.models import RaceRun
 from inventory.models import Inventory
 from reservations.invariants import find_violations
 from reservations.models import Reservation

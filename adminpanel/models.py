@@ -1,7 +1,0 @@
-"""The console's models, imported here so Django finds them: the race demo's runs and the
-CSV import's jobs."""
-
-from adminpanel.inventory.models import StockImportJob
-from adminpanel.race.models import RaceRun, RaceScratch
-
-__all__ = ["RaceRun", "RaceScratch", "StockImportJob"]

@@ -1,8 +1,0 @@
-from django.urls import path
-
-from adminpanel.stock import views
-
-urlpatterns = [
-    path("admin/stock/", views.matrix, name="console-stock"),
-    path("admin/stock/stock.csv", views.matrix_csv, name="console-stock-csv"),
-]
