@@ -160,6 +160,20 @@ def test_holds_in_one_batch_are_admitted_in_arrival_order_a_small_one_after_a_re
     assert find_violations() == []
 
 
+def test_routed_holds_join_their_rows_batch():
+    row = InventoryFactory(total_stock=10)  # its product's only warehouse: routes go there
+    routed = lambda: holds.reserve_nearest(product_id=row.product_id, quantity=2)  # noqa: E731
+    before = _batch_sizes()
+    head, tail = _batch_behind_a_held_lock(row, _reserve(row, 1), [routed, routed, routed])
+    assert head.error is None and [s.error for s in tail] == [None, None, None]
+    assert {s.result.reservation.warehouse_id for s in tail} == {row.warehouse_id}
+    row.refresh_from_db()
+    assert row.reserved_stock == 7
+    after = _batch_sizes()  # the three queued routed holds ran as one statement
+    assert (after[4.0] - before[4.0]) - (after[2.0] - before[2.0]) == 1
+    assert find_violations() == []
+
+
 def test_each_hold_of_a_batch_gets_its_own_reservation_owner_and_event():
     row = InventoryFactory(total_stock=10)
     head, tail = _batch_behind_a_held_lock(

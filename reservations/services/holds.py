@@ -4,6 +4,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -364,9 +365,10 @@ def reserve_nearest(
 
     Without `origin`, prefer the warehouse with the most available. When another shopper
     empties the chosen warehouse first, fall through to the next one: each attempt is its own
-    one-row statement, so no transaction ever holds one warehouse while waiting for another
-    (no deadlock). Raise InsufficientStock with the total available only when no warehouse
-    can cover it (after releasing the product's due holds and looking once more).
+    one-row hold, so no transaction ever holds one warehouse while waiting for another
+    (no deadlock). Outside a transaction each attempt joins the coalescer's batch for its row,
+    as `reserve` does. Raise InsufficientStock with the total available only when no
+    warehouse can cover it (after releasing the product's due holds and looking once more).
     """
     check_quantity(quantity)
     # Inside a transaction (an Idempotency-Key request) a warehouse's sweep would keep its
@@ -374,17 +376,20 @@ def reserve_nearest(
     # pk order: sweep only outside one. Inside one, a failed hold locks nothing, and the
     # product-wide sweep below locks its rows in pk order before anything is held.
     outside_transaction = not connection.in_atomic_block
+    hold_in = (
+        reserve
+        if _coalesces()
+        else partial(_reserve, wait_for_sweeps=outside_transaction, sweep=outside_transaction)
+    )
     for attempt in (1, 2):
         for option in _nearest_first(product_id, quantity, origin):
             try:
-                reservation = _reserve(
+                reservation = hold_in(
                     product_id=product_id,
                     warehouse_id=option.warehouse_id,
                     quantity=quantity,
                     user=user,
                     guest_id=guest_id,
-                    wait_for_sweeps=outside_transaction,
-                    sweep=outside_transaction,
                 )
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest
