@@ -28,7 +28,8 @@ The rows of the table (issue 16):
 The table gives each figure beside its target (issue 24) and says whether it is held.
 
 Settings (environment): BENCH_SECONDS (20), BENCH_ANCHOR_SECONDS (5), BENCH_RUNS (3),
-BENCH_CLIENTS (64), BENCH_PORT (8899), BENCH_DATABASE_URL, WEB_CONCURRENCY (2).
+BENCH_CLIENTS (64), BENCH_PORT (8899), BENCH_DATABASE_URL, BENCH_REDIS_URL
+(redis://127.0.0.1:6379/15), WEB_CONCURRENCY (2).
 """
 
 import json
@@ -74,7 +75,9 @@ ENV = {
     "LOG_LEVEL": "WARNING",
     "WEB_CONCURRENCY": str(WORKERS),
 }
-ENV.pop("REDIS_URL", None)
+# The shared cache, as in production (`make production` requires REDIS_URL): a Redis
+# database of the bench's own, emptied with the bench database.
+ENV["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def sh(*command: str, **kwargs) -> str:
@@ -109,6 +112,7 @@ def prepare_database() -> None:
     )
     sh(PYTHON, "manage.py", "migrate", "-v0")
     sh(PYTHON, "manage.py", "seed")
+    sh("redis-cli", "-u", ENV["REDIS_URL"], "flushdb")
 
 
 def reset(total: int = 100_000_000, where: str = "true") -> None:
@@ -442,7 +446,7 @@ def held(ok: bool) -> str:
 
 
 def main() -> int:
-    for tool in ("wrk", "ab", "pgbench", "psql"):
+    for tool in ("wrk", "ab", "pgbench", "psql", "redis-cli"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
             print(f"{tool} is missing: apt-get install -y wrk apache2-utils postgresql-contrib")
             return 1

@@ -1,12 +1,16 @@
 """The catalogue API keeps the original stockd's JSON shapes, filters and error answers."""
 
+import threading
 import time
 from datetime import datetime
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from inventory.api import ProductListApi, catalogue_key
 from inventory.models import Inventory, Product
 from tests.factories import InventoryFactory, ProductFactory, WarehouseFactory
 from warehouses.models import Warehouse
@@ -359,3 +363,35 @@ def test_each_host_and_filter_has_its_own_answer(api, seeded, settings):
     elsewhere = api.get("/api/products", {"category": "Fitness"}, HTTP_HOST="127.0.0.1")
     assert elsewhere.json()[0]["image"].startswith("http://127.0.0.1/")
     assert _answer(api, category="Skincare")[0] != fitness
+
+
+def _shared_key(**params) -> str:
+    """The cache key ProductListApi shares `params`' answer under (host localhost, JSON)."""
+    request = RequestFactory().get("/api/products", params, HTTP_HOST="localhost")
+    query = ProductListApi.FilterSerializer().run_validation(params)
+    return catalogue_key(request, "application/json", query)
+
+
+def test_a_request_that_misses_while_another_renders_waits_for_its_answer(api, seeded, settings):
+    settings.CATALOGUE_CACHE_SECONDS = 1
+    rendered = _answer(api, q="yoga")
+    key = _shared_key(q="yoga")
+    shared = cache.get(key)
+    assert shared is not None
+    cache.delete(key)
+    cache.add(f"{key}:rendering", True, timeout=5)  # another request is rendering it
+    threading.Timer(0.2, cache.set, args=(key, shared, 1)).start()
+    with CaptureQueriesContext(connection) as queries:
+        assert _answer(api, q="yoga") == rendered
+    assert len(queries) == 0  # it waited for the other's answer instead of rendering
+
+
+def test_a_request_renders_itself_when_the_other_rendering_never_answers(api, seeded, settings):
+    settings.CATALOGUE_CACHE_SECONDS = 1
+    rendered = _answer(api, q="yoga")
+    key = _shared_key(q="yoga")
+    cache.delete(key)
+    cache.add(f"{key}:rendering", True, timeout=5)  # a renderer that died
+    started = time.monotonic()
+    assert _answer(api, q="yoga") == rendered
+    assert 0.9 < time.monotonic() - started < 5  # it waited its second, then rendered
