@@ -106,8 +106,8 @@ def in_front_of(django: ASGIApp, routes: list[LeanRoute]) -> ASGIApp:
         body = await read_asgi_body(receive, None)  # the server holds it to Content-Length
         if body is None:  # the client left
             return
-        request = ASGIRequest(scope, io.BytesIO(body))
         try:
+            request = ASGIRequest(scope, io.BytesIO(body))
             given = await route.reads(request)
         except Exception:  # Django answers it, as it answers any request it cannot read
             logger.exception("a lean route could not read %s; Django answers it", route.path)
