@@ -49,7 +49,7 @@ from rest_framework.views import APIView
 from core.cross_origin import refuse_cross_site_cookie_write
 from core.error_handlers import api_exception_handler, handler500
 from core.serving import requestlog
-from core.serving.framing import read_asgi_body, replay
+from core.serving.framing import body_limit, read_asgi_body, replay
 from core.serving.middleware import HookMiddleware
 from core.serving.request_threads import off_loop
 from core.serving.requestid import request_id_in_context
@@ -244,11 +244,10 @@ def _after(layer: Any, request: HttpRequest, response: HttpResponse) -> HttpResp
 
 
 def _within_body_limit(scope: dict) -> bool:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    for name, value in scope["headers"]:
-        if name.lower() == b"content-length":
-            return value.isdigit() and (limit is None or int(value) <= limit)
-    return True  # no body (a chunked one has a length by now: core.serving.framing)
+    length, limit = header(scope, b"content-length"), body_limit()
+    if length is None:
+        return True  # no body (a chunked one has a length by now: core.serving.framing)
+    return length.isdigit() and (limit is None or int(length) <= limit)
 
 
 async def _send(response: HttpResponse, send: Callable) -> None:
