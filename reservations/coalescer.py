@@ -102,6 +102,9 @@ class HoldCoalescer:
         self._left: dict[StockKey, int | None] = {}
         self._swept_at: dict[StockKey, float] = {}
         self._sweeps: dict[StockKey, asyncio.Future] = {}
+        # Per row: the availability read in the database, and the one its askers wait for.
+        self._reads: dict[StockKey, asyncio.Future] = {}
+        self._next_reads: dict[StockKey, asyncio.Future] = {}
         self._bind_lock = threading.Lock()
 
     # --- entry points ---------------------------------------------------------------------
@@ -141,7 +144,34 @@ class HoldCoalescer:
         return await pending.future
 
     async def available(self, key: StockKey) -> int | None:
-        """Read what a row has available without locking it (None: missing or inactive)."""
+        """Read what a row has available without locking it (None: missing or inactive).
+
+        Callers that arrive while a read of the row is in the database share the next one,
+        which starts once that read is answered: every caller's figure is read after it
+        asked, and a sold-out row costs one read per round trip, not one per refusal.
+        """
+        following = self._next_reads.get(key)
+        if following is None:
+            following = asyncio.get_running_loop().create_future()
+            self._next_reads[key] = following
+            asyncio.ensure_future(self._read_next(key, following))
+        return await asyncio.shield(following)
+
+    async def _read_next(self, key: StockKey, result: asyncio.Future) -> None:
+        running = self._reads.get(key)
+        if running is not None:
+            await asyncio.wait([running])
+        self._next_reads.pop(key)  # who asks from now on waits for the read after this one
+        self._reads[key] = result
+        try:
+            result.set_result(await self._read_available(key))
+        except Exception as error:
+            result.set_exception(error)
+        finally:
+            if self._reads.get(key) is result:
+                del self._reads[key]
+
+    async def _read_available(self, key: StockKey) -> int | None:
         pool = await self._open_pool()
         async with pool.connection() as conn:
             cursor = await conn.execute(

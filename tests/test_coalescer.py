@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import IntegrityError, connection
@@ -28,6 +29,7 @@ from reservations.metrics import COALESCED_BATCH_SIZE
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import holds
 from tests.factories import InventoryFactory
+from warehouses.routing import city_location
 from tests.races import connect, run_together, unexpected_errors, wait_until_blocked_by
 
 pytestmark = [
@@ -269,6 +271,46 @@ def test_a_sold_out_row_is_refused_from_a_plain_read_without_waiting_for_its_loc
     assert refusal.error.extra["available"] == 0
 
 
+def test_askers_share_one_read_of_a_row_but_never_one_sent_before_they_asked():
+    row = InventoryFactory(total_stock=5)
+    key = (row.product_id, row.warehouse_id)
+    reader = coalescer.HoldCoalescer(pool_size=2, max_batch=8, now=timezone.now)
+    real_read, reads = reader._read_available, []
+
+    async def gated_read(key):
+        value = await real_read(key)
+        reads.append(value)
+        await gate.wait()  # the read is answered but its askers are not yet told
+        return value
+
+    async def askers():
+        together = [asyncio.ensure_future(reader.available(key)) for _ in range(20)]
+        while not reads:
+            await asyncio.sleep(0.01)
+        # Stock changes after the first read left the database; a later asker must see it.
+        await asyncio.to_thread(_restock, row, 9)
+        later = asyncio.ensure_future(reader.available(key))
+        gate.set()
+        try:
+            return await asyncio.gather(*together), await later
+        finally:
+            await reader.close()
+
+    gate = asyncio.Event()
+    with mock.patch.object(reader, "_read_available", gated_read):
+        first_twenty, later = asyncio.run(askers())
+    assert first_twenty == [5] * 20 and reads == [5, 9]
+    assert later == 9
+
+
+def _restock(row: Inventory, total_stock: int) -> None:
+    """Set a row's stock from a thread of its own, then close the thread's connection."""
+    try:
+        Inventory.objects.filter(pk=row.pk).update(total_stock=total_stock)
+    finally:
+        connection.close()
+
+
 @override_settings(SOLD_OUT_SWEEP_INTERVAL_MS=3_600_000)
 def test_due_holds_are_released_before_a_refusal_at_most_once_per_row_per_interval():
     row = InventoryFactory(total_stock=1)
@@ -326,6 +368,35 @@ def test_64_async_callers_on_one_row_commit_every_hold_once():
     after = _batch_sizes()
     batches = after[float("inf")] - before[float("inf")]
     assert batches < 640  # some holds shared a statement
+    assert find_violations() == []
+
+
+def test_async_routed_holds_fill_the_nearest_warehouse_then_fall_through_exactly():
+    near = InventoryFactory(total_stock=30)  # Mumbai, the factory's default
+    far = InventoryFactory(
+        product=near.product, total_stock=30, warehouse__lat=28.6139, warehouse__lng=77.2090
+    )
+    mumbai = city_location("Mumbai")
+
+    async def shoppers():
+        async def one():
+            return await holds.areserve_nearest(
+                product_id=near.product_id, quantity=1, origin=mumbai
+            )
+
+        return await asyncio.gather(*(one() for _ in range(80)), return_exceptions=True)
+
+    outcomes = asyncio.run(shoppers())
+    held = [o for o in outcomes if isinstance(o, holds.RoutedHold)]
+    assert len(held) == 60
+    assert all(isinstance(o, InsufficientStock) for o in outcomes if o not in held)
+    assert sorted({h.reservation.warehouse_id for h in held}) == sorted(
+        [near.warehouse_id, far.warehouse_id]
+    )
+    assert {h.distance_km for h in held if h.reservation.warehouse_id == near.warehouse_id} == {0}
+    near.refresh_from_db()
+    far.refresh_from_db()
+    assert near.reserved_stock == far.reserved_stock == 30
     assert find_violations() == []
 
 

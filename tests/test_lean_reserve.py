@@ -53,6 +53,10 @@ def line(row: Inventory, **changes) -> dict:
     return {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1, **changes}
 
 
+def routed(row: Inventory, **changes) -> dict:
+    return {"productId": row.product_id, "quantity": 1, **changes}
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -95,16 +99,15 @@ CASES = [
         lambda w: json.dumps(line(w.row)),
         headers={"Content-Type": f"{JSON}; charset=UTF-8"},
     ),
+    Case("routed-by-city", lambda w: json.dumps(routed(w.row, city="Mumbai"))),
+    Case("routed-by-pincode", lambda w: json.dumps(routed(w.row, pincode="560001"))),
+    Case("routed-sold-out-everywhere-409", lambda w: json.dumps(routed(w.sold_out))),
+    Case("routed-not-stocked-404", lambda w: json.dumps(routed(w.row, productId="987654"))),
     # Not the lean path's case: Django answers both, and they must still agree.
     Case("malformed-json-400", lambda w: '{"productId": ', lean=False),
     Case("duplicate-key-400", lambda w: '{"quantity": 1, "quantity": 2}', lean=False),
     Case("a-list-400", lambda w: "[1, 2]", lean=False),
     Case("nan-400", lambda w: json.dumps(line(w.row)).replace("1}", "NaN}"), lean=False),
-    Case(
-        "routed-by-city",
-        lambda w: json.dumps({"productId": w.row.product_id, "quantity": 1, "city": "Mumbai"}),
-        lean=False,
-    ),
     Case("keyed", lambda w: json.dumps(line(w.row)), {"Idempotency-Key": "k-1"}, lean=False),
     Case(
         "form-encoded-415",

@@ -2,18 +2,20 @@
 the event loop ahead of Django (core.serving.lean), awaiting the hold coalescer.
 
 It answers the common case only: a POST without an Idempotency-Key or a query string, with a
-JSON body (UTF-8) that names a `warehouseId`, accepting JSON, while HOLD_COALESCING is on.
-Everything else (keyed retries, routed holds, other media types, bodies DRF must refuse)
-goes to ReservationCollectionApi through Django, untouched.
+JSON object (UTF-8) for its body, accepting JSON, while HOLD_COALESCING is on. A body naming
+a `warehouseId` holds there; one without is routed to the nearest warehouse that fits, each
+attempt awaiting the coalescer (holds.areserve_nearest). Everything else (keyed retries, other
+media types, bodies DRF must refuse) goes to ReservationCollectionApi through Django,
+untouched.
 
 Each step is the one the DRF view runs, called here, never copied: the cross-origin rule
 (core.cross_origin) and the session's user (core.serving.lean.api_user), the
 reserve rate limit (reservations.throttling), the JSON parser (core.parsers), the body's
 validation and the shopper (reservations.apis.holds), the hold
-(reservations.services.holds.areserve), its JSON (reservations.apis.bodies) and the error
-body (core.error_handlers, through core.serving.lean). tests/test_lean_reserve.py checks
-that both paths give the same answers, and test_authorization_matrix and
-test_response_shapes run through both.
+(reservations.services.holds.areserve or areserve_nearest), its JSON
+(reservations.apis.bodies) and the error body (core.error_handlers, through
+core.serving.lean). tests/test_lean_reserve.py checks that both paths give the same answers,
+and test_authorization_matrix and test_response_shapes run through both.
 """
 
 import io
@@ -52,13 +54,13 @@ class LeanReserve:
         )
 
     async def reads(self, request: HttpRequest) -> dict | None:
-        """The JSON object the body holds if it names a warehouse, else None (Django answers)."""
+        """The JSON object the body holds, else None (Django answers)."""
         try:
             request.get_host()
             given = parse_json(io.BytesIO(request.body))
         except (DisallowedHost, ParseError):
             return None
-        return given if isinstance(given, dict) and "warehouseId" in given else None
+        return given if isinstance(given, dict) else None
 
     async def answer(self, request: HttpRequest, given: dict) -> HttpResponse:
         coalescer.get().use_running_loop()  # the server's loop outlives every request
@@ -68,8 +70,13 @@ class LeanReserve:
             if wait is not None:
                 raise Throttled(wait)
         line, shopper = read_line(request, given)
-        hold = await holds.areserve(warehouse_id=line["warehouseId"], **shopper)
-        response = json_response(reservation_body(hold, request), HTTPStatus.CREATED)
+        if "warehouseId" in line:
+            hold = await holds.areserve(warehouse_id=line["warehouseId"], **shopper)
+            body = reservation_body(hold, request)
+        else:
+            routed = await holds.areserve_nearest(origin=line["origin"], **shopper)
+            body = reservation_body(routed.reservation, request, routed.distance_km)
+        response = json_response(body, HTTPStatus.CREATED)
         guests.remember_guest(request, response, shopper["guest_id"])
         return response
 

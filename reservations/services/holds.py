@@ -12,6 +12,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from core.errors import StockdError
+from core.serving.request_threads import off_loop
 from core.serving.requestid import current_request_id
 from inventory import selectors
 from inventory.errors import StockNotFound
@@ -28,9 +29,10 @@ from warehouses.routing import Location, StockOption, distance_km, rank_warehous
 
 @dataclass(frozen=True)
 class RoutedHold:
-    """A hold and, when the shopper's location was known, its warehouse's distance."""
+    """A hold (a Reservation, or NewHold from the async path) and, when the shopper's
+    location was known, its warehouse's distance."""
 
-    reservation: Reservation
+    reservation: "Reservation | NewHold"
     distance_km: float | None = None
 
 
@@ -353,6 +355,28 @@ def _nearest_first(product_id: int, quantity: int, origin: Location | None) -> l
     return [o for o in rank_warehouses(options, origin) if o.available >= quantity]
 
 
+def _routed(hold, option: StockOption, origin: Location | None) -> RoutedHold:
+    return RoutedHold(hold, distance_km(origin, option.location) if origin else None)
+
+
+def _product_swept(product_id: int) -> bool:
+    """Release the product's due holds everywhere; say whether any were released."""
+    return bool(sweeps.expire_due_reservations(product_ids=[product_id]))
+
+
+def _none_fits(product_id: int, quantity: int) -> InsufficientStock:
+    available = total_available(selectors.stock_options(product_id=product_id))
+    return InsufficientStock(
+        f"No warehouse has {quantity} unit(s) of product {product_id}; {available} in all.",
+        available=available,
+    )
+
+
+# A routed hold tries the nearest warehouse that fits, then the next when another shopper
+# emptied it first; when none fits, it releases the product's due holds and looks once more.
+_LOOKS = (1, 2)
+
+
 def reserve_nearest(
     *,
     product_id: int,
@@ -381,24 +405,39 @@ def reserve_nearest(
         if _coalesces()
         else partial(_reserve, wait_for_sweeps=outside_transaction, sweep=outside_transaction)
     )
-    for attempt in (1, 2):
+    shopper = {"product_id": product_id, "quantity": quantity, "user": user, "guest_id": guest_id}
+    for look in _LOOKS:
         for option in _nearest_first(product_id, quantity, origin):
             try:
-                reservation = hold_in(
-                    product_id=product_id,
-                    warehouse_id=option.warehouse_id,
-                    quantity=quantity,
-                    user=user,
-                    guest_id=guest_id,
+                return _routed(hold_in(warehouse_id=option.warehouse_id, **shopper), option, origin)
+            except (InsufficientStock, StockNotFound):
+                continue  # emptied (or closed) since we looked: try the next nearest
+        if look == 1 and not _product_swept(product_id):
+            break
+    raise _none_fits(product_id, quantity)
+
+
+async def areserve_nearest(
+    *,
+    product_id: int,
+    quantity: int,
+    origin: Location | None = None,
+    user=None,
+    guest_id: uuid.UUID | None = None,
+) -> RoutedHold:
+    """`reserve_nearest` for async callers (the lean reserve path): each attempt awaits the
+    coalescer (`areserve`), and the reads and the sweep between attempts run off the loop.
+    The hold is plain values (NewHold), as `areserve` returns."""
+    check_quantity(quantity)
+    shopper = {"product_id": product_id, "quantity": quantity, "user": user, "guest_id": guest_id}
+    for look in _LOOKS:
+        for option in await off_loop(_nearest_first)(product_id, quantity, origin):
+            try:
+                return _routed(
+                    await areserve(warehouse_id=option.warehouse_id, **shopper), option, origin
                 )
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest
-            distance = distance_km(origin, option.location) if origin else None
-            return RoutedHold(reservation, distance)
-        if attempt == 1 and not sweeps.expire_due_reservations(product_ids=[product_id]):
+        if look == 1 and not await off_loop(_product_swept)(product_id):
             break
-    available = total_available(selectors.stock_options(product_id=product_id))
-    raise InsufficientStock(
-        f"No warehouse has {quantity} unit(s) of product {product_id}; {available} in all.",
-        available=available,
-    )
+    raise await off_loop(_none_fits)(product_id, quantity)
