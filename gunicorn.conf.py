@@ -8,9 +8,17 @@ Control socket: gunicorn's default is one path per user ($HOME/.gunicorn/gunicor
 every gunicorn that user starts would share (a second `make run`, the test servers). stockd's
 servers open none unless GUNICORN_CONTROL_SOCKET names a path of their own.
 
+Garbage collection: once a worker has loaded the app, its objects (Django, DRF, the URLconf,
+the templates) are frozen out of the collector's scans, and the youngest generation is
+collected every 50,000 allocations rather than 700. A request allocates a few thousand
+objects, and the default thresholds ran a full collection over every module's objects every
+second or so under load: those pauses were the tail of the reserve path's latency
+(docs/performance.md, "Garbage collection").
+
 Everything else stays on the command line (Procfile, Makefile).
 """
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -35,3 +43,12 @@ def on_starting(server) -> None:
 
 def child_exit(server, worker) -> None:
     prometheus.mark_process_dead(worker.pid)
+
+
+# The collector's thresholds per generation (youngest first), once the app is loaded.
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def post_worker_init(worker) -> None:
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -42,6 +42,8 @@ from inventory.locks import StockKey
 from reservations import events, locks, metrics
 from reservations.models import Reservation, ReservationEvent
 from reservations.policy import hold_ttl
+from reservations.shared_reads import SharedReads
+from warehouses.routing import Location, StockOption
 
 T = TypeVar("T")
 
@@ -102,9 +104,8 @@ class HoldCoalescer:
         self._left: dict[StockKey, int | None] = {}
         self._swept_at: dict[StockKey, float] = {}
         self._sweeps: dict[StockKey, asyncio.Future] = {}
-        # Per row: the availability read in the database, and the one its askers wait for.
-        self._reads: dict[StockKey, asyncio.Future] = {}
-        self._next_reads: dict[StockKey, asyncio.Future] = {}
+        self._available = SharedReads(self._read_available)
+        self._options = SharedReads(self._read_options)
         self._bind_lock = threading.Lock()
 
     # --- entry points ---------------------------------------------------------------------
@@ -146,30 +147,15 @@ class HoldCoalescer:
     async def available(self, key: StockKey) -> int | None:
         """Read what a row has available without locking it (None: missing or inactive).
 
-        Callers that arrive while a read of the row is in the database share the next one,
-        which starts once that read is answered: every caller's figure is read after it
-        asked, and a sold-out row costs one read per round trip, not one per refusal.
+        Askers that arrive together share one read, sent after each asked (SharedReads): a
+        sold-out row costs one read per round trip, not one per refusal.
         """
-        following = self._next_reads.get(key)
-        if following is None:
-            following = asyncio.get_running_loop().create_future()
-            self._next_reads[key] = following
-            asyncio.ensure_future(self._read_next(key, following))
-        return await asyncio.shield(following)
+        return await self._available(key)
 
-    async def _read_next(self, key: StockKey, result: asyncio.Future) -> None:
-        running = self._reads.get(key)
-        if running is not None:
-            await asyncio.wait([running])
-        self._next_reads.pop(key)  # who asks from now on waits for the read after this one
-        self._reads[key] = result
-        try:
-            result.set_result(await self._read_available(key))
-        except Exception as error:
-            result.set_exception(error)
-        finally:
-            if self._reads.get(key) is result:
-                del self._reads[key]
+    async def stock_options(self, product_id: int) -> list[StockOption]:
+        """Read where an active product is stocked (active warehouses) and what each has
+        available, without locking; shared as `available` is."""
+        return await self._options(product_id)
 
     async def _read_available(self, key: StockKey) -> int | None:
         pool = await self._open_pool()
@@ -181,6 +167,13 @@ class HoldCoalescer:
         available = None if row is None else row[0]
         self._left[key] = available
         return available
+
+    async def _read_options(self, product_id: int) -> list[StockOption]:
+        pool = await self._open_pool()
+        async with pool.connection() as conn:
+            cursor = await conn.execute(locks.STOCK_OPTIONS_SQL, {"product_id": product_id})
+            rows = await cursor.fetchall()
+        return [StockOption(w, Location(lat, lng), available) for w, lat, lng, available in rows]
 
     def looks_short(self, request: HoldRequest) -> bool:
         """Say whether the row's last known figure (a batch's or a read's) is below the ask."""

@@ -113,6 +113,8 @@ def _names() -> dict[str, str]:
         "total": _column(Inventory, "total_stock"),
         "i_product": _column(Inventory, "product"),
         "i_warehouse": _column(Inventory, "warehouse"),
+        "w_lat": _column(Warehouse, "lat"),
+        "w_lng": _column(Warehouse, "lng"),
     }
 
 
@@ -209,15 +211,24 @@ SELECT a.admitted, a.left_before, s.product_name, s.price, s.image, s.category,
  ORDER BY a.turn
 """
 
-# A plain read of what a stock row has available (no lock, never waits): sold-out answers
-# are answered from it. No row: missing, or its product or warehouse inactive.
-_AVAILABLE_SQL = """
-SELECT i.{total} - i.{reserved}
+# Plain reads (no lock, never wait) of sellable stock rows: what one row has available
+# (sold-out answers come from it) and where a product is stocked (routed holds rank it).
+# No row: missing, or its product or warehouse inactive.
+_SELLABLE_ROWS = """
   FROM {stock} AS i
   JOIN {product} AS p ON p.id = i.{i_product} AND p.active
   JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
- WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s
 """
+_AVAILABLE_SQL = (
+    "SELECT i.{total} - i.{reserved}"
+    + _SELLABLE_ROWS
+    + " WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s"
+)
+_STOCK_OPTIONS_SQL = (
+    "SELECT i.{i_warehouse}, w.{w_lat}, w.{w_lng}, i.{total} - i.{reserved}"
+    + _SELLABLE_ROWS
+    + " WHERE i.{i_product} = %(product_id)s"
+)
 
 # One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
 # it only until this statement's own commit; the reservation and its RESERVED event are
@@ -226,6 +237,7 @@ SELECT i.{total} - i.{reserved}
 HOLD_SQL = _HOLD_SQL.format(**_names())
 BATCH_HOLD_SQL = _BATCH_HOLD_SQL.format(**_names())
 AVAILABLE_SQL = _AVAILABLE_SQL.format(**_names())
+STOCK_OPTIONS_SQL = _STOCK_OPTIONS_SQL.format(**_names())
 
 
 def hold_stock(

@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.db import IntegrityError, connection
@@ -29,8 +28,8 @@ from reservations.metrics import COALESCED_BATCH_SIZE
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import holds
 from tests.factories import InventoryFactory
-from warehouses.routing import city_location
 from tests.races import connect, run_together, unexpected_errors, wait_until_blocked_by
+from warehouses.routing import city_location
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -269,46 +268,6 @@ def test_a_sold_out_row_is_refused_from_a_plain_read_without_waiting_for_its_loc
         lock.release()
     assert isinstance(refusal.error, InsufficientStock)
     assert refusal.error.extra["available"] == 0
-
-
-def test_askers_share_one_read_of_a_row_but_never_one_sent_before_they_asked():
-    row = InventoryFactory(total_stock=5)
-    key = (row.product_id, row.warehouse_id)
-    reader = coalescer.HoldCoalescer(pool_size=2, max_batch=8, now=timezone.now)
-    real_read, reads = reader._read_available, []
-
-    async def gated_read(key):
-        value = await real_read(key)
-        reads.append(value)
-        await gate.wait()  # the read is answered but its askers are not yet told
-        return value
-
-    async def askers():
-        together = [asyncio.ensure_future(reader.available(key)) for _ in range(20)]
-        while not reads:
-            await asyncio.sleep(0.01)
-        # Stock changes after the first read left the database; a later asker must see it.
-        await asyncio.to_thread(_restock, row, 9)
-        later = asyncio.ensure_future(reader.available(key))
-        gate.set()
-        try:
-            return await asyncio.gather(*together), await later
-        finally:
-            await reader.close()
-
-    gate = asyncio.Event()
-    with mock.patch.object(reader, "_read_available", gated_read):
-        first_twenty, later = asyncio.run(askers())
-    assert first_twenty == [5] * 20 and reads == [5, 9]
-    assert later == 9
-
-
-def _restock(row: Inventory, total_stock: int) -> None:
-    """Set a row's stock from a thread of its own, then close the thread's connection."""
-    try:
-        Inventory.objects.filter(pk=row.pk).update(total_stock=total_stock)
-    finally:
-        connection.close()
 
 
 @override_settings(SOLD_OUT_SWEEP_INTERVAL_MS=3_600_000)

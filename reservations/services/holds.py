@@ -348,8 +348,10 @@ def reserve(
     )
 
 
-def _nearest_first(product_id: int, quantity: int, origin: Location | None) -> list[StockOption]:
-    options = selectors.stock_options(product_id=product_id)
+def _nearest_first(
+    product_id: int, quantity: int, origin: Location | None, options: list[StockOption]
+) -> list[StockOption]:
+    """The product's stock rows that fit `quantity`, most preferred first."""
     if not options:
         raise StockNotFound(f"Product {product_id} is not stocked in any active warehouse.")
     return [o for o in rank_warehouses(options, origin) if o.available >= quantity]
@@ -364,8 +366,8 @@ def _product_swept(product_id: int) -> bool:
     return bool(sweeps.expire_due_reservations(product_ids=[product_id]))
 
 
-def _none_fits(product_id: int, quantity: int) -> InsufficientStock:
-    available = total_available(selectors.stock_options(product_id=product_id))
+def _none_fits(product_id: int, quantity: int, options: list[StockOption]) -> InsufficientStock:
+    available = total_available(options)
     return InsufficientStock(
         f"No warehouse has {quantity} unit(s) of product {product_id}; {available} in all.",
         available=available,
@@ -407,14 +409,15 @@ def reserve_nearest(
     )
     shopper = {"product_id": product_id, "quantity": quantity, "user": user, "guest_id": guest_id}
     for look in _LOOKS:
-        for option in _nearest_first(product_id, quantity, origin):
+        options = selectors.stock_options(product_id=product_id)
+        for option in _nearest_first(product_id, quantity, origin, options):
             try:
                 return _routed(hold_in(warehouse_id=option.warehouse_id, **shopper), option, origin)
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest
         if look == 1 and not _product_swept(product_id):
             break
-    raise _none_fits(product_id, quantity)
+    raise _none_fits(product_id, quantity, selectors.stock_options(product_id=product_id))
 
 
 async def areserve_nearest(
@@ -425,19 +428,21 @@ async def areserve_nearest(
     user=None,
     guest_id: uuid.UUID | None = None,
 ) -> RoutedHold:
-    """`reserve_nearest` for async callers (the lean reserve path): each attempt awaits the
-    coalescer (`areserve`), and the reads and the sweep between attempts run off the loop.
-    The hold is plain values (NewHold), as `areserve` returns."""
+    """`reserve_nearest` for async callers (the lean reserve path): the product's rows are
+    read on the coalescer's pool (shared by shoppers asking together), each attempt awaits the
+    coalescer (`areserve`), and only the sweep between looks runs off the loop. The hold is
+    plain values (NewHold), as `areserve` returns."""
     check_quantity(quantity)
+    holds_ = coalescer.get()
     shopper = {"product_id": product_id, "quantity": quantity, "user": user, "guest_id": guest_id}
     for look in _LOOKS:
-        for option in await off_loop(_nearest_first)(product_id, quantity, origin):
+        options = await holds_.run(holds_.stock_options(product_id))
+        for option in _nearest_first(product_id, quantity, origin, options):
             try:
-                return _routed(
-                    await areserve(warehouse_id=option.warehouse_id, **shopper), option, origin
-                )
+                hold = await areserve(warehouse_id=option.warehouse_id, **shopper)
             except (InsufficientStock, StockNotFound):
                 continue  # emptied (or closed) since we looked: try the next nearest
+            return _routed(hold, option, origin)
         if look == 1 and not await off_loop(_product_swept)(product_id):
             break
-    raise await off_loop(_none_fits)(product_id, quantity)
+    raise _none_fits(product_id, quantity, await holds_.run(holds_.stock_options(product_id)))
