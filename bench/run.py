@@ -592,7 +592,7 @@ def main() -> int:
             )
         )
 
-        # 11. Routed holds (no warehouseId: the nearest warehouse with stock), Django's path.
+        # 11. Routed holds (no warehouseId: the nearest warehouse with stock), the lean path.
         reset()
         routed = median_of(
             lambda: wrk(
@@ -605,7 +605,7 @@ def main() -> int:
                 f"{routed['holds_per_second']:.0f} holds/s "
                 f"({routed['holds_per_second'] / best:.2f}x anchor), p99 "
                 f"{routed['p99_ms']:.0f} ms, {routed['errors']:.0f} errors",
-                "not coalesced (docs/decisions.md): the one-by-one path",
+                "on the lean path: one shared read of the product's rows, then the coalescer",
                 "",
             )
         )

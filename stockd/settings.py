@@ -59,17 +59,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id is current, and the duration measured, for everything below.
     "core.serving.requestlog.RequestLogMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    # Above all that can raise: with DEBUG on, errors still answer JSON under /api/ and the
-    # designed pages elsewhere, not Django's technical pages (core/error_handlers.py).
-    "core.error_handlers.ErrorPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Directly after SecurityMiddleware, as ServeStatic asks. It is async-only: under ASGI
+    # everything above it runs on the event loop, everything below it on the request's thread.
+    "servestatic.middleware.ServeStaticMiddleware",
+    # The requests Django answers, timed and counted from here to PrometheusAfterMiddleware
+    # (static files are counted by RequestLogMiddleware's log line only).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Above all that can raise below: with DEBUG on, errors still answer JSON under /api/ and
+    # the designed pages elsewhere, not Django's technical pages (core/error_handlers.py).
+    "core.error_handlers.ErrorPagesMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.serving.middleware.RequestFramingMiddleware",
     # Above sessions and auth: a database fault anywhere below it answers 503
     # (core/serving/dbfaults.py).
     "core.serving.dbfaults.DatabaseFaultMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +83,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "reservations.middleware.ReservationMetricsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last: the chain from ServeStatic down to the view is one call on the request's thread
+    # (core/serving/middleware.py, OnRequestThreadMiddleware).
+    "core.serving.middleware.OnRequestThreadMiddleware",
 ]
 
 ROOT_URLCONF = "stockd.urls"
@@ -191,6 +198,14 @@ else:
     }
 # Keeps apart deployments (or test runs) that share one cache server.
 CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX")
+# Rendered page fragments that may lag the database by CATALOGUE_CACHE_SECONDS (the
+# catalogue's list and header): each process keeps its own, so a page reads them without a
+# round trip to Redis. Nothing here is shared state; a miss renders the fragment again.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "stockd-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -82,6 +82,7 @@ def empty_cache() -> None:
         cache.delete_pattern("*")
     else:
         cache.clear()
+    caches["fragments"].clear()  # this process's own rendered fragments
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Refuse requests Django cannot read before any middleware or view tries to read them."""
+"""Middleware of stockd's own: the hook base (HookMiddleware), refusing requests Django cannot
+read before any middleware or view tries to read them, and the marker that runs the inner
+chain on the request's thread (OnRequestThreadMiddleware)."""
 
 from collections.abc import Callable
 
@@ -44,8 +46,8 @@ def _is_chunked_without_length(request: HttpRequest) -> bool:
 class HookMiddleware:
     """A middleware made of two sync hooks that do no I/O, run in the server's own mode.
 
-    Under ASGI the hooks run on the event loop, so the middleware costs no thread hop (a
-    sync-only middleware would run everything below it, the view included, on a thread).
+    It takes the mode of what it wraps: on the event loop above ServeStatic, on the request's
+    thread below it (OnRequestThreadMiddleware); either way it costs no thread hop.
     `before(request)` may answer instead of the view; `after(request, response)` may change
     or replace the answer.
     """
@@ -102,3 +104,27 @@ class RequestFramingMiddleware(HookMiddleware):
             # body past it; refuse it up front. Django answers with handler400: a 413.
             raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
         return None
+
+
+class OnRequestThreadMiddleware:
+    """Sync-only, and last in MIDDLEWARE: it passes every request on, unchanged.
+
+    Django runs each middleware in the mode of the handler it wraps, and most middleware
+    (every MiddlewareMixin) can run either way. Under ASGI with nothing sync-only in the
+    chain, each would run in async mode, and MiddlewareMixin's async mode runs each
+    process_request and process_response hook on the request's thread, one thread hop each:
+    about 20 hops per page (each ~0.1 ms of CPU under load, docs/performance.md). With this
+    sync-only marker innermost, Django runs the chain from the first async-only middleware
+    (ServeStatic) down to the view as one sync call on the request's thread: one hop. Async
+    views below it (the stock stream) are awaited from that thread and answer at once; their
+    streams are then sent from the event loop, as before.
+    """
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)

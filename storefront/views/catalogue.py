@@ -36,17 +36,22 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     cleaned = form.cleaned_data if form.is_valid() else {}
     filters = CatalogueFilters(category=cleaned.get("category", ""), search=cleaned.get("q", ""))
     deliver_to = places.current(request)
-    warehouses = list(Warehouse.objects.active())
     nearest = None
-    if deliver_to is not None and warehouses:
-        nearest = min(warehouses, key=lambda warehouse: distance_from(deliver_to, warehouse))
+    if deliver_to is not None:
+        nearest = min(
+            Warehouse.objects.active(),
+            key=lambda warehouse: distance_from(deliver_to, warehouse),
+            default=None,
+        )
+    # The head, the categories and the list are fragments cached for CATALOGUE_CACHE_SECONDS:
+    # their queries run (the template calls these) only when a fragment is rendered.
     context = {
         "form": form,
         "filters": filters,
         "results": CatalogueResults(filters, deliver_to),
         "results_seconds": settings.CATALOGUE_CACHE_SECONDS,
-        "warehouse_count": len(warehouses),
-        "categories": category_names(),
+        "warehouses": Warehouse.objects.active,
+        "categories": category_names,
         "deliver_to": deliver_to,
         "deliver_form": DeliverToForm(initial={"place": ""}),
         "nearest": nearest,
