@@ -1,11 +1,13 @@
 """The catalogue: search, category filter, a "deliver to" place and every product's stock."""
 
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
@@ -14,6 +16,7 @@ from inventory.selectors import CatalogueFilters, category_names
 from storefront import places
 from storefront.cards import CatalogueResults, distance_from
 from storefront.forms.catalogue import CatalogueFilterForm, DeliverToForm
+from storefront.fragments import shared_fragment
 from storefront.views.partials import wants_partial
 from warehouses.models import Warehouse
 
@@ -43,15 +46,16 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             key=lambda warehouse: distance_from(deliver_to, warehouse),
             default=None,
         )
-    # The head, the categories and the list are fragments cached for CATALOGUE_CACHE_SECONDS:
-    # their queries run (the template calls these) only when a fragment is rendered.
+    results = CatalogueResults(filters, deliver_to)
+    # The heading and the list are shared for a second (storefront.fragments); the template
+    # calls these when it shows them (htmx's partial shows only the list).
     context = {
         "form": form,
         "filters": filters,
-        "results": CatalogueResults(filters, deliver_to),
-        "results_seconds": settings.CATALOGUE_CACHE_SECONDS,
-        "warehouses": Warehouse.objects.active,
-        "categories": category_names,
+        "head_html": partial(shared_fragment, "catalogue-head", _render_head),
+        "list_html": partial(
+            shared_fragment, f"catalogue-list:{results.cache_key}", partial(_render_list, results)
+        ),
         "deliver_to": deliver_to,
         "deliver_form": DeliverToForm(initial={"place": ""}),
         "nearest": nearest,
@@ -62,6 +66,23 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _render_list(results: CatalogueResults) -> str:
+    return render_to_string(
+        "storefront/_catalogue_list.html",
+        {"filters": results.filters, "results": results, "categories": category_names()},
+    )
+
+
+def _render_head() -> str:
+    return render_to_string(
+        "storefront/_catalogue_head.html",
+        {
+            "warehouses": Warehouse.objects.active(),
+            "hold_minutes": settings.RESERVATION_TTL_SECONDS // 60,
+        },
+    )
 
 
 @require_POST
