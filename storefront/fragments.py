@@ -15,17 +15,21 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 _STRIPES = [threading.Lock() for _ in range(32)]
 
 
-def shared_fragment(key: str, render: Callable[[], str]) -> SafeString:
+def shared_fragment(key: str, render: Callable[[], SafeString]) -> SafeString:
     """The fragment cached under `key` (any text: a search's words may be in it), or
-    `render()`'s, stored for CATALOGUE_CACHE_SECONDS."""
+    `render()`'s, stored for CATALOGUE_CACHE_SECONDS.
+
+    `render` returns a template's output (render_to_string), escaped there and marked safe;
+    the cache keeps it a SafeString, so the page includes it as it is.
+    """
     seconds = settings.CATALOGUE_CACHE_SECONDS
     if seconds <= 0:
-        return mark_safe(render())  # noqa: S308 - rendered by a template, escaped there
+        return render()
     fragments = caches["fragments"]
     key = "fragment:" + hashlib.sha256(key.encode()).hexdigest()
     html = fragments.get(key)
@@ -35,4 +39,4 @@ def shared_fragment(key: str, render: Callable[[], str]) -> SafeString:
             if html is None:
                 html = render()
                 fragments.set(key, html, seconds)
-    return mark_safe(html)  # noqa: S308 - rendered by a template, escaped there
+    return html

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory.selectors import CatalogueFilters, category_names
@@ -68,14 +69,14 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _render_list(results: CatalogueResults) -> str:
+def _render_list(results: CatalogueResults) -> SafeString:
     return render_to_string(
         "storefront/_catalogue_list.html",
         {"filters": results.filters, "results": results, "categories": category_names()},
     )
 
 
-def _render_head() -> str:
+def _render_head() -> SafeString:
     return render_to_string(
         "storefront/_catalogue_head.html",
         {
