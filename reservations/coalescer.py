@@ -158,22 +158,24 @@ class HoldCoalescer:
         return await self._options(product_id)
 
     async def _read_available(self, key: StockKey) -> int | None:
-        pool = await self._open_pool()
-        async with pool.connection() as conn:
-            cursor = await conn.execute(
-                locks.AVAILABLE_SQL, {"product_id": key[0], "warehouse_id": key[1]}
-            )
-            row = await cursor.fetchone()
-        available = None if row is None else row[0]
+        rows = await self._read(locks.AVAILABLE_SQL, {"product_id": key[0], "warehouse_id": key[1]})
+        available = rows[0][0] if rows else None
         self._left[key] = available
         return available
 
     async def _read_options(self, product_id: int) -> list[StockOption]:
-        pool = await self._open_pool()
-        async with pool.connection() as conn:
-            cursor = await conn.execute(locks.STOCK_OPTIONS_SQL, {"product_id": product_id})
-            rows = await cursor.fetchall()
+        rows = await self._read(locks.STOCK_OPTIONS_SQL, {"product_id": product_id})
         return [StockOption(w, Location(lat, lng), available) for w, lat, lng, available in rows]
+
+    async def _read(self, sql: str, params: dict) -> list[tuple]:
+        """Run a plain read on the pool; a failure is Django's error class, as a batch's is."""
+        try:
+            pool = await self._open_pool()
+            async with pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
+        except Exception as error:
+            raise _as_django_error(error) from error
 
     def looks_short(self, request: HoldRequest) -> bool:
         """Say whether the row's last known figure (a batch's or a read's) is below the ask."""

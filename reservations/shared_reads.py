@@ -44,6 +44,9 @@ class SharedReads(Generic[K, V]):
         self._running[key] = result
         try:
             result.set_result(await self._read(key))
+        except asyncio.CancelledError:
+            result.cancel()  # its askers are cancelled too, never left waiting
+            raise
         except Exception as error:
             result.set_exception(error)
         finally:
