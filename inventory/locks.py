@@ -14,7 +14,7 @@ from functools import reduce
 from django.db import connection
 from django.db.models import F, Q
 
-from inventory.models import Inventory
+from inventory.models import AVAILABLE, Inventory
 
 StockKey = tuple[int, int]  # (product_id, warehouse_id)
 
@@ -87,8 +87,9 @@ def hold_if_available(key: StockKey, quantity: int) -> bool:
         .filter(
             product_id=key[0],
             warehouse_id=key[1],
-            total_stock__gte=F("reserved_stock") + quantity,
         )
+        .alias(available_units=AVAILABLE)
+        .filter(available_units__gte=quantity)
         .update(reserved_stock=F("reserved_stock") + quantity)
     )
     return bool(matched)

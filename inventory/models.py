@@ -3,6 +3,7 @@ import functools
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import CombinedExpression
 from django.templatetags.static import static
 
 from warehouses.models import Warehouse
@@ -64,21 +65,43 @@ class InventoryQuerySet(models.QuerySet):
         return self.filter(product__active=True, warehouse__active=True)
 
     def with_available(self) -> "InventoryQuerySet":
-        """Annotate available_units = total_stock - reserved_stock, computed by the database."""
-        return self.annotate(available_units=F("total_stock") - F("reserved_stock"))
+        """Annotate available_units (AVAILABLE: on hand less held, safety and unsellable),
+        computed by the database."""
+        return self.annotate(available_units=AVAILABLE)
+
+
+def available_expression(path: str = "") -> CombinedExpression:
+    """What shoppers may hold of a stock row, in SQL: the units on hand less those held, the
+    safety buffer and the unsellable ones (damaged or on quality hold); incoming units are
+    not on hand. `path` reaches the row from another model ("inventory__")."""
+    on_hand, held = F(f"{path}total_stock"), F(f"{path}reserved_stock")
+    return on_hand - held - F(f"{path}safety_stock") - F(f"{path}unsellable_stock")
+
+
+AVAILABLE = available_expression()
 
 
 class Inventory(models.Model):
-    """Stock of one product in one warehouse; available = total_stock - reserved_stock.
+    """Stock of one product in one warehouse, in quantity states.
 
-    The CHECK constraints make overselling impossible at the database level: a write that
-    would reserve more than the total, or drive a counter below zero, fails.
+    - on hand (`total_stock`): physical units;
+    - held (`reserved_stock`): units in live holds;
+    - safety (`safety_stock`): a buffer never offered to shoppers;
+    - unsellable (`unsellable_stock`): damaged or on quality hold;
+    - incoming (`incoming_stock`): expected, not yet on hand.
+
+    available = on hand - held - safety - unsellable. The CHECK constraints make overselling
+    impossible at the database level: a write that would drive a state below zero, or make
+    available negative, fails.
     """
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inventory")
     total_stock = models.IntegerField(default=0)
     reserved_stock = models.IntegerField(default=0)
+    safety_stock = models.IntegerField(default=0, help_text="Never offered to shoppers.")
+    unsellable_stock = models.IntegerField(default=0, help_text="Damaged or on quality hold.")
+    incoming_stock = models.IntegerField(default=0, help_text="Expected, not yet on hand.")
     low_stock_threshold = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -100,8 +123,19 @@ class Inventory(models.Model):
                 condition=Q(reserved_stock__gte=0), name="inventory_reserved_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(reserved_stock__lte=F("total_stock")),
-                name="inventory_reserved_within_total",
+                condition=Q(safety_stock__gte=0), name="inventory_safety_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(unsellable_stock__gte=0), name="inventory_unsellable_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(incoming_stock__gte=0), name="inventory_incoming_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    total_stock__gte=F("reserved_stock") + F("safety_stock") + F("unsellable_stock")
+                ),
+                name="inventory_available_not_negative",
             ),
         ]
 
@@ -110,7 +144,13 @@ class Inventory(models.Model):
 
     @property
     def available(self) -> int:
-        return self.total_stock - self.reserved_stock
+        return self.total_stock - self.committed
+
+    @property
+    def committed(self) -> int:
+        """Units on hand that shoppers cannot hold: held, safety and unsellable. On hand never
+        goes below it (the CHECK inventory_available_not_negative)."""
+        return self.reserved_stock + self.safety_stock + self.unsellable_stock
 
     @property
     def alert_threshold(self) -> int:

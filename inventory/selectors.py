@@ -19,7 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from core.serving.replicas import database_for
-from inventory.models import Inventory, Product
+from inventory.models import AVAILABLE, Inventory, Product, available_expression
 from warehouses.models import Warehouse
 from warehouses.routing import Location, StockOption
 
@@ -64,7 +64,7 @@ def _with_stock(products: QuerySet[Product]) -> QuerySet[Product]:
     return products.annotate(
         total_available=Coalesce(
             Sum(
-                F("inventory__total_stock") - F("inventory__reserved_stock"),
+                available_expression("inventory__"),
                 filter=_ACTIVE_STOCK,
             ),
             Value(0),
@@ -269,7 +269,7 @@ def catalogue_figures(*, may_lag: bool = False) -> CatalogueFigures:
         Inventory.objects.using(database)
         .sellable()
         .aggregate(
-            units=Coalesce(Sum(F("total_stock") - F("reserved_stock")), Value(0)),
+            units=Coalesce(Sum(AVAILABLE), Value(0)),
         )["units"]
     )
     return CatalogueFigures(

@@ -1,6 +1,7 @@
 """SQL checks of stockd's invariants over the whole database.
 
-1. Never oversold: 0 <= reserved_stock <= total_stock on every inventory row.
+1. Never oversold: every quantity state >= 0 and available (on hand less held, safety and
+   unsellable) >= 0 on every inventory row.
 2. reserved_stock equals the sum of that row's PENDING reservations.
 4. A reservation leaves PENDING at most once, with exactly one event for the exit
    (CONFIRMED, RELEASED or EXPIRED), and exactly one RESERVED event for its creation.
@@ -40,9 +41,11 @@ class Violation:
 
 
 _STOCK_BOUNDS_SQL = f"""
-SELECT id, product_id, warehouse_id, total_stock, reserved_stock
+SELECT id, product_id, warehouse_id, total_stock, reserved_stock, safety_stock,
+       unsellable_stock, incoming_stock
   FROM {_STOCK}
- WHERE total_stock < 0 OR reserved_stock < 0 OR reserved_stock > total_stock
+ WHERE LEAST(total_stock, reserved_stock, safety_stock, unsellable_stock, incoming_stock) < 0
+    OR reserved_stock + safety_stock + unsellable_stock > total_stock
  ORDER BY id
 """
 
@@ -100,9 +103,12 @@ def find_violations() -> list[Violation]:
         Violation(
             1,
             f"inventory {row_id}",
-            f"product {product} @ warehouse {warehouse}: total {total}, reserved {reserved}",
+            f"product {product} @ warehouse {warehouse}: total {total}, reserved {reserved}, "
+            f"safety {safety}, unsellable {unsellable}, incoming {incoming}",
         )
-        for row_id, product, warehouse, total, reserved in _rows(_STOCK_BOUNDS_SQL)
+        for row_id, product, warehouse, total, reserved, safety, unsellable, incoming in _rows(
+            _STOCK_BOUNDS_SQL
+        )
     ]
     violations += [
         Violation(

@@ -19,7 +19,7 @@ locks only that entry.
 
 All of this runs at READ COMMITTED: a conditional UPDATE that waited for another
 transaction's lock re-checks its WHERE clause against the committed row, so two shoppers
-racing for the last unit cannot both pass `total_stock - reserved_stock >= quantity`.
+racing for the last unit cannot both pass `available >= quantity`.
 """
 
 import json
@@ -101,7 +101,16 @@ def _names() -> dict[str, str]:
             "created_at",
         )
     )  # fmt: skip
+    states = {
+        "reserved": _column(Inventory, "reserved_stock"),
+        "total": _column(Inventory, "total_stock"),
+        "safety": _column(Inventory, "safety_stock"),
+        "unsellable": _column(Inventory, "unsellable_stock"),
+    }
     return {
+        **states,
+        # Inventory.available in SQL, of the stock row aliased `i`.
+        "i_available": "(i.{total} - i.{reserved} - i.{safety} - i.{unsellable})".format(**states),
         "stock": _table(Inventory),
         "product": _table(Product),
         "warehouse": _table(Warehouse),
@@ -109,8 +118,6 @@ def _names() -> dict[str, str]:
         "event": _table(ReservationEvent),
         "r_columns": r_columns,
         "e_columns": e_columns,
-        "reserved": _column(Inventory, "reserved_stock"),
-        "total": _column(Inventory, "total_stock"),
         "i_product": _column(Inventory, "product"),
         "i_warehouse": _column(Inventory, "warehouse"),
         "w_lat": _column(Warehouse, "lat"),
@@ -127,7 +134,7 @@ WITH held AS (
        AND i.{i_warehouse} = %(warehouse_id)s
        AND p.id = i.{i_product} AND p.active
        AND w.id = i.{i_warehouse} AND w.active
-       AND i.{total} - i.{reserved} >= %(quantity)s
+       AND {i_available} >= %(quantity)s
  RETURNING p.name, p.price, p.image, p.category, w.name, w.city, w.location
 ), reservation AS (
     INSERT INTO {reservation} ({r_columns})
@@ -166,8 +173,8 @@ WITH RECURSIVE request AS (
                   %(guest_ids)s::uuid[], %(actors)s::text[], %(payloads)s::text[])
            WITH ORDINALITY AS r(id, quantity, user_id, guest_id, actor, payload, turn)
 ), stock AS (
-    SELECT i.id, i.{total} AS total, i.{reserved} AS reserved,
-           i.{total} - i.{reserved} AS available,
+    SELECT i.id, i.{total} AS total, i.{reserved} AS reserved, i.{safety} AS safety,
+           i.{unsellable} AS unsellable, {i_available} AS available,
            p.name AS product_name, p.price, p.image, p.category,
            w.name AS warehouse_name, w.city, w.location
       FROM {stock} AS i
@@ -187,7 +194,8 @@ WITH RECURSIVE request AS (
     SELECT r.* FROM request AS r JOIN admission AS a USING (turn) WHERE a.admitted
 ), held AS (
     UPDATE {stock} AS i
-       SET {reserved} = s.reserved + (SELECT sum(quantity) FROM admitted), {total} = s.total
+       SET {reserved} = s.reserved + (SELECT sum(quantity) FROM admitted), {total} = s.total,
+           {safety} = s.safety, {unsellable} = s.unsellable
       FROM stock AS s
      WHERE i.id = s.id AND EXISTS (SELECT 1 FROM admitted)
  RETURNING i.id
@@ -220,12 +228,12 @@ _SELLABLE_ROWS = """
   JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
 """
 _AVAILABLE_SQL = (
-    "SELECT i.{total} - i.{reserved}"
+    "SELECT {i_available}"
     + _SELLABLE_ROWS
     + " WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s"
 )
 _STOCK_OPTIONS_SQL = (
-    "SELECT i.{i_warehouse}, w.{w_lat}, w.{w_lng}, i.{total} - i.{reserved}"
+    "SELECT i.{i_warehouse}, w.{w_lat}, w.{w_lng}, {i_available}"
     + _SELLABLE_ROWS
     + " WHERE i.{i_product} = %(product_id)s"
 )

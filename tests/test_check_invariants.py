@@ -193,7 +193,7 @@ def test_an_oversold_row_breaks_invariant_1(stock):
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks before ALTER
         cursor.execute(
-            "ALTER TABLE inventory_inventory DROP CONSTRAINT inventory_reserved_within_total"
+            "ALTER TABLE inventory_inventory DROP CONSTRAINT inventory_available_not_negative"
         )
         cursor.execute(
             "UPDATE inventory_inventory SET reserved_stock = 13 WHERE id = %s", [stock.pk]

@@ -410,7 +410,7 @@ def test_a_client_too_slow_to_read_is_dropped(row, monkeypatch):
     async def scenario():
         stock_hub = hub.hub_for_this_loop()
         slow = stock_hub.subscribe(start_id=0)
-        change = feed.StockChange(row.product_id, row.warehouse_id, 10, 0, 1)
+        change = feed.StockChange(row.product_id, row.warehouse_id, 10, 0, 10, 1)
         stock_hub._publish([change])
         stock_hub._publish([change])
 

@@ -22,7 +22,8 @@ def adjust_stock(
     """Add `delta` units (or remove them, if negative) to a stock row, under its lock.
 
     Raise StockNotFound for an unknown row and StockBelowReserved when removing units
-    shoppers hold; write nothing then. Added units are offered to the waitlist on commit.
+    shoppers hold or that are kept as safety stock or unsellable; write nothing then. Added
+    units are offered to the waitlist on commit.
     """
     key = (product_id, warehouse_id)
     with transaction.atomic():
@@ -30,7 +31,7 @@ def adjust_stock(
         if not rows:
             raise StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
         (row,) = rows
-        if row.total_stock + delta < row.reserved_stock:
+        if row.total_stock + delta < row.committed:
             raise StockBelowReserved(available=row.available)
         before = row.total_stock
         stock_locks.add_total(key, delta)
@@ -85,10 +86,12 @@ def change_error(row: Inventory | None, change: TotalChange) -> StockdError | No
             currentTotalStock=row.total_stock,
             reservedStock=row.reserved_stock,
         )
-    if change.total < row.reserved_stock:
+    if change.total < row.committed:
+        kept = row.safety_stock + row.unsellable_stock
+        kept_too = f" and {kept} are kept as safety stock or unsellable" if kept else ""
         return StockBelowReserved(
-            f"Shoppers hold {row.reserved_stock} units of this row: the total cannot go below "
-            f"{row.reserved_stock}.",
+            f"Shoppers hold {row.reserved_stock} units of this row{kept_too}: the total cannot "
+            f"go below {row.committed}.",
             currentTotalStock=row.total_stock,
             reservedStock=row.reserved_stock,
         )
@@ -144,9 +147,10 @@ def set_total(
 
     Raise StockNotFound for an unknown row, StaleTotal (with the current figure) when the
     total changed since the editor saw `expected_total`, and StockBelowReserved when the new
-    total is below the units shoppers hold; write nothing then. An unchanged total writes
-    nothing either. A STOCK_ADJUSTED event records the change; added units are offered to the
-    waitlist on commit.
+    total is below the units shoppers hold plus those kept as safety stock or unsellable
+    (Inventory.committed); write nothing then. An unchanged total writes nothing either. A
+    STOCK_ADJUSTED event records the change; added units are offered to the waitlist on
+    commit.
     """
     key = (
         Inventory.objects.filter(pk=inventory_id).values_list("product_id", "warehouse_id").first()

@@ -47,11 +47,8 @@ class StockChange:
     warehouse_id: int
     total_stock: int
     reserved_stock: int
+    available: int
     event_id: int
-
-    @property
-    def available(self) -> int:
-        return self.total_stock - self.reserved_stock
 
     def as_message(self) -> dict[str, Any]:
         """Return the stream's JSON body: ids as strings, like the rest of the API."""
@@ -152,12 +149,20 @@ def _changes(events: list[tuple[int, str, int, int]]) -> list[StockChange]:
     if not latest:
         return []
     # A superset (every product x every warehouse named) keeps it one indexed query.
-    rows = Inventory.objects.filter(
-        product_id__in={key[0] for key in latest}, warehouse_id__in={key[1] for key in latest}
-    ).values_list("product_id", "warehouse_id", "total_stock", "reserved_stock")
+    rows = (
+        Inventory.objects.filter(
+            product_id__in={key[0] for key in latest}, warehouse_id__in={key[1] for key in latest}
+        )
+        .with_available()
+        .values_list(
+            "product_id", "warehouse_id", "total_stock", "reserved_stock", "available_units"
+        )
+    )
     changes = [
-        StockChange(product_id, warehouse_id, total, reserved, latest[(product_id, warehouse_id)])
-        for product_id, warehouse_id, total, reserved in rows
+        StockChange(
+            product_id, warehouse_id, total, reserved, available, latest[(product_id, warehouse_id)]
+        )
+        for product_id, warehouse_id, total, reserved, available in rows
         if (product_id, warehouse_id) in latest
     ]
     return sorted(changes, key=lambda change: change.event_id)
