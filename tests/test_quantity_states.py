@@ -1,6 +1,8 @@
 """Quantity states of a stock row: safety and unsellable units are never offered to shoppers,
 incoming ones are not on hand, and the database keeps every state and `available` >= 0."""
 
+import re
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
@@ -9,7 +11,7 @@ from inventory.errors import StockBelowReserved
 from inventory.models import Inventory
 from reservations.errors import InsufficientStock
 from reservations.services import holds, stock
-from tests.factories import InventoryFactory
+from tests.factories import InventoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +77,13 @@ def test_a_total_below_the_kept_units_is_refused_saying_why(row):
     )
     row.refresh_from_db()
     assert row.total_stock == 10
+
+
+def test_staff_see_every_state_of_a_row(row, client):
+    client.force_login(UserFactory(is_staff=True))
+    html = client.get("/admin/inventory/", {"q": row.product.sku}).content.decode()
+    states = html.split('<td class="states">')[1].split("</td>")[0]
+    assert re.sub(r"<[^>]+>|\s+", " ", states).split() == [
+        "2", "safety", "1", "unsellable", "5", "incoming",
+    ]  # fmt: skip
+    assert '<strong data-testid="available">7</strong>' in html
