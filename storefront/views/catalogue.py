@@ -3,7 +3,6 @@
 from functools import partial
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inventory.selectors import CatalogueFilters, category_names
 from storefront import places
 from storefront.cards import CatalogueResults, distance_from
+from storefront.context_processors import hold_minutes
 from storefront.forms.catalogue import CatalogueFilterForm, DeliverToForm
 from storefront.fragments import shared_fragment
 from storefront.views.partials import wants_partial
@@ -79,10 +79,7 @@ def _render_list(results: CatalogueResults) -> SafeString:
 def _render_head() -> SafeString:
     return render_to_string(
         "storefront/_catalogue_head.html",
-        {
-            "warehouses": Warehouse.objects.active(),
-            "hold_minutes": settings.RESERVATION_TTL_SECONDS // 60,
-        },
+        {"warehouse_count": Warehouse.objects.active().count(), "hold_minutes": hold_minutes()},
     )
 
 
