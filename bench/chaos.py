@@ -452,9 +452,11 @@ def terminate_backends(admin: psycopg.Connection) -> int:
 def rows_in_play() -> list[tuple[int, int]]:
     """Give PRODUCTS products STOCK units in every warehouse; return those stock rows."""
     bench.psql(
-        f"UPDATE inventory_inventory SET total_stock = {STOCK}, reserved_stock = 0"
+        "TRUNCATE inventory_ledgerentry",
+        f"UPDATE inventory_inventory SET total_stock = {STOCK}"
         " WHERE product_id IN (SELECT id FROM inventory_product WHERE active"
-        f" ORDER BY id LIMIT {PRODUCTS})"
+        f" ORDER BY id LIMIT {PRODUCTS})",
+        bench.COUNTED_AGAIN_SQL,
     )
     out = bench.psql(
         "SELECT product_id, warehouse_id FROM inventory_inventory"

@@ -115,6 +115,24 @@ def prepare_database() -> None:
     sh("redis-cli", "-u", ENV["REDIS_URL"], "flushdb")
 
 
+# After the ledger is emptied: every row holds nothing and opens its ledger again with one
+# COUNTED entry of its states, so `check_invariants` replays it (invariant 5).
+COUNTED_AGAIN_SQL = """
+WITH counted AS (
+    UPDATE inventory_inventory SET reserved_stock = 0, version = 1
+ RETURNING id, total_stock, safety_stock, unsellable_stock, incoming_stock
+)
+INSERT INTO inventory_ledgerentry
+       (stock_id, sequence, reason, actor, reference, request_id, idempotency_key, created_at,
+        on_hand, held, safety, unsellable, incoming, on_hand_after, held_after, safety_after,
+        unsellable_after, incoming_after)
+SELECT id, 1, 'COUNTED', 'bench', '', '', '', now(), total_stock, 0, safety_stock,
+       unsellable_stock, incoming_stock, total_stock, 0, safety_stock, unsellable_stock,
+       incoming_stock
+  FROM counted
+"""
+
+
 def reset(total: int = 100_000_000, where: str = "true") -> None:
     """Forget every hold and give the rows matching `where` `total` units, none reserved.
 
@@ -126,8 +144,9 @@ def reset(total: int = 100_000_000, where: str = "true") -> None:
     """
     psql(
         "TRUNCATE reservations_reservationevent, reservations_reservation,"
-        " reservations_waitlistentry, idempotency_idempotencykey",
-        f"UPDATE inventory_inventory SET total_stock = {total}, reserved_stock = 0 WHERE {where}",
+        " reservations_waitlistentry, idempotency_idempotencykey, inventory_ledgerentry",
+        f"UPDATE inventory_inventory SET total_stock = {total} WHERE {where}",
+        COUNTED_AGAIN_SQL,
         "VACUUM ANALYZE inventory_inventory",
     )
 
@@ -173,6 +192,9 @@ def hold_script() -> str:
         "payload": "'{}'",
         "pending": "'PENDING'",
         "reserved": "'RESERVED'",
+        "reason": "'RESERVED'",
+        "request_id": "''",
+        "idempotency_key": "''",
         "quantity": "1",
         "product_id": ":product_id",
         "warehouse_id": ":warehouse_id",

@@ -73,6 +73,15 @@ ErrorSerializer = inline_serializer(
             required=False,
             help_text="STOCK_CHANGES_REFUSED: each refused line and why.",
         ),
+        "level": serializers.DictField(
+            required=False,
+            help_text="STALE_VERSION, INSUFFICIENT_STOCK of a stock write: the row as it is "
+            "now, as GET /api/stock/levels answers it.",
+        ),
+        "index": serializers.IntegerField(
+            required=False,
+            help_text="INSUFFICIENT_STOCK, NOT_FOUND of stock adjustments: the refused item.",
+        ),
         "retryAfter": serializers.IntegerField(
             required=False,
             help_text="RATE_LIMITED: seconds until the next try, as in the Retry-After header.",

@@ -10,7 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.parsers import refuse_duplicate_keys
-from idempotency.errors import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey
+from idempotency.context import idempotency_key_in_context
+from idempotency.errors import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    IdempotencyKeyRequired,
+    InvalidIdempotencyKey,
+)
 from idempotency.store import run_once
 
 OPENAPI_PARAMETER = OpenApiParameter(
@@ -39,24 +45,39 @@ def _fingerprint(request: Request, caller: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def idempotent(scope: str) -> Callable:
-    """Make a DRF view method exactly-once for requests that carry an Idempotency-Key."""
+REQUIRED_OPENAPI_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Required (428 IDEMPOTENCY_KEY_REQUIRED without it); up to 255 characters. A "
+    "retry with the same key and body gets the first answer again (header Idempotent-Replayed: "
+    "true) without running again; the same key with another body gets 422.",
+)
+
+
+def idempotent(scope: str, *, required: bool = False) -> Callable:
+    """Make a DRF view method exactly-once for requests that carry an Idempotency-Key; with
+    `required`, refuse requests without one (428)."""
 
     def decorate(method: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(method)
         def wrapper(view, request: Request, *args, **kwargs) -> Response:
             key = request.headers.get(HEADER)
             if key is None:
+                if required:
+                    raise IdempotencyKeyRequired()
                 return method(view, request, *args, **kwargs)
             if not _valid_key(key):
                 raise InvalidIdempotencyKey()
             caller = f"user:{request.user.pk}" if request.user.is_authenticated else "anonymous"
-            return run_once(
-                scope=f"{scope}|{caller}",
-                key=key,
-                fingerprint=_fingerprint(request, caller),
-                run=lambda: method(view, request, *args, **kwargs),
-            )
+            with idempotency_key_in_context(key):
+                return run_once(
+                    scope=f"{scope}|{caller}",
+                    key=key,
+                    fingerprint=_fingerprint(request, caller),
+                    run=lambda: method(view, request, *args, **kwargs),
+                )
 
         return wrapper
 

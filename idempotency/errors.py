@@ -26,3 +26,11 @@ class IdempotencyKeyInUse(StockdError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "1"}
+
+
+class IdempotencyKeyRequired(StockdError):
+    """A write that must be safe to retry was sent without a key."""
+
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    status = HTTPStatus.PRECONDITION_REQUIRED
+    detail = f"Send an {HEADER} header (up to {MAX_KEY_LENGTH} characters) with this write."

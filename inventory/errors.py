@@ -33,3 +33,11 @@ class StockChangesRefused(StockdError):
     code = "STOCK_CHANGES_REFUSED"
     status = HTTPStatus.CONFLICT
     detail = "Some changes were refused, so none was made."
+
+
+class StaleVersion(StockdError):
+    """A compare-and-set write named a version the row has moved past."""
+
+    code = "STALE_VERSION"
+    status = HTTPStatus.CONFLICT
+    detail = "The stock row changed since that version; nothing was changed."

@@ -102,6 +102,9 @@ class Inventory(models.Model):
     safety_stock = models.IntegerField(default=0, help_text="Never offered to shoppers.")
     unsellable_stock = models.IntegerField(default=0, help_text="Damaged or on quality hold.")
     incoming_stock = models.IntegerField(default=0, help_text="Expected, not yet on hand.")
+    version = models.PositiveIntegerField(
+        default=0, help_text="The sequence number of the row's last ledger entry (0: none)."
+    )
     low_stock_threshold = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -162,3 +165,65 @@ class Inventory(models.Model):
     @property
     def is_low(self) -> bool:
         return self.available <= self.alert_threshold
+
+
+STATES = ("on_hand", "held", "safety", "unsellable", "incoming")
+
+
+class LedgerEntry(models.Model):
+    """One change of a stock row's quantity states, written in the change's transaction.
+
+    Each row's entries are numbered 1, 2, 3 ... without gaps (`sequence`; the row's `version`
+    is its last), and summing a row's deltas from zero gives its counters exactly
+    (check_invariants replays them). The `*_after` columns are the row's states once this
+    entry applied, so an entry says what the row was at its sequence without a replay.
+    Entries are never changed or deleted (a PostgreSQL trigger refuses it).
+    """
+
+    class Reason(models.TextChoices):
+        RESERVED = "RESERVED", "a shopper held units"
+        CONFIRMED = "CONFIRMED", "held units were sold and shipped"
+        RELEASED = "RELEASED", "a hold was released"
+        EXPIRED = "EXPIRED", "a hold ran out of time"
+        RECEIVED = "RECEIVED", "units arrived"
+        ADJUSTED = "ADJUSTED", "staff or an integration changed a state"
+        DAMAGED = "DAMAGED", "units were found damaged"
+        COUNTED = "COUNTED", "a count set the figures"
+        REPAIRED = "REPAIRED", "a drifted counter was recomputed"
+
+    # Indexed by the unique (stock, sequence) constraint, which every read by row uses.
+    stock = models.ForeignKey(
+        Inventory, on_delete=models.PROTECT, related_name="ledger", db_index=False
+    )
+    sequence = models.PositiveIntegerField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    on_hand = models.IntegerField(default=0)
+    held = models.IntegerField(default=0)
+    safety = models.IntegerField(default=0)
+    unsellable = models.IntegerField(default=0)
+    incoming = models.IntegerField(default=0)
+    on_hand_after = models.IntegerField()
+    held_after = models.IntegerField()
+    safety_after = models.IntegerField()
+    unsellable_after = models.IntegerField()
+    incoming_after = models.IntegerField()
+    actor = models.CharField(max_length=64)
+    reference = models.CharField(max_length=200, blank=True, default="")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["stock", "sequence"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(fields=["stock", "sequence"], name="ledger_one_entry_per_step"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="ledger_sequence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id}#{self.sequence} {self.reason}"
+
+    @property
+    def available_after(self) -> int:
+        return self.on_hand_after - self.held_after - self.safety_after - self.unsellable_after

@@ -9,11 +9,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from inventory.models import Inventory, Product
+from inventory import locks as stock_locks
+from inventory.models import Inventory, LedgerEntry, Product
 from warehouses.models import Warehouse
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 UNITS_PER_ROW = 10
+SEED_ACTOR = "system:seed"
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,34 @@ def _seed_products() -> int:
 
 
 def _seed_inventory() -> int:
-    """Give every product a row in every warehouse: 10 units, 0 for the sold-out ones."""
+    """Give every product a row in every warehouse: 10 units, 0 for the sold-out ones.
+
+    New rows open empty and receive their units through the ledger (a RECEIVED entry), so
+    each row's ledger replays to its counters from the start.
+    """
     units = {
         row["sku"]: 0 if row["sold_out"] == "yes" else UNITS_PER_ROW
         for row in _read_csv("products.csv")
     }
     codes = [row["code"] for row in _read_csv("warehouses.csv")]
-    rows = [
-        Inventory(product_id=product_id, warehouse_id=warehouse_id, total_stock=units[sku])
+    wanted = {
+        (product_id, warehouse_id): units[sku]
         for product_id, sku in Product.objects.filter(sku__in=units).values_list("id", "sku")
         for warehouse_id in Warehouse.objects.filter(code__in=codes).values_list("id", flat=True)
-    ]
-    return _insert_missing(Inventory, rows)
+    }
+    existing = set(Inventory.objects.values_list("product_id", "warehouse_id"))
+    new = [key for key in wanted if key not in existing]
+    Inventory.objects.bulk_create(
+        [Inventory(product_id=p, warehouse_id=w) for p, w in new], ignore_conflicts=True
+    )
+    stock_locks.apply(
+        [
+            stock_locks.Change(key, LedgerEntry.Reason.RECEIVED, SEED_ACTOR, on_hand=wanted[key])
+            for key in new
+            if wanted[key]
+        ]
+    )
+    return len(new)
 
 
 def _ensure_staff_user(password: str | None) -> str:

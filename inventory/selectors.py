@@ -19,7 +19,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from core.serving.replicas import database_for
-from inventory.models import AVAILABLE, Inventory, Product, available_expression
+from inventory.errors import StockNotFound
+from inventory.locks import StockKey
+from inventory.models import AVAILABLE, Inventory, LedgerEntry, Product, available_expression
 from warehouses.models import Warehouse
 from warehouses.routing import Location, StockOption
 
@@ -317,3 +319,31 @@ def scarce_products(*, at_most: int, limit: int, may_lag: bool = False) -> list[
             "total_available", "name", "id"
         )[:limit]
     )
+
+
+def stock_levels(*, product_id: int | None = None, warehouse_id: int | None = None):
+    """Stock rows (of a product, of a warehouse, or one), by product then warehouse."""
+    rows = Inventory.objects.order_by("product_id", "warehouse_id")
+    if product_id is not None:
+        rows = rows.filter(product_id=product_id)
+    if warehouse_id is not None:
+        rows = rows.filter(warehouse_id=warehouse_id)
+    return rows
+
+
+def ledger_page(key: StockKey, *, after: int, limit: int) -> tuple[list[LedgerEntry], bool]:
+    """Up to `limit` of a row's ledger entries after sequence `after`, in order, and whether
+    more follow. Raise StockNotFound for a row that does not exist."""
+    row_id = (
+        Inventory.objects.filter(product_id=key[0], warehouse_id=key[1])
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if row_id is None:
+        raise StockNotFound()
+    entries = list(
+        LedgerEntry.objects.filter(stock_id=row_id, sequence__gt=after).order_by("sequence")[
+            : limit + 1
+        ]
+    )
+    return entries[:limit], len(entries) > limit

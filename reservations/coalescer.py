@@ -39,6 +39,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from inventory.locks import StockKey
+from inventory.models import LedgerEntry
 from reservations import events, locks, metrics
 from reservations.models import Reservation, ReservationEvent
 from reservations.policy import hold_ttl
@@ -264,6 +265,7 @@ class HoldCoalescer:
             "expires_at": expires_at,
             "pending": Reservation.Status.PENDING,
             "reserved": ReservationEvent.Type.RESERVED,
+            "reason": LedgerEntry.Reason.RESERVED,
         }
         pool = await self._open_pool()
         async with pool.connection() as conn:
@@ -342,6 +344,8 @@ async def _hold_one(conn: AsyncConnection, pending: _Pending, common: dict):
             "guest_id": request.guest_id,
             "actor": request.actor,
             "payload": json.dumps(request.payload or {}),
+            "request_id": (request.payload or {}).get(events.REQUEST_ID, ""),
+            "idempotency_key": "",  # keyed holds run in their request's transaction
         },
     )
     row = await cursor.fetchone()

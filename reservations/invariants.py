@@ -5,6 +5,8 @@
 2. reserved_stock equals the sum of that row's PENDING reservations.
 4. A reservation leaves PENDING at most once, with exactly one event for the exit
    (CONFIRMED, RELEASED or EXPIRED), and exactly one RESERVED event for its creation.
+5. Replaying a row's ledger from zero gives its counters exactly: its entries are numbered
+   1 .. version without gaps, and their deltas sum to each quantity state.
 
 Not checked here: that total_stock is the row's opening stock less its CONFIRMED units (plus
 adjustments). No row records its opening stock (creating a row logs no event), and event ids
@@ -17,13 +19,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from inventory.models import Inventory
+from inventory.locks import COLUMNS
+from inventory.models import STATES, Inventory, LedgerEntry
 from reservations.models import Reservation, ReservationEvent
 
 # Table names and status values come from the models, so a rename cannot silently break a check.
 _STOCK = Inventory._meta.db_table
 _HOLDS = Reservation._meta.db_table
 _EVENTS = ReservationEvent._meta.db_table
+_LEDGER = LedgerEntry._meta.db_table
 _PENDING = Reservation.Status.PENDING.value
 _CONFIRMED = Reservation.Status.CONFIRMED.value
 _RELEASED = Reservation.Status.RELEASED.value
@@ -90,6 +94,35 @@ HAVING COUNT(e.id) FILTER (WHERE e.type = '{_Type.RESERVED.value}') <> 1
             <> (COUNT(e.id) FILTER (WHERE e.type = '{_Type.EXPIRED.value}') = 1))
 """
 
+_SUMS = ", ".join(f"SUM({state}) AS {state}" for state in STATES)
+_LEDGER_REPLAY_SQL = f"""
+SELECT i.id, i.product_id, i.warehouse_id, i.version, {", ".join(f"i.{c}" for c in COLUMNS)},
+       COALESCE(l.entries, 0), COALESCE(l.last, 0),
+       {", ".join(f"COALESCE(l.{state}, 0)" for state in STATES)}
+  FROM {_STOCK} AS i
+  LEFT JOIN (SELECT stock_id, COUNT(*) AS entries, MAX(sequence) AS last, {_SUMS}
+               FROM {_LEDGER} GROUP BY stock_id) AS l
+         ON l.stock_id = i.id
+ WHERE (i.version, i.version, {", ".join(f"i.{c}" for c in COLUMNS)})
+       IS DISTINCT FROM (COALESCE(l.entries, 0), COALESCE(l.last, 0),
+                         {", ".join(f"COALESCE(l.{state}, 0)" for state in STATES)})
+ ORDER BY i.id
+"""
+
+
+def _replay_detail(row: tuple) -> str:
+    """Say how a row's counters differ from its ledger's replay."""
+    product, warehouse, version, *figures = row
+    counters, (entries, last), replayed = figures[:5], figures[5:7], figures[7:]
+    differences = [
+        f"{state} {counter} but the ledger sums to {sum_}"
+        for state, counter, sum_ in zip(STATES, counters, replayed, strict=True)
+        if counter != sum_
+    ]
+    if not entries == last == version:
+        differences.append(f"version {version} but {entries} entries numbered up to {last}")
+    return f"product {product} @ warehouse {warehouse}: " + "; ".join(differences)
+
 
 def _rows(sql: str) -> list[tuple]:
     with connection.cursor() as cursor:
@@ -98,7 +131,7 @@ def _rows(sql: str) -> list[tuple]:
 
 
 def find_violations() -> list[Violation]:
-    """Return every row that breaks invariant 1, 2 or 4; an empty list when all hold."""
+    """Return every row that breaks invariant 1, 2, 4 or 5; an empty list when all hold."""
     violations = [
         Violation(
             1,
@@ -138,5 +171,9 @@ def find_violations() -> list[Violation]:
         for reservation_id, status_, reason, created, exits, confirmations, expiries in _rows(
             _LIFECYCLE_SQL
         )
+    ]
+    violations += [
+        Violation(5, f"inventory {row[0]}", _replay_detail(row[1:]))
+        for row in _rows(_LEDGER_REPLAY_SQL)
     ]
     return violations

@@ -32,9 +32,11 @@ from functools import partial
 
 from django.db import connection, transaction
 
+from core.serving.requestid import current_request_id
+from idempotency.context import current_idempotency_key
 from inventory import locks as stock_locks
 from inventory.locks import StockKey
-from inventory.models import Inventory, Product
+from inventory.models import STATES, Inventory, LedgerEntry, Product
 from reservations import events
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from warehouses.models import Warehouse
@@ -101,11 +103,22 @@ def _names() -> dict[str, str]:
             "created_at",
         )
     )  # fmt: skip
+    l_columns = ", ".join(
+        [
+            _column(LedgerEntry, name)
+            for name in ("stock", "sequence", "reason", "actor", "reference", "request_id",
+                         "idempotency_key", "created_at")
+        ]
+        + [_column(LedgerEntry, state) for state in STATES]
+        + [_column(LedgerEntry, f"{state}_after") for state in STATES]
+    )  # fmt: skip
     states = {
         "reserved": _column(Inventory, "reserved_stock"),
         "total": _column(Inventory, "total_stock"),
         "safety": _column(Inventory, "safety_stock"),
         "unsellable": _column(Inventory, "unsellable_stock"),
+        "incoming": _column(Inventory, "incoming_stock"),
+        "version": _column(Inventory, "version"),
     }
     return {
         **states,
@@ -116,8 +129,11 @@ def _names() -> dict[str, str]:
         "warehouse": _table(Warehouse),
         "reservation": _table(Reservation),
         "event": _table(ReservationEvent),
+        "ledger": _table(LedgerEntry),
         "r_columns": r_columns,
         "e_columns": e_columns,
+        "l_columns": l_columns,
+        "request_id_key": events.REQUEST_ID,
         "i_product": _column(Inventory, "product"),
         "i_warehouse": _column(Inventory, "warehouse"),
         "w_lat": _column(Warehouse, "lat"),
@@ -128,14 +144,23 @@ def _names() -> dict[str, str]:
 _HOLD_SQL = """
 WITH held AS (
     UPDATE {stock} AS i
-       SET {reserved} = i.{reserved} + %(quantity)s
+       SET {reserved} = i.{reserved} + %(quantity)s, {version} = i.{version} + 1
       FROM {product} AS p, {warehouse} AS w
      WHERE i.{i_product} = %(product_id)s
        AND i.{i_warehouse} = %(warehouse_id)s
        AND p.id = i.{i_product} AND p.active
        AND w.id = i.{i_warehouse} AND w.active
        AND {i_available} >= %(quantity)s
- RETURNING p.name, p.price, p.image, p.category, w.name, w.city, w.location
+ RETURNING i.id, i.{version} AS version, i.{total} AS total, i.{reserved} AS reserved,
+           i.{safety} AS safety, i.{unsellable} AS unsellable, i.{incoming} AS incoming,
+           p.name AS product_name, p.price, p.image, p.category, w.name AS warehouse_name,
+           w.city, w.location
+), ledger AS (
+    INSERT INTO {ledger} ({l_columns})
+    SELECT h.id, h.version, %(reason)s, %(actor)s, %(id)s::text, %(request_id)s,
+           %(idempotency_key)s, %(now)s, 0, %(quantity)s, 0, 0, 0,
+           h.total, h.reserved, h.safety, h.unsellable, h.incoming
+      FROM held AS h
 ), reservation AS (
     INSERT INTO {reservation} ({r_columns})
     SELECT %(id)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, %(pending)s,
@@ -148,7 +173,7 @@ WITH held AS (
            %(payload)s::jsonb, %(now)s
       FROM reservation
 )
-SELECT * FROM held
+SELECT product_name, price, image, category, warehouse_name, city, location FROM held
 """
 
 # The coalesced hold: many requests for one stock row in one statement. `stock` locks the
@@ -156,10 +181,11 @@ SELECT * FROM held
 # RETURNING cannot return the old values); `admission` walks the requests in arrival order
 # and admits each one that still fits after those admitted before it, so a later small
 # request is admitted after a large one is refused, exactly as one by one; `held` adds the
-# admitted units to the row once; each admitted request gets its reservation and RESERVED
-# event. One row comes back per request, in arrival order, saying whether it was admitted
-# and how many units were left when its turn came. No row at all: the stock row is missing
-# or its product or warehouse inactive.
+# admitted units to the row once; each admitted request gets its reservation, its RESERVED
+# event and its ledger entry (numbered on from the row's version, in arrival order). One
+# row comes back per request, in arrival order, saying whether it was admitted and how many
+# units were left when its turn came. No row at all: the stock row is missing or its
+# product or warehouse inactive.
 #
 # `held` computes the new row from the locked one (`s`), never from `i`: when another
 # transaction changed the row after this statement's snapshot (a release, a restock), `i` is
@@ -174,7 +200,8 @@ WITH RECURSIVE request AS (
            WITH ORDINALITY AS r(id, quantity, user_id, guest_id, actor, payload, turn)
 ), stock AS (
     SELECT i.id, i.{total} AS total, i.{reserved} AS reserved, i.{safety} AS safety,
-           i.{unsellable} AS unsellable, {i_available} AS available,
+           i.{unsellable} AS unsellable, i.{incoming} AS incoming, i.{version} AS version,
+           {i_available} AS available,
            p.name AS product_name, p.price, p.image, p.category,
            w.name AS warehouse_name, w.city, w.location
       FROM {stock} AS i
@@ -195,10 +222,20 @@ WITH RECURSIVE request AS (
 ), held AS (
     UPDATE {stock} AS i
        SET {reserved} = s.reserved + (SELECT sum(quantity) FROM admitted), {total} = s.total,
-           {safety} = s.safety, {unsellable} = s.unsellable
+           {safety} = s.safety, {unsellable} = s.unsellable, {incoming} = s.incoming,
+           {version} = s.version + (SELECT count(*) FROM admitted)
       FROM stock AS s
      WHERE i.id = s.id AND EXISTS (SELECT 1 FROM admitted)
  RETURNING i.id
+), ledger AS (
+    INSERT INTO {ledger} ({l_columns})
+    SELECT s.id, s.version + row_number() OVER turns, %(reason)s, a.actor, a.id::text,
+           COALESCE(a.payload::jsonb ->> '{request_id_key}', ''), '', %(now)s,
+           0, a.quantity, 0, 0, 0,
+           s.total, s.reserved + sum(a.quantity) OVER turns, s.safety, s.unsellable, s.incoming
+      FROM admitted AS a CROSS JOIN stock AS s
+     WHERE EXISTS (SELECT 1 FROM held)
+    WINDOW turns AS (ORDER BY a.turn)
 ), reservation AS (
     INSERT INTO {reservation} ({r_columns})
     SELECT a.id, %(product_id)s, %(warehouse_id)s, a.quantity, %(pending)s,
@@ -239,9 +276,10 @@ _STOCK_OPTIONS_SQL = (
 )
 
 # One statement, one round trip: the conditional UPDATE takes the hot row's lock and holds
-# it only until this statement's own commit; the reservation and its RESERVED event are
-# inserted only when the UPDATE matched (all or nothing, invariants 1-3 intact). The
-# sellable rule (active product, active warehouse) is InventoryQuerySet.sellable()'s.
+# it only until this statement's own commit; the reservation, its RESERVED event and its
+# ledger entry (the row's next sequence number) are inserted only when the UPDATE matched
+# (all or nothing, invariants 1-3 and 5 intact). The sellable rule (active product, active
+# warehouse) is InventoryQuerySet.sellable()'s.
 HOLD_SQL = _HOLD_SQL.format(**_names())
 BATCH_HOLD_SQL = _BATCH_HOLD_SQL.format(**_names())
 AVAILABLE_SQL = _AVAILABLE_SQL.format(**_names())
@@ -288,6 +326,9 @@ def hold_stock(
         "payload": json.dumps(event.payload),
         "pending": Reservation.Status.PENDING,
         "reserved": ReservationEvent.Type.RESERVED,
+        "reason": LedgerEntry.Reason.RESERVED,
+        "request_id": current_request_id() or "",
+        "idempotency_key": current_idempotency_key() or "",
     }
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -313,6 +354,28 @@ def hold_stock(
     return hold
 
 
+_DELTAS = {
+    LedgerEntry.Reason.RESERVED: {"held": 1},
+    LedgerEntry.Reason.CONFIRMED: {"on_hand": -1, "held": -1},
+    LedgerEntry.Reason.RELEASED: {"held": -1},
+    LedgerEntry.Reason.EXPIRED: {"held": -1},
+}
+
+
+def stock_change(reservation: Reservation, reason: str, *, actor: str) -> stock_locks.Change:
+    """The change a step of `reservation` makes to its stock row, for the ledger: RESERVED
+    adds held units, CONFIRMED ships them (on hand and held go down), RELEASED and EXPIRED
+    give them back."""
+    units = {state: sign * reservation.quantity for state, sign in _DELTAS[reason].items()}
+    return stock_locks.Change(
+        (reservation.product_id, reservation.warehouse_id),
+        reason,
+        actor,
+        reference=str(reservation.pk),
+        **units,
+    )
+
+
 def reserved_event(hold: Hold, *, actor: str) -> events.Announcement:
     """The RESERVED event a coalesced batch wrote in SQL for `hold`, to be announced (logged
     and counted) once it is committed."""
@@ -328,9 +391,15 @@ def reserved_event(hold: Hold, *, actor: str) -> events.Announcement:
 
 def _hold_stock_portably(params: dict) -> tuple | None:
     """Do what HOLD_SQL does with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
-    key = (params["product_id"], params["warehouse_id"])
+    held = stock_locks.Change(
+        (params["product_id"], params["warehouse_id"]),
+        LedgerEntry.Reason.RESERVED,
+        params["actor"],
+        held=params["quantity"],
+        reference=str(params["id"]),
+    )
     with transaction.atomic():
-        if not stock_locks.hold_if_available(key, params["quantity"]):
+        if not stock_locks.hold_if_available(held):
             return None
         reservation = Reservation.objects.create(
             id=params["id"],

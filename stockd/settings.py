@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "warehouses",
     "inventory",
     "reservations",
+    "integrations",
     "storefront",
     "accounts",
     "console",

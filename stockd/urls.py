@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("warehouses.urls")),
     path("", include("inventory.urls")),
     path("", include("reservations.urls")),
+    path("", include("integrations.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own (?script), so the
     # page passes the Content Security Policy: no inline script, no inline style.

@@ -37,6 +37,7 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils.crypto import get_random_string
 
+from inventory.models import LedgerEntry
 from stockd.asgi import application
 
 WSGI, ASGI = "wsgi", "asgi"
@@ -45,6 +46,8 @@ TIMEOUT_SECONDS = 60
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Rows the migrations make, which the tests share and leave alone.
 _KEPT_MODELS = (ContentType, Permission)
+# Append-only tables refuse DELETE (a trigger); TRUNCATE fires no row trigger.
+_TRUNCATED_MODELS = (LedgerEntry,)
 
 
 # The ways in, as pytest params: in-process, in pytest-django's test transaction as before;
@@ -104,6 +107,7 @@ def _delete_every_row() -> None:
 
     One transaction: PostgreSQL checks Django's foreign keys (deferrable) at its commit.
     """
+    truncated = {model._meta.db_table for model in _TRUNCATED_MODELS}
     models = apps.get_models(include_auto_created=True)
     tables = {
         model._meta.db_table
@@ -111,7 +115,9 @@ def _delete_every_row() -> None:
         if model._meta.managed and not model._meta.proxy and model not in _KEPT_MODELS
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in sorted(tables):
+        for table in sorted(truncated):
+            cursor.execute(f"TRUNCATE {connection.ops.quote_name(table)}")
+        for table in sorted(tables - truncated):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
 
 

@@ -7,9 +7,13 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from idempotency.models import IdempotencyKey
-from inventory.models import Inventory, Product
+from inventory import locks as stock_locks
+from inventory.locks import COLUMNS
+from inventory.models import STATES, Inventory, LedgerEntry, Product
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from warehouses.models import Warehouse
+
+RECEIVED = LedgerEntry.Reason.RECEIVED
 
 
 class WarehouseFactory(DjangoModelFactory):
@@ -38,6 +42,9 @@ class ProductFactory(DjangoModelFactory):
 
 
 class InventoryFactory(DjangoModelFactory):
+    """A stock row, opened empty and given its states through the ledger (one RECEIVED
+    entry), so its ledger replays to its counters (invariant 5)."""
+
     class Meta:
         model = Inventory
 
@@ -45,6 +52,17 @@ class InventoryFactory(DjangoModelFactory):
     warehouse = factory.SubFactory(WarehouseFactory)
     total_stock = 10
     reserved_stock = 0
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        pairs = zip(STATES, COLUMNS, strict=True)
+        states = {state: kwargs.pop(column, 0) for state, column in pairs}
+        row = super()._create(model_class, *args, **kwargs)
+        if any(states.values()):
+            key = (row.product_id, row.warehouse_id)
+            stock_locks.apply([stock_locks.Change(key, RECEIVED, "test:factory", **states)])
+            row.refresh_from_db()
+        return row
 
 
 class UserFactory(DjangoModelFactory):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.errors import StockNotFound
-from inventory.models import Inventory
+from inventory.models import Inventory, LedgerEntry
 from reservations import coalescer, locks
 from reservations.errors import InsufficientStock
 from reservations.invariants import find_violations
@@ -397,6 +397,24 @@ def test_after_a_restart_the_next_hold_meets_one_dead_connection_and_commits(cap
     assert find_violations() == []
 
 
+# One unit received on a row, with its ledger entry, as inventory.locks.apply writes it.
+RESTOCK_ONE_UNIT_SQL = f"""
+WITH restocked AS (
+    UPDATE {Inventory._meta.db_table} SET total_stock = total_stock + 1, version = version + 1
+     WHERE id = %s
+ RETURNING id, version, total_stock, reserved_stock, safety_stock, unsellable_stock,
+           incoming_stock
+)
+INSERT INTO {LedgerEntry._meta.db_table}
+       (stock_id, sequence, reason, actor, reference, request_id, idempotency_key, created_at,
+        on_hand, held, safety, unsellable, incoming, on_hand_after, held_after, safety_after,
+        unsellable_after, incoming_after)
+SELECT id, version, 'RECEIVED', 'test', '', '', '', now(), 1, 0, 0, 0, 0, total_stock,
+       reserved_stock, safety_stock, unsellable_stock, incoming_stock
+  FROM restocked
+"""
+
+
 def test_a_batch_waiting_on_a_restock_admits_what_the_restock_added():
     """The batch statement starts while another transaction has changed the row (a restock,
     a release) and waits for it: it admits on the row it locked, and writes from that row.
@@ -408,11 +426,7 @@ def test_a_batch_waiting_on_a_restock_admits_what_the_restock_added():
     restock = connect()
     try:
         with restock.transaction():
-            restock.execute(
-                f"UPDATE {Inventory._meta.db_table} SET total_stock = total_stock + 1"
-                " WHERE id = %s",
-                [row.pk],
-            )
+            restock.execute(RESTOCK_ONE_UNIT_SQL, [row.pk])
             requests = [_one_unit(row) for _ in range(2)]
 
             async def one_batch():  # queued in one loop turn: they run as one statement

@@ -28,6 +28,8 @@ from rest_framework.test import APIClient
 from console.race import databases as race_databases
 from console.race import services as race_services
 from core import signin_limits
+from integrations.keys import create_key, revoke_key
+from integrations.models import ApiKey
 from inventory.models import Inventory
 from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
@@ -50,7 +52,10 @@ PASSWORD = "pw-123456"  # every UserFactory account's
 # Keys of the Error component that core documents only as "an object" (core may not name a
 # domain's component), with the component each one really is. An error body carrying one has
 # it validated against that component too, objects strict as everywhere else.
-ERROR_KEY_COMPONENTS = {"entry": "WaitlistOutput"}  # ALREADY_WAITING's waiting entry
+ERROR_KEY_COMPONENTS = {
+    "entry": "WaitlistOutput",  # ALREADY_WAITING's waiting entry
+    "level": "StockLevel",  # the stock row a refused stock write left as it was
+}
 
 
 # --- the document, as JSON Schema --------------------------------------------------------
@@ -1161,6 +1166,193 @@ def search_the_catalogue_with_an_overlong_term(api):
 def list_the_waitlist_past_the_page_limit(api):
     api.force_login(UserFactory(is_staff=True, password=None))
     return _code(api.get("/api/waitlist?limit=0"), "VALIDATION_ERROR")
+
+
+# The stock API (integrations): API keys or staff sessions; writes need an Idempotency-Key.
+
+
+def _bearer(*scopes: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_key(name='erp', scopes=list(scopes)).plain}"}
+
+
+READ_KEY, WRITE_KEY = ("stock:read",), ("stock:read", "stock:write")
+
+
+def _adjust(api, body: dict[str, Any], *, scopes=WRITE_KEY, key: str | None = "adj") -> Any:
+    headers = {**_bearer(*scopes), **({"Idempotency-Key": key} if key else {})}
+    return api.post("/api/stock/adjustments", body, format="json", headers=headers)
+
+
+def _adjustment(row: Inventory, **changes: Any) -> dict[str, Any]:
+    ids = {"productId": str(row.product_id), "warehouseId": str(row.warehouse_id)}
+    return {**ids, "state": "onHand", "delta": 2, "reason": "RECEIVED", **changes}
+
+
+def _set_level(api, row: Inventory, body: dict[str, Any], *, key: str | None = "set") -> Any:
+    headers = {**_bearer(*WRITE_KEY), **({"Idempotency-Key": key} if key else {})}
+    path = f"/api/stock/levels/{row.product_id}/{row.warehouse_id}"
+    return api.put(path, body, format="json", headers=headers)
+
+
+@answers("stock_levels_list", 200)
+def read_stock_levels_with_a_key(api):
+    row = _row()
+    response = api.get(
+        "/api/stock/levels", {"productId": row.product_id}, headers=_bearer(*READ_KEY)
+    )
+    assert response.json()[0]["version"] == 1
+    return response
+
+
+@answers("stock_levels_list", 400)
+def read_stock_levels_of_a_malformed_product(api):
+    response = api.get("/api/stock/levels", {"productId": "x"}, headers=_bearer(*READ_KEY))
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("stock_levels_list", 401)
+def read_stock_levels_without_a_key(api):
+    return _code(api.get("/api/stock/levels"), "NOT_AUTHENTICATED")
+
+
+@answers("stock_levels_list", 403)
+def read_stock_levels_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/stock/levels"), "FORBIDDEN")
+
+
+@answers("stock_adjustments_create", 200)
+def adjust_a_rows_stock(api):
+    response = _adjust(api, _adjustment(_row(total=5)))
+    assert response.json()["levels"][0]["onHand"] == 7
+    return response
+
+
+@answers("stock_adjustments_create", 200)
+def adjust_many_rows_at_once(api):
+    items = [_adjustment(_row()), _adjustment(_row(), state="unsellable", reason="DAMAGED")]
+    return _adjust(api, {"items": items})
+
+
+@answers("stock_adjustments_create", 400)
+def adjust_with_an_unknown_state(api):
+    return _code(_adjust(api, _adjustment(_row(), state="held")), "VALIDATION_ERROR")
+
+
+@answers("stock_adjustments_create", 401)
+def adjust_with_a_revoked_key(api):
+    headers = _bearer(*WRITE_KEY)
+    revoke_key(ApiKey.objects.get().pk)
+    response = api.post(
+        "/api/stock/adjustments", _adjustment(_row()), format="json",
+        headers={**headers, "Idempotency-Key": "k"},
+    )  # fmt: skip
+    return _code(response, "NOT_AUTHENTICATED")
+
+
+@answers("stock_adjustments_create", 403)
+def adjust_with_a_read_only_key(api):
+    return _code(_adjust(api, _adjustment(_row()), scopes=READ_KEY), "FORBIDDEN")
+
+
+@answers("stock_adjustments_create", 404)
+def adjust_an_unstocked_row(api):
+    response = _adjust(api, _adjustment(_row(), productId=UNKNOWN_ID))
+    assert response.json()["index"] == 0
+    return _code(response, "NOT_FOUND")
+
+
+@answers("stock_adjustments_create", 409)
+def adjust_on_hand_below_what_is_held(api):
+    row = _row(total=5)
+    _hold(row, quantity=4)
+    response = _adjust(api, _adjustment(row, delta=-2, reason="COUNTED"))
+    assert response.json()["level"]["held"] == 4
+    return _code(response, "INSUFFICIENT_STOCK")
+
+
+@answers("stock_adjustments_create", 428)
+def adjust_without_an_idempotency_key(api):
+    return _code(_adjust(api, _adjustment(_row()), key=None), "IDEMPOTENCY_KEY_REQUIRED")
+
+
+@answers("stock_level_set", 200)
+def set_a_rows_states_at_its_version(api):
+    response = _set_level(api, _row(total=5), {"onHand": 9, "safety": 2, "expectedVersion": 1})
+    assert response.json()["available"] == 7
+    return response
+
+
+@answers("stock_level_set", 400)
+def set_a_level_without_a_version(api):
+    return _code(_set_level(api, _row(), {"onHand": 9}), "VALIDATION_ERROR")
+
+
+@answers("stock_level_set", 401)
+def set_a_level_without_a_key(api):
+    response = api.put(f"/api/stock/levels/{UNKNOWN_ID}/{UNKNOWN_ID}", {}, format="json")
+    return _code(response, "NOT_AUTHENTICATED")
+
+
+@answers("stock_level_set", 403)
+def set_a_level_as_a_shopper(api):
+    row = _row()
+    response = _shopper(api).put(
+        f"/api/stock/levels/{row.product_id}/{row.warehouse_id}",
+        {"onHand": 1, "expectedVersion": 1}, format="json", headers={"Idempotency-Key": "k"},
+    )  # fmt: skip
+    return _code(response, "FORBIDDEN")
+
+
+@answers("stock_level_set", 404)
+def set_the_level_of_an_unstocked_row(api):
+    row = InventoryFactory.build(product_id=int(UNKNOWN_ID), warehouse_id=int(UNKNOWN_ID))
+    return _code(_set_level(api, row, {"onHand": 1, "expectedVersion": 0}), "NOT_FOUND")
+
+
+@answers("stock_level_set", 409)
+def set_a_level_from_a_stale_version(api):
+    response = _set_level(api, _row(), {"onHand": 1, "expectedVersion": 0})
+    assert response.json()["level"]["version"] == 1
+    return _code(response, "STALE_VERSION")
+
+
+@answers("stock_level_set", 428)
+def set_a_level_without_an_idempotency_key(api):
+    response = _set_level(api, _row(), {"onHand": 1, "expectedVersion": 1}, key=None)
+    return _code(response, "IDEMPOTENCY_KEY_REQUIRED")
+
+
+def _ledger(api, query: dict[str, Any], scopes=READ_KEY) -> Any:
+    return api.get("/api/stock/ledger", query, headers=_bearer(*scopes) if scopes else {})
+
+
+@answers("stock_ledger_list", 200)
+def read_a_rows_ledger(api):
+    row = _row()
+    _hold(row)
+    response = _ledger(api, {"productId": row.product_id, "warehouseId": row.warehouse_id})
+    assert [e["reason"] for e in response.json()["entries"]] == ["RECEIVED", "RESERVED"]
+    return response
+
+
+@answers("stock_ledger_list", 400)
+def read_a_ledger_without_its_row(api):
+    return _code(_ledger(api, {"productId": "1"}), "VALIDATION_ERROR")
+
+
+@answers("stock_ledger_list", 401)
+def read_a_ledger_without_a_key(api):
+    return _code(_ledger(api, {}, scopes=()), "NOT_AUTHENTICATED")
+
+
+@answers("stock_ledger_list", 403)
+def read_a_ledger_with_a_webhooks_only_key(api):
+    return _code(_ledger(api, {}, scopes=("webhooks",)), "FORBIDDEN")
+
+
+@answers("stock_ledger_list", 404)
+def read_the_ledger_of_an_unstocked_row(api):
+    return _code(_ledger(api, {"productId": UNKNOWN_ID, "warehouseId": UNKNOWN_ID}), "NOT_FOUND")
 
 
 # --- the tests -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from inventory import locks as stock_locks
 from inventory.errors import StockNotFound
-from inventory.models import Inventory
+from inventory.models import Inventory, LedgerEntry
 from reservations import access, events, locks, selectors
 from reservations.errors import (
     CartNotFound,
@@ -28,6 +28,8 @@ from reservations.services import sweeps, transitions
 from reservations.services.holds import RoutedHold
 from reservations.services.transitions import WRITERS
 from warehouses.routing import Location, StockOption
+
+LedgerReason = LedgerEntry.Reason
 
 Reason = Reservation.ReleaseReason
 
@@ -79,6 +81,7 @@ def _write_cart(
     """Insert the cart's holds and events, then add them to the (locked) stock rows."""
     row_of = {(row.product_id, row.warehouse_id): row for row in rows}
     user_id = access.owner_id(user)
+    actor = access.actor_for(user)
     holds = [
         RoutedHold(
             Reservation(
@@ -101,17 +104,16 @@ def _write_cart(
         events.about(
             hold.reservation,
             events.EventType.RESERVED,
-            actor=access.actor_for(user),
+            actor=actor,
             at=now,
             cartId=str(cart_id),
         )
         for hold in holds
     )
-    added: dict[stock_locks.StockKey, int] = defaultdict(int)
-    for h in plan:
-        added[(h.product_id, h.warehouse_id)] += h.quantity
-    for key, quantity in sorted(added.items(), key=lambda item: row_of[item[0]].pk):
-        stock_locks.add_reserved(key, quantity)
+    stock_locks.apply(
+        [locks.stock_change(h.reservation, LedgerReason.RESERVED, actor=actor) for h in holds],
+        at=now,
+    )
     return holds
 
 

@@ -7,9 +7,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from inventory import locks as stock_locks
-from inventory.models import Inventory
+from inventory.models import Inventory, LedgerEntry
 from reservations import events
 from reservations.models import Reservation
+
+
+class RepairRefused(Exception):
+    """The row's holds need more units than it has sellable: a counter cannot mend that."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,16 @@ def repair_reserved_stock(*, inventory_id: int, actor: str = "system:repair") ->
         if pending == locked.reserved_stock:
             return None
         before = locked.reserved_stock
-        stock_locks.set_reserved(key, pending)
+        if locked.total_stock - locked.safety_stock - locked.unsellable_stock < pending:
+            raise RepairRefused(
+                f"Stock row {locked.pk} has {pending} units in PENDING holds but only "
+                f"{locked.total_stock} on hand, {locked.safety_stock} of them safety stock and "
+                f"{locked.unsellable_stock} unsellable: recount the row's stock first."
+            )
+        recount = stock_locks.Change(
+            key, LedgerEntry.Reason.REPAIRED, actor, reference=f"recount of {before} to {pending}"
+        )
+        stock_locks.recount_held(recount, pending)
         event = events.about_stock(
             events.EventType.STOCK_REPAIRED,
             product_id=locked.product_id,

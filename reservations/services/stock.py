@@ -10,10 +10,12 @@ from django.utils import timezone
 from core.errors import InvalidInput, StockdError
 from inventory import locks as stock_locks
 from inventory.errors import StaleTotal, StockBelowReserved, StockChangesRefused, StockNotFound
-from inventory.models import Inventory, Product
+from inventory.models import Inventory, LedgerEntry, Product
 from reservations import events
 from reservations.services import waitlist
 from warehouses.models import Warehouse
+
+Reason = LedgerEntry.Reason
 
 
 def adjust_stock(
@@ -34,8 +36,10 @@ def adjust_stock(
         if row.total_stock + delta < row.committed:
             raise StockBelowReserved(available=row.available)
         before = row.total_stock
-        stock_locks.add_total(key, delta)
-        row.refresh_from_db(fields=["total_stock", "reserved_stock"])
+        changed = stock_locks.apply(
+            [stock_locks.Change(key, Reason.ADJUSTED, actor, on_hand=delta, reference=note[:200])]
+        )
+        row = changed[key]
         event = events.about_stock(
             events.EventType.STOCK_ADJUSTED,
             product_id=product_id,
@@ -107,14 +111,17 @@ def _write_totals(
 ) -> None:
     """Set the totals of locked, checked rows; log each change; offer added units on commit."""
     now = timezone.now()
-    logged = []
-    grown = []
+    counted, logged, grown = [], [], []
     for change in changes:
         row = rows[change.key]
         delta = change.total - row.total_stock
         if delta == 0:
             continue
-        stock_locks.add_total(change.key, delta)
+        counted.append(
+            stock_locks.Change(
+                change.key, Reason.COUNTED, actor, on_hand=delta, reference=reason[:200]
+            )
+        )
         logged.append(
             events.about_stock(
                 events.EventType.STOCK_ADJUSTED,
@@ -131,6 +138,7 @@ def _write_totals(
         row.total_stock = change.total  # the row is locked: this is its committed value
         if delta > 0:
             grown.append(change.key)
+    stock_locks.apply(counted, at=now)
     events.record(logged)
     waitlist.offer_freed_units_on_commit(grown)
 

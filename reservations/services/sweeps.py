@@ -2,7 +2,6 @@
 
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
@@ -12,7 +11,7 @@ from django.utils import timezone
 
 from core import advisory_locks
 from inventory import locks as stock_locks
-from inventory.models import Inventory
+from inventory.models import Inventory, LedgerEntry
 from reservations import events, locks, metrics
 from reservations.models import Reservation
 from reservations.services import waitlist
@@ -37,11 +36,10 @@ def _expire_batch(
         events.about(r, events.EventType.EXPIRED, actor=actor, at=now, reason=Reason.EXPIRED)
         for r in due
     )
-    freed: dict[stock_locks.StockKey, int] = defaultdict(int)
-    for r in due:
-        freed[(r.product_id, r.warehouse_id)] += r.quantity
+    expiries = [locks.stock_change(r, LedgerEntry.Reason.EXPIRED, actor=actor) for r in due]
+    freed = list(dict.fromkeys(change.key for change in expiries))
     stock_locks.lock_stock_rows(freed)
-    stock_locks.return_reserved_to_rows(freed)
+    stock_locks.apply(expiries, at=now)
     waitlist.offer_freed_units_on_commit(freed, promotions=promotions)
 
 

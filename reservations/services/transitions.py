@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory import locks as stock_locks
+from inventory.models import LedgerEntry
 from reservations import access, events, locks, selectors
 from reservations.errors import (
     ExtensionLimit,
@@ -38,6 +39,7 @@ from reservations.services import sweeps, waitlist
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
 EventType = events.EventType
+LedgerReason = LedgerEntry.Reason
 
 TRANSITION_ERRORS = {
     TransitionError.EXPIRED: ReservationExpired,
@@ -62,7 +64,9 @@ def _write_confirm(
     reservation.updated_at = now
     reservation.save(update_fields=["status", "confirmed_at", "updated_at"])
     events.record([events.about(reservation, EventType.CONFIRMED, actor=actor, at=now)])
-    stock_locks.ship_reserved(_stock_key(reservation), reservation.quantity)
+    stock_locks.apply(
+        [locks.stock_change(reservation, LedgerReason.CONFIRMED, actor=actor)], at=now
+    )
 
 
 def _write_release(
@@ -73,9 +77,11 @@ def _write_release(
     reservation.released_at = now
     reservation.updated_at = now
     reservation.save(update_fields=["status", "release_reason", "released_at", "updated_at"])
-    event_type = EventType.EXPIRED if reason == Reason.EXPIRED else EventType.RELEASED
+    expired = reason == Reason.EXPIRED
+    event_type = EventType.EXPIRED if expired else EventType.RELEASED
     events.record([events.about(reservation, event_type, actor=actor, at=now, reason=reason)])
-    stock_locks.return_reserved(_stock_key(reservation), reservation.quantity)
+    ledger_reason = LedgerReason.EXPIRED if expired else LedgerReason.RELEASED
+    stock_locks.apply([locks.stock_change(reservation, ledger_reason, actor=actor)], at=now)
     waitlist.offer_freed_units_on_commit([_stock_key(reservation)], promotions=promotions)
 
 

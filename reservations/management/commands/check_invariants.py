@@ -1,14 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import IntegrityError
 
 from reservations.invariants import find_violations
-from reservations.services.repair import repair_reserved_stock
+from reservations.services.repair import RepairRefused, repair_reserved_stock
 
 
 class Command(BaseCommand):
     help = (
-        "Check invariants 1 (never oversold), 2 (reserved_stock = sum of PENDING holds) and "
-        "4 (a hold leaves PENDING once) over the whole database; exit 1 naming the bad rows."
+        "Check invariants 1 (never oversold), 2 (reserved_stock = sum of PENDING holds), "
+        "4 (a hold leaves PENDING once) and 5 (each row's ledger replays to its counters) "
+        "over the whole database; exit 1 naming the bad rows."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,14 +36,12 @@ class Command(BaseCommand):
         for inventory_id in inventory_ids:
             try:
                 repair = repair_reserved_stock(inventory_id=inventory_id)
-            except IntegrityError:
-                self.stderr.write(
-                    f"inventory {inventory_id}: PENDING holds exceed total_stock; "
-                    "not repairable by recounting (adjust the stock first)."
-                )
+            except RepairRefused as refused:
+                self.stderr.write(f"Not repaired: {refused}")
                 continue
             if repair is not None:
                 self.stdout.write(
                     f"Repaired inventory {repair.inventory_id}: reserved_stock "
-                    f"{repair.before} -> {repair.after} (STOCK_REPAIRED event recorded)."
+                    f"{repair.before} -> {repair.after} (a STOCK_REPAIRED event and a REPAIRED "
+                    "ledger entry recorded)."
                 )
