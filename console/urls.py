@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("console.events.urls")),
     path("", include("console.race.urls")),
     path("", include("console.analytics.urls")),
+    path("", include("console.integrations.urls")),
 ]

@@ -83,6 +83,10 @@ def _actions(row: Inventory) -> list[tuple[str, dict]]:
     return [
         (f"/admin/inventory/{row.pk}/total", {"total": 20, "expected_total": 10}),
         (f"/admin/inventory/{row.pk}/threshold", {"threshold": 4}),
+        (
+            f"/admin/inventory/{row.pk}/states",
+            {"safety": 1, "unsellable": 0, "incoming": 0, "expected_version": row.version},
+        ),
         ("/admin/inventory/products/new/", {"name": "X"}),
         (f"/admin/inventory/products/{row.product_id}/", {"name": "X"}),
         ("/admin/inventory/warehouses/new/", {"code": "X"}),
@@ -290,6 +294,42 @@ def test_the_page_sets_a_total_and_answers_htmx_with_the_row(staff, row, staff_u
     assert total_of(row) == 14
     (event,) = adjustments()
     assert event.actor == f"user:{staff_user.pk}" and event.payload["note"] == "found a box"
+
+
+def test_the_page_sets_a_rows_states_at_the_version_the_editor_saw(staff, row, staff_user):
+    states = {"safety": 2, "unsellable": 1, "incoming": 6, "reason": "cycle count"}
+
+    saved = staff.post(
+        f"/admin/inventory/{row.pk}/states", {**states, "expected_version": 2}, **HTMX
+    )
+    stale = staff.post(
+        f"/admin/inventory/{row.pk}/states", {**states, "safety": 0, "expected_version": 2}, **HTMX
+    )
+
+    assert saved.status_code == 200
+    assert "Saved: 2 safety, 1 unsellable, 6 incoming." in saved.content.decode()
+    assert 'name="expected_version" value="3"' in saved.content.decode()
+    assert stale.status_code == 409 and "version 3, not 2" in stale.content.decode()
+    row.refresh_from_db()
+    assert (row.safety_stock, row.unsellable_stock, row.incoming_stock, row.available) == (
+        2, 1, 6, 4,
+    )  # fmt: skip
+    entry = row.ledger.get(sequence=3)
+    assert (entry.reason, entry.actor, entry.reference) == (
+        "COUNTED", f"user:{staff_user.pk}", "cycle count",
+    )  # fmt: skip
+
+
+def test_the_page_refuses_states_that_leave_less_than_the_held_units(staff, row):
+    response = staff.post(
+        f"/admin/inventory/{row.pk}/states",
+        {"safety": 8, "unsellable": 0, "incoming": 0, "expected_version": 2},
+        **HTMX,
+    )
+    assert response.status_code == 409
+    assert "Available would go below 0" in response.content.decode()
+    row.refresh_from_db()
+    assert row.safety_stock == 0
 
 
 def test_the_page_answers_a_stale_total_with_409_and_the_current_figure(staff, row):

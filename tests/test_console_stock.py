@@ -72,6 +72,18 @@ def test_cells_show_total_reserved_and_available(staff, grid):
     assert 'data-testid="total">6<' in cell and 'data-testid="reserved">2<' in cell
 
 
+def test_cells_show_their_other_states_when_they_have_any(staff, grid):
+    row = InventoryFactory(total_stock=9, safety_stock=2, unsellable_stock=1, incoming_stock=4)
+
+    html = staff.get("/admin/stock/").content.decode()
+
+    cell = _cell(html, row.pk)
+    assert 'data-testid="available">6<' in cell
+    assert 'safety: never offered to shoppers">s</abbr>2<' in cell
+    assert '">u</abbr>1<' in cell and '">i</abbr>4<' in cell
+    assert 'data-testid="states"' not in _cell(html, grid["chair-north"].pk)
+
+
 def test_each_warehouse_shows_its_available_units(staff, grid):
     html = staff.get("/admin/stock/").content.decode()
     chips = html[html.index('data-testid="warehouse-chips"') :]

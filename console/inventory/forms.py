@@ -38,6 +38,16 @@ class SetTotalForm(forms.Form):
     reason = forms.CharField(required=False, max_length=200)
 
 
+class StatesForm(forms.Form):
+    """A row's safety, unsellable and incoming units, at the version the editor saw."""
+
+    safety = forms.IntegerField(min_value=0, max_value=MAX_UNITS, label="Safety")
+    unsellable = forms.IntegerField(min_value=0, max_value=MAX_UNITS, label="Unsellable")
+    incoming = forms.IntegerField(min_value=0, max_value=MAX_UNITS, label="Incoming")
+    expected_version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    reason = forms.CharField(required=False, max_length=200)
+
+
 class ThresholdForm(forms.Form):
     """Alert at or below this many available units; blank: the LOW_STOCK_THRESHOLD setting."""
 

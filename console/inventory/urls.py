@@ -10,6 +10,11 @@ urlpatterns = [
         name="console-inventory-total",
     ),
     path(
+        "admin/inventory/<int:inventory_id>/states",
+        views.set_row_states,
+        name="console-inventory-states",
+    ),
+    path(
         "admin/inventory/<int:inventory_id>/threshold",
         views.set_row_threshold,
         name="console-inventory-threshold",

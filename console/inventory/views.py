@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from console.access import staff_required
-from console.inventory.forms import InventoryFilterForm, SetTotalForm, ThresholdForm
+from console.inventory.forms import InventoryFilterForm, SetTotalForm, StatesForm, ThresholdForm
 from core.errors import StockdError
 from core.links import safe_next
 from inventory.errors import StockNotFound
@@ -20,6 +20,7 @@ from inventory.models import Inventory
 from inventory.selectors import StaffStockFilters, all_category_names, staff_stock_rows
 from reservations.access import actor_for
 from reservations.services.stock import set_alert_threshold, set_total
+from reservations.services.stock_states import set_states
 
 ROWS_PER_PAGE = 50
 ROW_TEMPLATE = "console/inventory/rows.html#inventory-row"
@@ -136,6 +137,35 @@ def set_row_total(request: HttpRequest, inventory_id: int) -> HttpResponse:
         note = f"Total unchanged at {before}."
     else:
         note = f"Total {before} → {row.total_stock}."
+    return _answer_row(request, inventory_id, note=note)
+
+
+@require_POST
+@staff_required
+def set_row_states(request: HttpRequest, inventory_id: int) -> HttpResponse:
+    """Set a row's safety, unsellable and incoming units if it is still at the version the
+    editor saw (else 409, nothing written); one COUNTED ledger entry."""
+    form = StatesForm(request.POST)
+    if not form.is_valid():
+        return _answer_row(
+            request, inventory_id, note=_form_errors(form), error=StockdError("Invalid input.")
+        )
+    data = form.cleaned_data
+    try:
+        row = _row(inventory_id)
+        set_states(
+            (row.product_id, row.warehouse_id),
+            {state: data[state] for state in ("safety", "unsellable", "incoming")},
+            expected_version=data["expected_version"],
+            actor=actor_for(request.user),
+            reference=data["reason"],
+        )
+    except StockdError as error:
+        return _answer_row(request, inventory_id, note=error.detail, error=error)
+    note = (
+        f"Saved: {data['safety']} safety, {data['unsellable']} unsellable, "
+        f"{data['incoming']} incoming."
+    )
     return _answer_row(request, inventory_id, note=note)
 
 
