@@ -4,6 +4,7 @@ Callers send an API key (`Authorization: Bearer <key>`, scope stock:read or stoc
 are staff signed in to the console. Every write requires an Idempotency-Key.
 """
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -134,6 +135,7 @@ class StockLevelsApi(StockApi):
 
 
 class StockLevelApi(StockApi):
+    @extend_schema_serializer(component_name="StockLevelInput")
     class InputSerializer(StrictSerializer):
         onHand = StrictIntegerField(min_value=0, max_value=MAX_UNITS, required=False)
         safety = StrictIntegerField(min_value=0, max_value=MAX_UNITS, required=False)

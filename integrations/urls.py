@@ -6,6 +6,13 @@ from integrations.stock_api import (
     StockLevelApi,
     StockLevelsApi,
 )
+from integrations.webhooks_api import (
+    EventsApi,
+    WebhookApi,
+    WebhookDeliveriesApi,
+    WebhookRedeliverApi,
+    WebhooksApi,
+)
 
 urlpatterns = [
     path("api/stock/levels", StockLevelsApi.as_view(), name="api-stock-levels"),
@@ -16,4 +23,17 @@ urlpatterns = [
     ),
     path("api/stock/adjustments", StockAdjustmentsApi.as_view(), name="api-stock-adjustments"),
     path("api/stock/ledger", StockLedgerApi.as_view(), name="api-stock-ledger"),
+    path("api/webhooks", WebhooksApi.as_view(), name="api-webhooks"),
+    path("api/webhooks/<str:webhook_id>", WebhookApi.as_view(), name="api-webhook"),
+    path(
+        "api/webhooks/<str:webhook_id>/deliveries",
+        WebhookDeliveriesApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "api/webhooks/<str:webhook_id>/deliveries/<str:delivery_id>/retry",
+        WebhookRedeliverApi.as_view(),
+        name="api-webhook-redeliver",
+    ),
+    path("api/events", EventsApi.as_view(), name="api-events"),
 ]

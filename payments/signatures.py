@@ -5,29 +5,17 @@ put several v1 entries in it (one per secret while it rotates them); one matchin
 enough. Entries of other schemes are ignored, so a sender can add a scheme before we read it.
 """
 
-import hashlib
 import hmac
 import re
 from collections.abc import Iterable
 
+from core.signing import HEADER, SCHEME, sign, signature_header
 from payments.errors import BadSignature, StaleSignature
 
-HEADER = "Stockd-Signature"
-SCHEME = "v1"
+__all__ = ["HEADER", "signature_header", "verify"]
+
 TOLERANCE_SECONDS = 300
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Return the hex HMAC-SHA256 of `"<timestamp>.<body>"` keyed with `secret`."""
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def signature_header(secrets: Iterable[str], timestamp: int, body: bytes) -> str:
-    """Build a header value signing `body` at `timestamp` with each of `secrets`."""
-    entries = [f"t={timestamp}"] + [f"{SCHEME}={sign(s, timestamp, body)}" for s in secrets]
-    return ",".join(entries)
 
 
 def _parse(header: str) -> tuple[int, list[str]]:

@@ -212,7 +212,7 @@ CACHES["fragments"] = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 # With no broker (the embedded default) tasks run eagerly, in the process that sends them.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL == "memory://")
-CELERY_IMPORTS = ["reservations.notifications"]
+CELERY_IMPORTS = ["reservations.notifications", "integrations.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -220,10 +220,22 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 EXPIRY_SWEEP_INTERVAL_SECONDS = env_int("EXPIRY_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+# --- Outbound events (integrations): the dispatcher's pass, and webhook deliveries.
+EVENT_DISPATCH_INTERVAL_SECONDS = env_int("EVENT_DISPATCH_INTERVAL_SECONDS", 1, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+# A failed delivery waits about this long, then twice as long after each further failure.
+WEBHOOK_RETRY_BASE_MS = env_int("WEBHOOK_RETRY_BASE_MS", 1000, minimum=1)
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24, minimum=1)
+# Webhook URLs may point at loopback, private or link-local addresses only when this is set.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 CELERY_BEAT_SCHEDULE = {
     "expire-due-reservations": {
         "task": "reservations.tasks.expire_due_reservations",
         "schedule": float(EXPIRY_SWEEP_INTERVAL_SECONDS),
+    },
+    "dispatch-events": {
+        "task": "integrations.tasks.dispatch_events",
+        "schedule": float(EVENT_DISPATCH_INTERVAL_SECONDS),
     },
     "purge-idempotency-keys": {
         "task": "idempotency.tasks.purge_expired_keys",

@@ -1,0 +1,114 @@
+"""Which outbound events a stretch of committed ledger entries makes.
+
+- exact, one per entry that causes it: `reservation.*` for the holds' own entries, and
+  `stock.out_of_stock` / `stock.back_in_stock` / `stock.low` when available crosses zero or
+  the row's alert threshold (each entry says what available was before and after it, and a
+  row's entries are numbered without gaps, so no crossing is missed or counted twice);
+- coalesced: one `stock.changed` per row per stretch, carrying the row's states after its
+  last entry in the stretch. The dispatcher reads a stretch at most once a second, so a row
+  gets at most one `stock.changed` a second, and always its latest states.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+
+from integrations.feed import Entry
+from integrations.models import Event
+from inventory.models import STATES, LedgerEntry
+from reservations.models import Reservation
+
+Type = Event.Type
+Reason = LedgerEntry.Reason
+RESERVATION_EVENTS = {
+    Reason.RESERVED: Type.RESERVATION_CREATED,
+    Reason.CONFIRMED: Type.RESERVATION_CONFIRMED,
+    Reason.RELEASED: Type.RESERVATION_RELEASED,
+    Reason.EXPIRED: Type.RESERVATION_EXPIRED,
+}
+# What a hold's status was once the entry's step was made.
+STATUS_AFTER = {
+    Reason.RESERVED: Reservation.Status.PENDING,
+    Reason.CONFIRMED: Reservation.Status.CONFIRMED,
+    Reason.RELEASED: Reservation.Status.RELEASED,
+    Reason.EXPIRED: Reservation.Status.RELEASED,
+}
+# The API's names of the states, in STATES order.
+STATE_NAMES = ("onHand", "held", "safety", "unsellable", "incoming")
+assert len(STATE_NAMES) == len(STATES)
+
+
+def stock_data(entry: Entry) -> dict:
+    """The row as this entry left it: {productId, warehouseId, <states>, available, version}."""
+    return {
+        "productId": str(entry.product_id),
+        "warehouseId": str(entry.warehouse_id),
+        **dict(zip(STATE_NAMES, entry.after, strict=True)),
+        "available": entry.available_after,
+        "version": entry.sequence,
+    }
+
+
+def _event(entry: Entry, event_type: str, data: dict) -> Event:
+    return Event(
+        public_id=uuid.uuid4(),
+        type=event_type,
+        product_id=entry.product_id,
+        warehouse_id=entry.warehouse_id,
+        sequence=entry.sequence,
+        data=data,
+        created_at=entry.created_at,
+    )
+
+
+def _crossings(entry: Entry) -> Iterable[str]:
+    before, after = entry.available_before, entry.available_after
+    if before > 0 >= after:
+        yield Type.OUT_OF_STOCK
+    elif before <= 0 < after:
+        yield Type.BACK_IN_STOCK
+    threshold = settings.LOW_STOCK_THRESHOLD if entry.threshold is None else entry.threshold
+    if before > threshold >= after:
+        yield Type.LOW
+
+
+def _reservations(entries: list[Entry]) -> dict[str, dict]:
+    """The holds the entries name, as events show them, by id (one query)."""
+    ids = {e.reference for e in entries if e.reason in RESERVATION_EVENTS}
+    holds = Reservation.objects.filter(pk__in=ids).values(
+        "id", "quantity", "status", "release_reason", "expires_at", "created_at", "user_id"
+    )
+    return {
+        str(h["id"]): {
+            "id": str(h["id"]),
+            "quantity": h["quantity"],
+            "status": h["status"],
+            "releaseReason": h["release_reason"],
+            "expiresAt": h["expires_at"].isoformat(),
+            "createdAt": h["created_at"].isoformat(),
+            "userId": None if h["user_id"] is None else str(h["user_id"]),
+        }
+        for h in holds
+    }
+
+
+def events_of(entries: list[Entry]) -> list[Event]:
+    """The events a stretch of committed entries makes, each row's in sequence order (the
+    feed's commit-safe order is by transaction id, which a transaction that waited for the
+    row's lock after taking its id breaks); a row's `stock.changed` comes last."""
+    entries = sorted(entries, key=lambda e: (e.product_id, e.warehouse_id, e.sequence))
+    holds = _reservations(entries)
+    last_of_row = {(e.product_id, e.warehouse_id): e for e in entries}
+    made: list[Event] = []
+    for entry in entries:
+        data = stock_data(entry)
+        reservation_event = RESERVATION_EVENTS.get(entry.reason)
+        if reservation_event is not None:
+            hold = {**holds.get(entry.reference, {"id": entry.reference})}
+            hold["status"] = STATUS_AFTER[entry.reason]
+            made.append(_event(entry, reservation_event, {**data, "reservation": hold}))
+        made.extend(_event(entry, crossing, data) for crossing in _crossings(entry))
+        if last_of_row[(entry.product_id, entry.warehouse_id)] is entry:
+            made.append(_event(entry, Type.STOCK_CHANGED, data))
+    return made
