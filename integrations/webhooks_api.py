@@ -118,11 +118,13 @@ class WebhooksApi(WebhooksApiBase):
 
 
 class WebhookApi(WebhooksApiBase):
-    @documented("webhooks_delete", ok=None, status=204, errors={**_AUTH_ERRORS, **_NOT_FOUND})
+    @documented("webhooks_delete", ok=WebhookSerializer, errors={**_AUTH_ERRORS, **_NOT_FOUND})
     def delete(self, request: Request, webhook_id: str) -> Response:
-        """Stop a webhook: its pending deliveries are dropped."""
-        webhooks.webhook(parse_int_id(webhook_id, name="webhookId")).delete()
-        return Response(status=HTTPStatus.NO_CONTENT)
+        """Stop a webhook (its pending deliveries are dropped); answer what it was."""
+        hook = webhooks.webhook(parse_int_id(webhook_id, name="webhookId"))
+        body = _webhook(hook)
+        hook.delete()
+        return Response(body)
 
 
 class WebhookDeliveriesApi(WebhooksApiBase):

@@ -28,8 +28,9 @@ from rest_framework.test import APIClient
 from console.race import databases as race_databases
 from console.race import services as race_services
 from core import signin_limits
+from integrations import dispatch
 from integrations.keys import create_key, revoke_key
-from integrations.models import ApiKey
+from integrations.models import ApiKey, Delivery, Event, Webhook
 from inventory.models import Inventory
 from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
@@ -1353,6 +1354,188 @@ def read_a_ledger_with_a_webhooks_only_key(api):
 @answers("stock_ledger_list", 404)
 def read_the_ledger_of_an_unstocked_row(api):
     return _code(_ledger(api, {"productId": UNKNOWN_ID, "warehouseId": UNKNOWN_ID}), "NOT_FOUND")
+
+
+# Webhooks and the events feed (scope `webhooks`).
+
+HOOK_URL = "http://127.0.0.1:9/hooks"
+
+
+def _hooks_key() -> dict[str, str]:
+    return _bearer("webhooks")
+
+
+def _a_webhook() -> Webhook:
+    return Webhook.objects.create(url=HOOK_URL, events=["stock.changed"], secret="s" * 64)
+
+
+def _dead_delivery() -> Delivery:
+    """A delivery of a stock.changed event that failed for a day (not tried here)."""
+    _hold(_row())
+    hook = _a_webhook()
+    dispatch.dispatch_once(force=True)
+    Delivery.objects.filter(webhook=hook).update(
+        status="DEAD", attempts=9, last_status_code=500, last_error="HTTP 500"
+    )
+    return Delivery.objects.filter(webhook=hook).first()
+
+
+@answers("webhooks_create", 201)
+def register_a_webhook(api):
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_NETWORKS=True):
+        body = {"url": HOOK_URL, "events": ["stock.changed", "stock.out_of_stock"]}
+        response = api.post("/api/webhooks", body, format="json", headers=_hooks_key())
+    assert len(response.json()["secret"]) == 64
+    return response
+
+
+@answers("webhooks_create", 400)
+def register_a_webhook_into_a_private_network(api):
+    body = {"url": HOOK_URL, "events": ["stock.changed"]}
+    return _code(
+        api.post("/api/webhooks", body, format="json", headers=_hooks_key()), "VALIDATION_ERROR"
+    )
+
+
+@answers("webhooks_create", 401)
+def register_a_webhook_without_a_key(api):
+    return _code(api.post("/api/webhooks", {}, format="json"), "NOT_AUTHENTICATED")
+
+
+@answers("webhooks_create", 403)
+def register_a_webhook_with_a_stock_key(api):
+    body = {"url": HOOK_URL, "events": ["stock.changed"]}
+    return _code(
+        api.post("/api/webhooks", body, format="json", headers=_bearer(*WRITE_KEY)), "FORBIDDEN"
+    )
+
+
+@answers("webhooks_list", 200)
+def list_webhooks(api):
+    _a_webhook()
+    response = api.get("/api/webhooks", headers=_hooks_key())
+    assert "secret" not in response.json()[0]
+    return response
+
+
+@answers("webhooks_list", 401)
+def list_webhooks_without_a_key(api):
+    return _code(api.get("/api/webhooks"), "NOT_AUTHENTICATED")
+
+
+@answers("webhooks_list", 403)
+def list_webhooks_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/webhooks"), "FORBIDDEN")
+
+
+@answers("webhooks_delete", 200)
+def delete_a_webhook(api):
+    return api.delete(f"/api/webhooks/{_a_webhook().pk}", headers=_hooks_key())
+
+
+@answers("webhooks_delete", 400)
+def delete_a_malformed_webhook_id(api):
+    return _code(api.delete("/api/webhooks/x", headers=_hooks_key()), "INVALID_ID")
+
+
+@answers("webhooks_delete", 401)
+def delete_a_webhook_without_a_key(api):
+    return _code(api.delete(f"/api/webhooks/{UNKNOWN_ID}"), "NOT_AUTHENTICATED")
+
+
+@answers("webhooks_delete", 403)
+def delete_a_webhook_as_a_shopper(api):
+    return _code(_shopper(api).delete(f"/api/webhooks/{UNKNOWN_ID}"), "FORBIDDEN")
+
+
+@answers("webhooks_delete", 404)
+def delete_an_unknown_webhook(api):
+    return _code(api.delete(f"/api/webhooks/{UNKNOWN_ID}", headers=_hooks_key()), "NOT_FOUND")
+
+
+@answers("webhooks_deliveries_list", 200, committed=True)
+def list_a_webhooks_deliveries(api):
+    dead = _dead_delivery()
+    response = api.get(f"/api/webhooks/{dead.webhook_id}/deliveries", headers=_hooks_key())
+    assert response.json()[0]["status"] == "DEAD"
+    return response
+
+
+@answers("webhooks_deliveries_list", 400)
+def list_the_deliveries_of_a_malformed_webhook_id(api):
+    return _code(api.get("/api/webhooks/x/deliveries", headers=_hooks_key()), "INVALID_ID")
+
+
+@answers("webhooks_deliveries_list", 401)
+def list_deliveries_without_a_key(api):
+    return _code(api.get(f"/api/webhooks/{UNKNOWN_ID}/deliveries"), "NOT_AUTHENTICATED")
+
+
+@answers("webhooks_deliveries_list", 403)
+def list_deliveries_as_a_shopper(api):
+    return _code(_shopper(api).get(f"/api/webhooks/{UNKNOWN_ID}/deliveries"), "FORBIDDEN")
+
+
+@answers("webhooks_deliveries_list", 404)
+def list_the_deliveries_of_an_unknown_webhook(api):
+    response = api.get(f"/api/webhooks/{UNKNOWN_ID}/deliveries", headers=_hooks_key())
+    return _code(response, "NOT_FOUND")
+
+
+def _retry_path(webhook_id: object, delivery_id: object) -> str:
+    return f"/api/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"
+
+
+@answers("webhooks_deliveries_retry", 202, committed=True)
+def redeliver_a_dead_delivery(api):
+    dead = _dead_delivery()
+    response = api.post(_retry_path(dead.webhook_id, dead.pk), headers=_hooks_key())
+    assert response.json()["status"] == "PENDING"
+    return response
+
+
+@answers("webhooks_deliveries_retry", 400)
+def redeliver_a_malformed_delivery_id(api):
+    return _code(api.post(_retry_path(1, "x"), headers=_hooks_key()), "INVALID_ID")
+
+
+@answers("webhooks_deliveries_retry", 401)
+def redeliver_without_a_key(api):
+    return _code(api.post(_retry_path(1, 1)), "NOT_AUTHENTICATED")
+
+
+@answers("webhooks_deliveries_retry", 403)
+def redeliver_as_a_shopper(api):
+    return _code(_shopper(api).post(_retry_path(1, 1)), "FORBIDDEN")
+
+
+@answers("webhooks_deliveries_retry", 404)
+def redeliver_an_unknown_delivery(api):
+    return _code(api.post(_retry_path(1, UNKNOWN_ID), headers=_hooks_key()), "NOT_FOUND")
+
+
+@answers("events_list", 200, committed=True)
+def poll_the_events(api):
+    _hold(_row())
+    dispatch.dispatch_once(force=True)
+    response = api.get("/api/events", {"types": "reservation.created"}, headers=_hooks_key())
+    assert [e["type"] for e in response.json()["events"]] == ["reservation.created"]
+    return response
+
+
+@answers("events_list", 400)
+def poll_the_events_of_an_unknown_type(api):
+    return _code(api.get("/api/events", {"types": "x"}, headers=_hooks_key()), "VALIDATION_ERROR")
+
+
+@answers("events_list", 401)
+def poll_the_events_without_a_key(api):
+    return _code(api.get("/api/events"), "NOT_AUTHENTICATED")
+
+
+@answers("events_list", 403)
+def poll_the_events_with_a_stock_key(api):
+    return _code(api.get("/api/events", headers=_bearer(*READ_KEY)), "FORBIDDEN")
 
 
 # --- the tests -----------------------------------------------------------------------------
