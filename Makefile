@@ -25,13 +25,15 @@ $(VENV)/.installed: requirements.lock
 # The ASGI app on uvicorn workers, as the Procfile's `web` serves it: the pages, the API's hot
 # path (the hold coalescer) and the live stock stream (/events/) on one address.
 # The embedded default has no Celery beat: a `manage.py expire --every 60` loop beside the
-# web server releases holds nobody touches; it stops with the server.
+# web server releases holds nobody touches, and `manage.py dispatch_events --every 1` makes
+# the outbound events and delivers webhooks; both stop with the server.
 run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed
 	$(BIN)/python manage.py expire --every 60 & sweeper=$$!; \
-	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py dispatch_events --every 1 & dispatcher=$$!; \
+	trap 'kill $$sweeper $$dispatcher 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn stockd.asgi:application --bind $(HOST):$(PORT) --workers 4 \
 		--worker-class uvicorn_worker.UvicornWorker --graceful-timeout 5 --access-logfile -
 

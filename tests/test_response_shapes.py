@@ -30,7 +30,7 @@ from console.race import services as race_services
 from core import signin_limits
 from integrations import dispatch
 from integrations.keys import create_key, revoke_key
-from integrations.models import ApiKey, Delivery, Event, Webhook
+from integrations.models import ApiKey, Delivery, Webhook
 from inventory.models import Inventory
 from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
