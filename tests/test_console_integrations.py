@@ -1,11 +1,15 @@
-"""The console's integrations page: staff make API keys (shown once), list and revoke them."""
+"""The console's integrations pages: staff make API keys (shown once), list and revoke them;
+register webhooks (secret shown once), stop them, and send a dead delivery again."""
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from integrations.models import ApiKey
-from tests.factories import UserFactory
+from integrations import webhooks
+from integrations.models import ApiKey, Delivery, Webhook
+from tests.dispatching import catch_up
+from tests.factories import InventoryFactory, UserFactory
+from tests.webhook_receiver import receiving
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +67,49 @@ def test_only_staff_see_the_page(client):
         == 403
     )
     assert not ApiKey.objects.exists()
+
+
+def test_a_webhook_is_registered_with_its_secret_shown_once_and_stopped(staff, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    made = staff.post(
+        "/admin/integrations/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "events": ["stock.changed", "stock.out_of_stock"]},
+    )
+
+    hook = Webhook.objects.get()
+    assert made.status_code == 200 and made["Cache-Control"] == "no-store"
+    assert hook.secret in made.content.decode()
+    assert hook.secret not in staff.get("/admin/integrations/webhooks/").content.decode()
+    assert hook.events == ["stock.changed", "stock.out_of_stock"]
+
+    staff.post(f"/admin/integrations/webhooks/{hook.pk}/delete")
+    assert not Webhook.objects.exists()
+
+
+def test_a_webhook_into_a_private_network_is_refused_on_the_page(staff):
+    refused = staff.post(
+        "/admin/integrations/webhooks/", {"url": "http://10.0.0.8/hook", "events": ["stock.low"]}
+    )
+
+    assert refused.status_code == 400
+    assert "loopback, private or link-local" in refused.content.decode()
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_delivery_is_listed_and_sent_again(client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    client.force_login(UserFactory(is_staff=True))
+    row = InventoryFactory(total_stock=3)
+    with receiving() as receiver:
+        hook = webhooks.register(url=receiver.url, events=["stock.changed"])
+        catch_up()
+        Delivery.objects.update(status="DEAD", attempts=12, last_error="HTTP 500")
+        page = client.get(f"/admin/integrations/webhooks/{hook.pk}/").content.decode()
+        dead = Delivery.objects.get()
+        client.post(f"/admin/integrations/webhooks/{hook.pk}/deliveries/{dead.pk}/redeliver")
+
+    assert 'data-status="DEAD"' in page and "HTTP 500" in page
+    dead.refresh_from_db()
+    assert dead.status == "DELIVERED"
+    assert receiver.delivered()[0]["data"]["productId"] == str(row.product_id)

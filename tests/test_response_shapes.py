@@ -28,7 +28,6 @@ from rest_framework.test import APIClient
 from console.race import databases as race_databases
 from console.race import services as race_services
 from core import signin_limits
-from integrations import dispatch
 from integrations.keys import create_key, revoke_key
 from integrations.models import ApiKey, Delivery, Webhook
 from inventory.models import Inventory
@@ -37,6 +36,7 @@ from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, transitions
 from tests.asgi_client import ASGI, WSGI, AsgiClient, committed_rows
+from tests.dispatching import catch_up
 from tests.factories import (
     IdempotencyKeyFactory,
     InventoryFactory,
@@ -1373,7 +1373,7 @@ def _dead_delivery() -> Delivery:
     """A delivery of a stock.changed event that failed for a day (not tried here)."""
     _hold(_row())
     hook = _a_webhook()
-    dispatch.dispatch_once(force=True)
+    catch_up()
     Delivery.objects.filter(webhook=hook).update(
         status="DEAD", attempts=9, last_status_code=500, last_error="HTTP 500"
     )
@@ -1517,7 +1517,7 @@ def redeliver_an_unknown_delivery(api):
 @answers("events_list", 200, committed=True)
 def poll_the_events(api):
     _hold(_row())
-    dispatch.dispatch_once(force=True)
+    catch_up()
     response = api.get("/api/events", {"types": "reservation.created"}, headers=_hooks_key())
     assert [e["type"] for e in response.json()["events"]] == ["reservation.created"]
     return response

@@ -20,6 +20,7 @@ from inventory.models import Inventory
 from payments import signatures
 from reservations.errors import InsufficientStock
 from reservations.services import holds, transitions
+from tests.dispatching import catch_up
 from tests.factories import InventoryFactory
 from tests.races import connect, run_together
 from tests.webhook_receiver import receiving
@@ -49,7 +50,7 @@ def subscribe(client: APIClient, url: str, events: list[str]) -> dict:
 
 
 def pass_and_deliver() -> None:
-    dispatch.dispatch_once(force=True)
+    catch_up()
     for webhook_id in Webhook.objects.values_list("pk", flat=True):
         delivery.deliver_pending(webhook_id)
 
@@ -99,7 +100,7 @@ def test_two_hundred_holds_for_five_units_cross_zero_once_and_a_release_crosses_
         except InsufficientStock:
             return None
 
-    dispatch.dispatch_once(force=True)  # the row's opening (0 -> 5 is a crossing too)
+    catch_up()  # the row's opening (0 -> 5 is a crossing too)
     with receiving() as receiver:
         subscribe(hooks, receiver.url, ["stock.out_of_stock", "stock.back_in_stock"])
         held = [o.value for o in run_together(200, hold_one) if o.value is not None]
@@ -142,8 +143,8 @@ def test_a_failing_receiver_gets_every_event_once_in_sequence_order_per_row(hook
             if n % 3 == 0:
                 transitions.release(reservation_id=hold.id)
             if n % 4 == 0:
-                dispatch.dispatch_once(force=True)
-        dispatch.dispatch_once(force=True)
+                catch_up()
+        catch_up()
         deadline = time.monotonic() + 30
         while Delivery.objects.exclude(status="DELIVERED").exists():
             assert time.monotonic() < deadline, "deliveries still pending"
@@ -225,7 +226,7 @@ def test_the_events_cursor_never_misses_an_event_that_commits_late(hooks):
     """A transaction takes a lower ledger id, another commits a higher one first: a reader
     must not move past the lower id before its transaction commits."""
     early, late = InventoryFactory(total_stock=5), InventoryFactory(total_stock=5)
-    dispatch.dispatch_once(force=True)
+    catch_up()
     cursor = hooks.get("/api/events").json()["next"]
     slow = connect()
     try:
@@ -235,7 +236,7 @@ def test_the_events_cursor_never_misses_an_event_that_commits_late(hooks):
             reserve(late)  # ledger id N + 1, committed now
             dispatch.dispatch_once(force=True)
             while_open = hooks.get("/api/events", {"after": cursor}).json()
-        dispatch.dispatch_once(force=True)
+        catch_up()
         after_commit = hooks.get("/api/events", {"after": while_open["next"]}).json()
     finally:
         slow.close()

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from integrations.models import ApiKey
+from integrations.models import ApiKey, Event
 
 
 class ApiKeyForm(forms.Form):
@@ -11,4 +11,13 @@ class ApiKeyForm(forms.Form):
         choices=ApiKey.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
         initial=[ApiKey.Scope.STOCK_READ],
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(max_length=2000, label="URL", assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=Event.Type.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[Event.Type.STOCK_CHANGED],
     )

@@ -45,7 +45,12 @@ SECTIONS = (
     Section("console-events", "list-ordered", "Events", ("console-events",)),
     Section("console-race", "zap", "Race demo", ("console-race",), tag="test"),
     Section("console-analytics", "chart-line", "Analytics", ("console-analytics",)),
-    Section("console-integrations", "key-round", "Integrations", ("console-integrations",)),
+    Section(
+        "console-integrations",
+        "key-round",
+        "Integrations",
+        ("console-integrations", "console-webhooks", "console-webhook-deliveries"),
+    ),
 )
 
 
