@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from integrations.keys import create_key
+from integrations.models import ApiKey, Webhook
 from inventory.models import Inventory, Product
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from reservations.planning import CartLine
@@ -126,6 +128,14 @@ def product_url(name: str) -> Callable[[World], str]:
 def _to_cart(client: Client, world: World) -> None:
     url = reverse("product-add-to-cart", kwargs={"product_id": world.row.product_id})
     client.post(url, {"warehouse": world.row.warehouse_id, "quantity": 1})
+
+
+def _key(world: World) -> ApiKey:
+    return create_key(name="matrix", scopes=["stock:read"]).key
+
+
+def _hook(world: World) -> Webhook:
+    return Webhook.objects.create(url="http://127.0.0.1:9/x", events=["stock.low"], secret="s")
 
 
 def _stock_line(world: World) -> dict:
@@ -478,6 +488,112 @@ CALLS = [
     Call("console-events-csv", "GET", named("console-events-csv"), console(200)),
     Call("console-race", "GET", named("console-race"), console(200)),
     Call("console-analytics", "GET", named("console-analytics"), console(200)),
+    Call("console-integrations", "GET", named("console-integrations"), console(200)),
+    Call(
+        "console-integrations",
+        "POST",
+        named("console-integrations"),
+        console(200),  # the page with the new key, shown once
+        data={"name": "matrix", "scopes": ["stock:read"]},
+    ),
+    Call(
+        "console-integrations-revoke",
+        "POST",
+        lambda w: reverse("console-integrations-revoke", kwargs={"key_id": _key(w).pk}),
+        console(302),
+    ),
+    Call("console-webhooks", "GET", named("console-webhooks"), console(200)),
+    Call(
+        "console-webhooks",
+        "POST",
+        named("console-webhooks"),
+        console(400),  # reached: the loopback URL is refused
+        data={"url": "http://127.0.0.1:9/x", "events": ["stock.changed"]},
+    ),
+    Call(
+        "console-webhook-delete",
+        "POST",
+        lambda w: reverse("console-webhook-delete", kwargs={"webhook_id": _hook(w).pk}),
+        console(302),
+    ),
+    Call(
+        "console-webhook-deliveries",
+        "GET",
+        lambda w: reverse("console-webhook-deliveries", kwargs={"webhook_id": _hook(w).pk}),
+        console(200),
+    ),
+    Call(
+        "console-webhook-redeliver",
+        "POST",
+        lambda w: reverse(
+            "console-webhook-redeliver", kwargs={"webhook_id": _hook(w).pk, "delivery_id": 1}
+        ),
+        console(302),  # reached: no such delivery, said on the page it goes back to
+    ),
+    # --- the stock API and webhooks: API keys or staff ---
+    Call("api-stock-levels", "GET", named("api-stock-levels"), staff_api(200)),
+    Call(
+        "api-stock-level",
+        "PUT",
+        lambda w: reverse(
+            "api-stock-level",
+            kwargs={"product_id": w.row.product_id, "warehouse_id": w.row.warehouse_id},
+        ),
+        staff_api(428),  # reached: every stock write needs an Idempotency-Key
+        data={"onHand": 12, "expectedVersion": 1},
+    ),
+    Call(
+        "api-stock-adjustments",
+        "POST",
+        named("api-stock-adjustments"),
+        staff_api(428),
+        data=lambda w: {**_stock_line(w), "state": "onHand", "delta": 1, "reason": "RECEIVED"},
+    ),
+    Call(
+        "api-stock-ledger",
+        "GET",
+        lambda w: (
+            reverse("api-stock-ledger")
+            + f"?productId={w.row.product_id}&warehouseId={w.row.warehouse_id}"
+        ),
+        staff_api(200),
+    ),
+    Call("api-webhooks", "GET", named("api-webhooks"), staff_api(200)),
+    Call(
+        "api-webhooks",
+        "POST",
+        named("api-webhooks"),
+        staff_api(400),  # reached: the loopback URL is refused
+        data={"url": "http://127.0.0.1:9/x", "events": ["stock.changed"]},
+    ),
+    Call(
+        "api-webhook",
+        "DELETE",
+        lambda w: reverse("api-webhook", kwargs={"webhook_id": _hook(w).pk}),
+        staff_api(200),
+    ),
+    Call(
+        "api-webhook-deliveries",
+        "GET",
+        lambda w: reverse("api-webhook-deliveries", kwargs={"webhook_id": _hook(w).pk}),
+        staff_api(200),
+    ),
+    Call(
+        "api-webhook-redeliver",
+        "POST",
+        lambda w: reverse(
+            "api-webhook-redeliver", kwargs={"webhook_id": _hook(w).pk, "delivery_id": 1}
+        ),
+        staff_api(404),  # reached: no such delivery
+    ),
+    Call("api-events", "GET", named("api-events"), staff_api(200)),
+    Call(
+        "console-inventory-states",
+        "POST",
+        lambda w: reverse("console-inventory-states", kwargs={"inventory_id": w.row.pk}),
+        console(302),
+        data={"safety": 1, "unsellable": 0, "incoming": 4, "expected_version": 1},
+    ),
     # --- the staff JSON API ---
     Call("console-api-stats", "GET", named("console-api-stats"), staff_api(200)),
     Call("api-admin-inventory", "GET", named("api-admin-inventory"), staff_api(200)),

@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.errors import StockNotFound
-from inventory.models import Inventory, LedgerEntry
+from inventory.models import Inventory
 from reservations import coalescer, locks
 from reservations.errors import InsufficientStock
 from reservations.invariants import find_violations
@@ -28,6 +28,7 @@ from reservations.metrics import COALESCED_BATCH_SIZE
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import holds
 from tests.factories import InventoryFactory
+from tests.ledger_sql import one_unit_sql
 from tests.races import connect, run_together, unexpected_errors, wait_until_blocked_by
 from warehouses.routing import city_location
 
@@ -397,22 +398,7 @@ def test_after_a_restart_the_next_hold_meets_one_dead_connection_and_commits(cap
     assert find_violations() == []
 
 
-# One unit received on a row, with its ledger entry, as inventory.locks.apply writes it.
-RESTOCK_ONE_UNIT_SQL = f"""
-WITH restocked AS (
-    UPDATE {Inventory._meta.db_table} SET total_stock = total_stock + 1, version = version + 1
-     WHERE id = %s
- RETURNING id, version, total_stock, reserved_stock, safety_stock, unsellable_stock,
-           incoming_stock
-)
-INSERT INTO {LedgerEntry._meta.db_table}
-       (stock_id, sequence, reason, actor, reference, request_id, idempotency_key, created_at,
-        on_hand, held, safety, unsellable, incoming, on_hand_after, held_after, safety_after,
-        unsellable_after, incoming_after)
-SELECT id, version, 'RECEIVED', 'test', '', '', '', now(), 1, 0, 0, 0, 0, total_stock,
-       reserved_stock, safety_stock, unsellable_stock, incoming_stock
-  FROM restocked
-"""
+RESTOCK_ONE_UNIT_SQL = one_unit_sql("total_stock", "on_hand", "RECEIVED")
 
 
 def test_a_batch_waiting_on_a_restock_admits_what_the_restock_added():

@@ -24,7 +24,7 @@ def test_a_new_key_is_shown_once_and_works_with_its_scopes(staff):
     made = staff.post("/admin/integrations/", {"name": "ERP", "scopes": ["stock:read"]})
 
     assert made.status_code == 200
-    assert made["Cache-Control"] == "no-store"
+    assert "no-store" in made["Cache-Control"]
     plain = made.context["new_key"].plain
     assert plain in made.content.decode()
     assert plain not in staff.get("/admin/integrations/").content.decode()
@@ -77,7 +77,7 @@ def test_a_webhook_is_registered_with_its_secret_shown_once_and_stopped(staff, s
     )
 
     hook = Webhook.objects.get()
-    assert made.status_code == 200 and made["Cache-Control"] == "no-store"
+    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
     assert hook.secret in made.content.decode()
     assert hook.secret not in staff.get("/admin/integrations/webhooks/").content.decode()
     assert hook.events == ["stock.changed", "stock.out_of_stock"]

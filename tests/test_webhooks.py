@@ -22,6 +22,7 @@ from reservations.errors import InsufficientStock
 from reservations.services import holds, transitions
 from tests.dispatching import catch_up
 from tests.factories import InventoryFactory
+from tests.ledger_sql import one_unit_sql
 from tests.races import connect, run_together
 from tests.webhook_receiver import receiving
 
@@ -222,6 +223,9 @@ def test_webhooks_are_listed_without_secrets_and_deleted(hooks):
     assert stock_key.get("/api/webhooks").status_code == 403
 
 
+HOLD_ONE_UNIT_SQL = one_unit_sql("reserved_stock", "held", "ADJUSTED")
+
+
 def test_the_events_cursor_never_misses_an_event_that_commits_late(hooks):
     """A transaction takes a lower ledger id, another commits a higher one first: a reader
     must not move past the lower id before its transaction commits."""
@@ -245,21 +249,3 @@ def test_the_events_cursor_never_misses_an_event_that_commits_late(hooks):
     seen = {(e["type"], e["data"]["productId"]) for e in after_commit["events"]}
     assert ("stock.changed", str(early.product_id)) in seen
     assert ("reservation.created", str(late.product_id)) in seen
-
-
-# One held unit, with its ledger entry, as a transaction of another client writes it.
-HOLD_ONE_UNIT_SQL = """
-WITH held AS (
-    UPDATE inventory_inventory SET reserved_stock = reserved_stock + 1, version = version + 1
-     WHERE id = %s
- RETURNING id, version, total_stock, reserved_stock, safety_stock, unsellable_stock,
-           incoming_stock
-)
-INSERT INTO inventory_ledgerentry
-       (stock_id, sequence, reason, actor, reference, request_id, idempotency_key, created_at,
-        on_hand, held, safety, unsellable, incoming, on_hand_after, held_after, safety_after,
-        unsellable_after, incoming_after)
-SELECT id, version, 'ADJUSTED', 'test', '', '', '', now(), 0, 1, 0, 0, 0, total_stock,
-       reserved_stock, safety_stock, unsellable_stock, incoming_stock
-  FROM held
-"""

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.access import staff_required
@@ -23,6 +24,7 @@ def _page(request: HttpRequest, form: ApiKeyForm, *, new_key=None, status: int =
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # a new key is on the page it answers
 @staff_required
 def keys(request: HttpRequest) -> HttpResponse:
     """List the API keys; a POST makes one and shows it, once, on the page it answers."""
@@ -34,9 +36,7 @@ def keys(request: HttpRequest) -> HttpResponse:
     new_key = create_key(
         name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user
     )
-    response = _page(request, ApiKeyForm(), new_key=new_key)
-    response["Cache-Control"] = "no-store"  # the key is on it
-    return response
+    return _page(request, ApiKeyForm(), new_key=new_key)
 
 
 @require_POST
@@ -63,6 +63,7 @@ def _webhooks_page(request: HttpRequest, form: WebhookForm, *, new=None, status:
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # a new webhook's secret is on the page it answers
 @staff_required
 def webhook_list(request: HttpRequest) -> HttpResponse:
     """List webhooks with their deliveries' counts; a POST registers one and shows its
@@ -77,9 +78,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     except StockdError as error:
         form.add_error("url", error.detail)
         return _webhooks_page(request, form, status=400)
-    response = _webhooks_page(request, WebhookForm(), new=new)
-    response["Cache-Control"] = "no-store"  # the secret is on it
-    return response
+    return _webhooks_page(request, WebhookForm(), new=new)
 
 
 @require_POST
