@@ -640,6 +640,7 @@ def main() -> int:
         subscribed = Subscribed(root=ROOT, env=ENV, psql=psql)
         try:
             reset()
+            subscribed.settle(psql)
             with_hook = median_of(
                 lambda: wrk("reserve.lua", "/api/reservations", SECONDS, CLIENTS, hot)
             )

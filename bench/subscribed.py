@@ -69,6 +69,18 @@ class Subscribed:
         ]  # fmt: skip
         time.sleep(5)  # beat's first pass, the worker's first task
 
+    def settle(self, psql, timeout: float = 120) -> None:
+        """Wait until what came before (a reset's burst of events) is delivered, then forget
+        its delays: the figure is about the load that follows."""
+        deadline = time.monotonic() + timeout
+        time.sleep(2)  # the reset's entries reach a dispatcher pass
+        while time.monotonic() < deadline:
+            pending = psql("SELECT count(*) FROM integrations_delivery WHERE status = 'PENDING'")
+            if pending.strip() == "0":
+                break
+            time.sleep(0.5)
+        self.delays.clear()
+
     def p95_seconds(self) -> float:
         if len(self.delays) < 2:
             return float("nan")

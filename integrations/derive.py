@@ -7,10 +7,13 @@
 - coalesced: one `stock.changed` per row per stretch, carrying the row's states after its
   last entry in the stretch. The dispatcher reads a stretch at most once a second, so a row
   gets at most one `stock.changed` a second, and always its latest states.
+
+Only the types asked for are made: the dispatcher asks for those some webhook takes, so a
+hold's `reservation.created` costs nothing while nobody subscribes to it.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from django.conf import settings
 
@@ -20,6 +23,7 @@ from inventory.models import STATES, LedgerEntry
 from reservations.models import Reservation
 
 Type = Event.Type
+ALL_TYPES = frozenset(Type.values)
 Reason = LedgerEntry.Reason
 RESERVATION_EVENTS = {
     Reason.RESERVED: Type.RESERVATION_CREATED,
@@ -50,9 +54,14 @@ def stock_data(entry: Entry) -> dict:
     }
 
 
+# Event ids are derived, not drawn: the same entry's event has the same id wherever it is
+# made (a webhook's delivery, a page of GET /api/events).
+EVENT_IDS = uuid.UUID("5b0c6f3e-8d5a-4f43-9a51-3c2f0e4d7a10")
+
+
 def _event(entry: Entry, event_type: str, data: dict) -> Event:
     return Event(
-        public_id=uuid.uuid4(),
+        public_id=uuid.uuid5(EVENT_IDS, f"{entry.id}:{event_type}"),
         type=event_type,
         product_id=entry.product_id,
         warehouse_id=entry.warehouse_id,
@@ -73,9 +82,16 @@ def _crossings(entry: Entry) -> Iterable[str]:
         yield Type.LOW
 
 
-def _reservations(entries: list[Entry]) -> dict[str, dict]:
-    """The holds the entries name, as events show them, by id (one query)."""
-    ids = {e.reference for e in entries if e.reason in RESERVATION_EVENTS}
+def _reservations(entries: list[Entry], types: Container[str]) -> dict[str, dict]:
+    """The holds the entries name, as events show them, by id (one query; none when no
+    reservation event is wanted)."""
+    ids = {
+        e.reference
+        for e in entries
+        if e.reason in RESERVATION_EVENTS and RESERVATION_EVENTS[e.reason] in types
+    }
+    if not ids:
+        return {}
     holds = Reservation.objects.filter(pk__in=ids).values(
         "id", "quantity", "status", "release_reason", "expires_at", "created_at", "user_id"
     )
@@ -93,22 +109,28 @@ def _reservations(entries: list[Entry]) -> dict[str, dict]:
     }
 
 
-def events_of(entries: list[Entry]) -> list[Event]:
-    """The events a stretch of committed entries makes, each row's in sequence order (the
-    feed's commit-safe order is by transaction id, which a transaction that waited for the
-    row's lock after taking its id breaks); a row's `stock.changed` comes last."""
+def events_of(entries: list[Entry], types: Container[str] = ALL_TYPES) -> list[Event]:
+    """The events of `types` a stretch of committed entries makes, each row's in sequence
+    order (the feed's commit-safe order is by transaction id, which a transaction that waited
+    for the row's lock after taking its id breaks); a row's `stock.changed` comes last."""
     entries = sorted(entries, key=lambda e: (e.product_id, e.warehouse_id, e.sequence))
-    holds = _reservations(entries)
+    holds = _reservations(entries, types)
     last_of_row = {(e.product_id, e.warehouse_id): e for e in entries}
     made: list[Event] = []
     for entry in entries:
-        data = stock_data(entry)
         reservation_event = RESERVATION_EVENTS.get(entry.reason)
-        if reservation_event is not None:
+        if reservation_event in types:
             hold = {**holds.get(entry.reference, {"id": entry.reference})}
             hold["status"] = STATUS_AFTER[entry.reason]
-            made.append(_event(entry, reservation_event, {**data, "reservation": hold}))
-        made.extend(_event(entry, crossing, data) for crossing in _crossings(entry))
-        if last_of_row[(entry.product_id, entry.warehouse_id)] is entry:
-            made.append(_event(entry, Type.STOCK_CHANGED, data))
+            made.append(
+                _event(entry, reservation_event, {**stock_data(entry), "reservation": hold})
+            )
+        made.extend(
+            _event(entry, crossing, stock_data(entry))
+            for crossing in _crossings(entry)
+            if crossing in types
+        )
+        last = last_of_row[(entry.product_id, entry.warehouse_id)] is entry
+        if last and Type.STOCK_CHANGED in types:
+            made.append(_event(entry, Type.STOCK_CHANGED, stock_data(entry)))
     return made

@@ -1,12 +1,12 @@
-"""The dispatcher: turn newly committed ledger entries into events and deliveries.
+"""The dispatcher: turn newly committed ledger entries into webhooks' events and deliveries.
 
 One pass at a time, anywhere (a transaction-level advisory lock; a pass that finds it taken
 returns), and at most one pass a second (so a row's `stock.changed` goes out at most once a
 second). A pass reads the ledger past the dispatcher's cursor in commit-safe order
-(integrations.feed), writes the events (integrations.derive) and one delivery per
-subscribed webhook, and moves the cursor, all in one transaction: a pass that fails leaves
-no trace and the next one reads the same entries again. Because only a pass inserts events,
-and passes run one after another, event ids are in commit order.
+(integrations.feed), writes the events some webhook takes (integrations.derive) and one
+delivery per subscribed webhook, and moves the cursor, all in one transaction: a pass that
+fails leaves no trace and the next one reads the same entries again. `GET /api/events`
+derives the same events from the ledger itself, with a cursor of its own.
 """
 
 from dataclasses import dataclass
@@ -53,8 +53,10 @@ def dispatch_once(*, force: bool = False) -> Pass | None:
             return None
         cursor = feed.Cursor(txid=state.txid, entry_id=state.entry_id)
         entries, cursor = feed.read(cursor, limit=ENTRIES_PER_PASS)
-        events = Event.objects.bulk_create(derive.events_of(entries))
-        deliveries = _deliveries(events, now)
+        hooks = list(Webhook.objects.only("pk", "events"))
+        wanted = {event_type for hook in hooks for event_type in hook.events}
+        events = Event.objects.bulk_create(derive.events_of(entries, wanted))
+        deliveries = _deliveries(hooks, events, now)
         state.txid, state.entry_id, state.passed_at = cursor.txid, cursor.entry_id, now
         state.save()
     return Pass(
@@ -65,12 +67,12 @@ def dispatch_once(*, force: bool = False) -> Pass | None:
     )
 
 
-def _deliveries(events: list[Event], now) -> list[Delivery]:
+def _deliveries(hooks: list[Webhook], events: list[Event], now) -> list[Delivery]:
     if not events:
         return []
     deliveries = [
         Delivery(webhook_id=webhook.pk, event=event, next_attempt_at=now, created_at=now)
-        for webhook in Webhook.objects.only("pk", "events")
+        for webhook in hooks
         for event in events
         if event.type in webhook.events
     ]

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from core.fields import StrictSerializer
 from core.ids import parse_int_id
 from core.openapi import documented
-from integrations import webhooks
+from integrations import derive, feed, webhooks
 from integrations.delivery import redeliver
 from integrations.models import ApiKey, Delivery, Event
 from integrations.stock_api import StockApi
@@ -61,7 +61,9 @@ class EventSerializer(serializers.Serializer):
 
 class EventPageSerializer(serializers.Serializer):
     events = EventSerializer(many=True)
-    next = serializers.CharField(help_text="Pass as `after` to read on.")
+    next = serializers.CharField(
+        help_text="Pass as `after` to read on (the same cursor when nothing is new)."
+    )
 
 
 def _webhook(hook, *, secret: bool = False) -> dict:
@@ -160,9 +162,20 @@ class WebhookRedeliverApi(WebhooksApiBase):
 
 
 class EventFilterSerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, default=0)
+    after = serializers.RegexField(
+        r"^[0-9]{1,19}-[0-9]{1,19}$",
+        required=False,
+        help_text="The cursor a page answered as `next` (leave out to start at the beginning).",
+    )
     types = serializers.CharField(required=False, help_text="Comma-separated event types.")
-    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=100)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=1000, required=False, default=200,
+        help_text="How many stock changes a page covers (each makes one or more events).",
+    )  # fmt: skip
+
+    def validate_after(self, value: str) -> feed.Cursor:
+        txid, entry_id = map(int, value.split("-"))
+        return feed.Cursor(txid=txid, entry_id=entry_id)
 
     def validate_types(self, value: str) -> list[str]:
         types = [t.strip() for t in value.split(",") if t.strip()]
@@ -181,13 +194,17 @@ class EventsApi(WebhooksApiBase):
     )
     def get(self, request: Request) -> Response:
         """The events after the `after` cursor, in order: the webhooks' events, for clients
-        that poll. Event ids are in commit order, so a cursor never skips one."""
+        that poll. The cursor follows the ledger in commit-safe order: it never skips an
+        event whose change committed late."""
         params = EventFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        events = Event.objects.filter(id__gt=data["after"]).order_by("id")
-        if data.get("types"):
-            events = events.filter(type__in=data["types"])
-        page = list(events[: data["limit"]])
-        cursor = page[-1].pk if page else data["after"]
-        return Response({"events": [e.body() for e in page], "next": str(cursor)})
+        start = data.get("after", feed.Cursor())
+        entries, cursor = feed.read(start, limit=data["limit"])
+        events = derive.events_of(entries, data.get("types") or derive.ALL_TYPES)
+        return Response(
+            {
+                "events": [event.body() for event in events],
+                "next": f"{cursor.txid}-{cursor.entry_id}",
+            }
+        )

@@ -1,8 +1,10 @@
-"""Run the dispatcher until it has read every ledger entry committed so far.
+"""Read the ledger's events until every entry committed so far is read: by dispatcher passes,
+or by pages of GET /api/events.
 
-A pass reads only entries of transactions older than every transaction still running on the
-server (integrations.feed), and tests of the other xdist worker hold theirs open for a moment:
-one pass may read less than has committed. This helper passes again until it has caught up.
+A pass (or a page) reads only entries of transactions older than every transaction still
+running on the server (integrations.feed), and tests of the other xdist worker hold theirs
+open for a moment: one pass may read less than has committed. These read again until caught
+up.
 """
 
 import time
@@ -19,16 +21,39 @@ SELECT count(*) FROM inventory_ledgerentry
 """
 
 
+def _newest() -> int:
+    return LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _unread(newest: int, txid: int, entry_id: int) -> int:
+    """How many entries up to `newest` lie past the cursor (txid, entry_id)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD_SQL, [newest, str(txid), entry_id])
+        return cursor.fetchone()[0]
+
+
 def catch_up(timeout: float = 30) -> None:
     """Dispatch until every entry committed before the call is read (fail after `timeout`)."""
-    newest = LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    deadline = time.monotonic() + timeout
+    newest, deadline = _newest(), time.monotonic() + timeout
     while True:
         dispatch.dispatch_once(force=True)
         state = DispatchState.objects.get(pk=1)
-        with connection.cursor() as cursor:
-            cursor.execute(_UNREAD_SQL, [newest, str(state.txid), state.entry_id])
-            if cursor.fetchone()[0] == 0:
-                return
+        if _unread(newest, state.txid, state.entry_id) == 0:
+            return
         assert time.monotonic() < deadline, "the dispatcher did not catch up"
+        time.sleep(0.05)
+
+
+def pull_to_the_end(client, after: str | None = None, timeout: float = 30) -> tuple[list, str]:
+    """Page GET /api/events from `after` until every entry committed before the call is
+    read; return the events and the cursor."""
+    newest, deadline = _newest(), time.monotonic() + timeout
+    events: list[dict] = []
+    while True:
+        page = client.get("/api/events", {"after": after} if after else {}).json()
+        events += page["events"]
+        after = page["next"]
+        if _unread(newest, *map(int, after.split("-"))) == 0:
+            return events, after
+        assert time.monotonic() < deadline, "GET /api/events did not catch up"
         time.sleep(0.05)

@@ -1517,7 +1517,6 @@ def redeliver_an_unknown_delivery(api):
 @answers("events_list", 200, committed=True)
 def poll_the_events(api):
     _hold(_row())
-    catch_up()
     response = api.get("/api/events", {"types": "reservation.created"}, headers=_hooks_key())
     assert [e["type"] for e in response.json()["events"]] == ["reservation.created"]
     return response

@@ -13,14 +13,14 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from integrations import delivery, dispatch
+from integrations import delivery
 from integrations.keys import create_key
 from integrations.models import Delivery, Event, Webhook
 from inventory.models import Inventory
 from payments import signatures
 from reservations.errors import InsufficientStock
 from reservations.services import holds, transitions
-from tests.dispatching import catch_up
+from tests.dispatching import catch_up, pull_to_the_end
 from tests.factories import InventoryFactory
 from tests.ledger_sql import one_unit_sql
 from tests.races import connect, run_together
@@ -69,8 +69,10 @@ def test_a_delivery_is_signed_and_carries_the_event(hooks):
         hold = reserve(row, 2)
         pass_and_deliver()
 
-    created, changed = receiver.requests
-    for request in (created, changed):
+    # The row's opening and the hold may come in one pass or two: one stock.changed each.
+    (created,) = [r for r in receiver.requests if r.body["type"] == "reservation.created"]
+    changed = [r for r in receiver.requests if r.body["type"] == "stock.changed"][-1]
+    for request in receiver.requests:
         signed_at = signatures.verify(
             request.headers["Stockd-Signature"],
             request.raw,
@@ -121,6 +123,7 @@ def test_two_hundred_holds_for_five_units_cross_zero_once_and_a_release_crosses_
 
 def test_stock_changed_is_coalesced_per_row_and_pass_with_the_latest_states(hooks):
     row = InventoryFactory(total_stock=9)
+    catch_up()  # the row's opening
     with receiving() as receiver:
         subscribe(hooks, receiver.url, ["stock.changed", "stock.low"])
         for _ in range(7):
@@ -129,7 +132,10 @@ def test_stock_changed_is_coalesced_per_row_and_pass_with_the_latest_states(hook
 
     changed = [b for b in receiver.delivered() if b["type"] == "stock.changed"]
     low = [b for b in receiver.delivered() if b["type"] == "stock.low"]
-    assert [(b["sequence"], b["data"]["available"]) for b in changed] == [(8, 2)]
+    # One per row per pass (a pass may stop short of the newest entries while another
+    # worker's transaction is open): fewer than the changes, ending on the latest states.
+    assert 1 <= len(changed) < 7
+    assert (changed[-1]["sequence"], changed[-1]["data"]["available"]) == (8, 2)
     assert [(b["sequence"], b["data"]["available"]) for b in low] == [(7, 3)]  # threshold 3
 
 
@@ -230,22 +236,19 @@ def test_the_events_cursor_never_misses_an_event_that_commits_late(hooks):
     """A transaction takes a lower ledger id, another commits a higher one first: a reader
     must not move past the lower id before its transaction commits."""
     early, late = InventoryFactory(total_stock=5), InventoryFactory(total_stock=5)
-    catch_up()
-    cursor = hooks.get("/api/events").json()["next"]
+    _, cursor = pull_to_the_end(hooks)
     slow = connect()
     try:
         with slow.transaction():  # holds ledger id N, commits last
             slow.execute("SELECT id FROM inventory_inventory WHERE id = %s FOR UPDATE", [early.pk])
             slow.execute(HOLD_ONE_UNIT_SQL, [early.pk])
             reserve(late)  # ledger id N + 1, committed now
-            dispatch.dispatch_once(force=True)
             while_open = hooks.get("/api/events", {"after": cursor}).json()
-        catch_up()
-        after_commit = hooks.get("/api/events", {"after": while_open["next"]}).json()
+        events, _ = pull_to_the_end(hooks, while_open["next"])
     finally:
         slow.close()
 
     assert while_open["events"] == []
-    seen = {(e["type"], e["data"]["productId"]) for e in after_commit["events"]}
+    seen = {(e["type"], e["data"]["productId"]) for e in events}
     assert ("stock.changed", str(early.product_id)) in seen
     assert ("reservation.created", str(late.product_id)) in seen
