@@ -26,6 +26,9 @@ from integrations.url_safety import check_url
 
 EVENT_ID_HEADER = "Stockd-Event-Id"
 BATCH = 500
+# A deliverer hands over after this long (the dispatcher's next pass starts another), so a
+# webhook that always has more to take never keeps one task running for ever.
+RUN_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
 
 
@@ -80,8 +83,8 @@ def _record(delivery: Delivery, code: int | None, error: str) -> bool:
 
 
 def deliver_pending(webhook_id: int) -> int | None:
-    """Deliver what is due for one webhook; return how many were delivered, or None if
-    another deliverer has the webhook."""
+    """Deliver what is due for one webhook, for up to RUN_SECONDS; return how many were
+    delivered, or None if another deliverer has the webhook."""
     webhook = Webhook.objects.filter(pk=webhook_id).first()
     if webhook is None:
         return 0
@@ -90,12 +93,14 @@ def deliver_pending(webhook_id: int) -> int | None:
         if not mine:
             return None
         timeout = httpx.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS)
+        stop_at = time.monotonic() + RUN_SECONDS
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            while True:
+            while time.monotonic() < stop_at:
                 sent = _deliver_batch(client, webhook)
                 delivered += sent
                 if sent == 0:
-                    return delivered
+                    break
+    return delivered
 
 
 def _deliver_batch(client: httpx.Client, webhook: Webhook) -> int:

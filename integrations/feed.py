@@ -26,11 +26,12 @@ _COLUMNS = ", ".join(
     + [f"l.{state}" for state in STATES]
     + [f"l.{state}_after" for state in STATES]
 )  # fmt: skip
+# PostgreSQL: entries of transactions older than every running one, in (txid, id) order.
+_FINAL = "l.txid < pg_snapshot_xmin(pg_current_snapshot())"
 _READ_SQL = f"""
 SELECT l.txid::text::bigint, {_COLUMNS}
   FROM {_LEDGER} AS l JOIN {_STOCK} AS i ON i.id = l.stock_id
- WHERE (l.txid, l.id) > (%s::text::xid8, %s)
-   AND l.txid < pg_snapshot_xmin(pg_current_snapshot())
+ WHERE (l.txid, l.id) > (%s::text::xid8, %s) AND {_FINAL}
  ORDER BY l.txid, l.id
  LIMIT %s
 """
@@ -41,14 +42,48 @@ SELECT 0, {_COLUMNS}
  ORDER BY l.id
  LIMIT %s
 """
+_BETWEEN_SQL = f"""
+SELECT l.txid::text::bigint, {_COLUMNS}
+  FROM {_LEDGER} AS l JOIN {_STOCK} AS i ON i.id = l.stock_id
+ WHERE (l.txid, l.id) > (%s::text::xid8, %s) AND (l.txid, l.id) <= (%s::text::xid8, %s)
+   AND (%s::bigint IS NULL OR i.product_id = %s)
+ ORDER BY l.txid DESC, l.id DESC
+ LIMIT %s
+"""
+_BETWEEN_BY_ID_SQL = f"""
+SELECT 0, {_COLUMNS}
+  FROM {_LEDGER} AS l JOIN {_STOCK} AS i ON i.id = l.stock_id
+ WHERE l.id > %s AND l.id <= %s AND (%s IS NULL OR i.product_id = %s)
+ ORDER BY l.id DESC
+ LIMIT %s
+"""
+_NEWEST_SQL = f"""
+SELECT l.txid::text::bigint, l.id FROM {_LEDGER} AS l
+ WHERE {_FINAL} ORDER BY l.txid DESC, l.id DESC LIMIT 1
+"""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Cursor:
-    """Where a reader of the ledger is: past the entry `entry_id` of transaction `txid`."""
+    """Where a reader of the ledger is: past the entry `entry_id` of transaction `txid`.
+
+    Cursors compare in the feed's order; as text they read `<txid>-<entry_id>`.
+    """
 
     txid: int = 0
     entry_id: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.txid}-{self.entry_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor | None":
+        """The cursor `text` names, or None if it names none."""
+        txid, dash, entry_id = text.strip().partition("-")
+        numbers = (txid, entry_id)
+        if not dash or not all(n.isascii() and n.isdigit() and len(n) <= 19 for n in numbers):
+            return None
+        return cls(txid=int(txid), entry_id=int(entry_id))
 
 
 @dataclass(frozen=True)
@@ -56,6 +91,7 @@ class Entry:
     """A committed ledger entry, with its stock row's product, warehouse and threshold."""
 
     id: int
+    txid: int
     product_id: int
     warehouse_id: int
     threshold: int | None
@@ -65,6 +101,11 @@ class Entry:
     created_at: datetime
     deltas: tuple[int, ...]  # STATES order
     after: tuple[int, ...]  # STATES order
+
+    @property
+    def position(self) -> Cursor:
+        """The cursor just past this entry."""
+        return Cursor(txid=self.txid, entry_id=self.id)
 
     @property
     def available_after(self) -> int:
@@ -86,13 +127,43 @@ def read(cursor: Cursor, *, limit: int) -> tuple[list[Entry], Cursor]:
         else:
             db.execute(_READ_BY_ID_SQL, [cursor.entry_id, limit])
         rows = db.fetchall()
-    entries = [_entry(row[1:]) for row in rows]
-    if not rows:
-        return [], cursor
-    return entries, Cursor(txid=rows[-1][0], entry_id=rows[-1][1])
+    entries = [_entry(row) for row in rows]
+    return entries, (entries[-1].position if entries else cursor)
+
+
+def read_between(
+    after: Cursor, until: Cursor, *, product_id: int | None = None, limit: int
+) -> list[Entry]:
+    """The newest `limit` entries past `after` up to `until` (of one product's rows, or all),
+    in feed order: what a reader that stopped at `after` missed (all of them committed)."""
+    with connection.cursor() as db:
+        if connection.vendor == "postgresql":
+            db.execute(
+                _BETWEEN_SQL,
+                [str(after.txid), after.entry_id, str(until.txid), until.entry_id,
+                 product_id, product_id, limit],
+            )  # fmt: skip
+        else:
+            db.execute(
+                _BETWEEN_BY_ID_SQL, [after.entry_id, until.entry_id, product_id, product_id, limit]
+            )
+        rows = db.fetchall()
+    return [_entry(row) for row in reversed(rows)]
+
+
+def newest() -> Cursor:
+    """The cursor past the newest committed entry: a new reader starts there."""
+    with connection.cursor() as db:
+        if connection.vendor == "postgresql":
+            db.execute(_NEWEST_SQL)
+        else:
+            db.execute(f"SELECT 0, MAX(id) FROM {_LEDGER}")
+        row = db.fetchone()
+    return Cursor(txid=row[0], entry_id=row[1] or 0) if row else Cursor()
 
 
 def _entry(row: tuple) -> Entry:
     n = len(STATES)
-    fixed, deltas, after = row[:8], row[8 : 8 + n], row[8 + n :]
-    return Entry(*fixed, deltas=tuple(deltas), after=tuple(after))
+    fixed, deltas, after = row[:9], row[9 : 9 + n], row[9 + n :]
+    txid, entry_id, *rest = fixed
+    return Entry(entry_id, txid, *rest, deltas=tuple(deltas), after=tuple(after))

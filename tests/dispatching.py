@@ -11,7 +11,8 @@ import time
 
 from django.db import connection
 
-from integrations import dispatch
+from integrations import dispatch, feed
+from integrations.feed import Cursor
 from integrations.models import DispatchState
 from inventory.models import LedgerEntry
 
@@ -57,3 +58,24 @@ def pull_to_the_end(client, after: str | None = None, timeout: float = 30) -> tu
             return events, after
         assert time.monotonic() < deadline, "GET /api/events did not catch up"
         time.sleep(0.05)
+
+
+def settled_position(timeout: float = 30) -> Cursor:
+    """The ledger feed's newest position once it covers every entry committed before the
+    call (what a stream opened now starts from)."""
+    newest, deadline = _newest(), time.monotonic() + timeout
+    while True:
+        position = feed.newest()
+        if _unread(newest, position.txid, position.entry_id) == 0:
+            return position
+        assert time.monotonic() < deadline, "the ledger feed did not settle"
+        time.sleep(0.05)
+
+
+def position_of(entry: LedgerEntry) -> Cursor:
+    """The feed position just past `entry`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT txid::text::bigint FROM inventory_ledgerentry WHERE id = %s", [entry.pk]
+        )
+        return Cursor(txid=cursor.fetchone()[0], entry_id=entry.pk)

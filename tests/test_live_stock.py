@@ -14,15 +14,15 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection, connections, transaction
 from django.test import AsyncClient, Client
-from django.utils import timezone
 
-from reservations import events as recorder
-from reservations.models import ReservationEvent
+from integrations.feed import Cursor
+from inventory.models import LedgerEntry
 from reservations.services import holds, stock, transitions
 from storefront.live import feed, hub
-from storefront.live.feed import FeedCursor
 from storefront.views import events as events_view
+from tests.dispatching import position_of, settled_position
 from tests.factories import InventoryFactory, WarehouseFactory
+from tests.ledger_sql import one_unit_sql
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,8 +98,13 @@ release = sync_to_async(transitions.release)
 extend = sync_to_async(transitions.extend)
 
 
-def latest_event_id() -> int:
-    return ReservationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def latest() -> str:
+    """The feed's newest position, as the stream's SSE ids read."""
+    return str(settled_position())
+
+
+def last_entry_of(stock_row) -> str:
+    return str(position_of(LedgerEntry.objects.filter(stock=stock_row).order_by("-sequence")[0]))
 
 
 # --- the stream's messages -----------------------------------------------------------------
@@ -110,20 +115,20 @@ def test_a_reserve_streams_the_rows_new_counters(row):
         reader, _ = await open_stream()
         preamble = await reader.block()
         assert preamble["retry"] == "2000"
-        assert preamble["id"] == str(await sync_to_async(latest_event_id)())  # the newest
+        assert preamble["id"] == await sync_to_async(latest)()  # the newest
 
         await reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=2)
 
         block = await reader.message()
-        event_id = await sync_to_async(latest_event_id)()
-        assert block["id"] == str(event_id)
+        event_id = await sync_to_async(latest)()
+        assert block["id"] == event_id
         assert data_of(block) == {
             "productId": str(row.product_id),
             "warehouseId": str(row.warehouse_id),
             "totalStock": 10,
             "reservedStock": 2,
             "available": 8,
-            "eventId": str(event_id),
+            "eventId": event_id,
         }
 
     run(scenario)
@@ -134,7 +139,7 @@ def test_a_confirm_streams_units_leaving_stock(row):
 
     async def scenario():
         reader, _ = await open_stream()
-        assert (await reader.block())["id"] == str(await sync_to_async(latest_event_id)())
+        assert (await reader.block())["id"] == await sync_to_async(latest)()
 
         await confirm(reservation_id=hold.id)
 
@@ -159,8 +164,7 @@ def test_a_release_streams_units_coming_back(row):
             0,
             10,
         )
-        released = await sync_to_async(ReservationEvent.objects.get)(type="RELEASED")
-        assert message["eventId"] == str(released.id)
+        assert message["eventId"] == await sync_to_async(latest)()
 
     run(scenario)
 
@@ -179,7 +183,7 @@ def test_a_stock_adjustment_streams_too(row):
     run(scenario)
 
 
-def test_an_extension_changes_no_count_and_streams_nothing(row):
+def test_an_extension_changes_no_stock_and_streams_nothing(row):
     hold = holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
     other = InventoryFactory(warehouse=row.warehouse)
 
@@ -202,17 +206,17 @@ def test_an_extension_changes_no_count_and_streams_nothing(row):
 def test_a_stream_resumes_after_the_last_event_id_header(row):
     other = InventoryFactory(warehouse=row.warehouse)
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-    seen = latest_event_id()
+    seen = latest()
     holds.reserve(product_id=other.product_id, warehouse_id=other.warehouse_id, quantity=2)
-    missed = latest_event_id()
+    missed = latest()
 
     async def scenario():
-        reader, _ = await open_stream(**{"Last-Event-ID": str(seen)})
-        assert (await reader.block())["id"] == str(seen)
+        reader, _ = await open_stream(**{"Last-Event-ID": seen})
+        assert (await reader.block())["id"] == seen
 
         block = await reader.message()
 
-        assert block["id"] == str(missed)
+        assert block["id"] == missed
         assert data_of(block)["productId"] == str(other.product_id)
         assert data_of(block)["available"] == 8
 
@@ -220,12 +224,12 @@ def test_a_stream_resumes_after_the_last_event_id_header(row):
 
 
 def test_a_first_connection_starts_from_the_last_event_id_parameter(row):
-    seen = latest_event_id()
+    seen = latest()
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
 
     async def scenario():
         reader, _ = await open_stream(f"{STREAM}?lastEventId={seen}")
-        assert (await reader.block())["id"] == str(seen)
+        assert (await reader.block())["id"] == seen
         assert data_of(await reader.message())["available"] == 9
 
     run(scenario)
@@ -233,22 +237,23 @@ def test_a_first_connection_starts_from_the_last_event_id_parameter(row):
 
 def test_the_header_wins_over_the_parameter(row):
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-    latest = latest_event_id()
+    newest = latest()
 
     async def scenario():
-        reader, _ = await open_stream(f"{STREAM}?lastEventId=0", **{"Last-Event-ID": str(latest)})
-        assert (await reader.block())["id"] == str(latest)
+        reader, _ = await open_stream(f"{STREAM}?lastEventId=0-0", **{"Last-Event-ID": newest})
+        assert (await reader.block())["id"] == newest
 
     run(scenario)
 
 
 def test_a_malformed_last_event_id_starts_from_now(row):
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-    latest = latest_event_id()
+    newest = latest()
 
     async def scenario():
-        reader, _ = await open_stream(**{"Last-Event-ID": "abc"})
-        assert (await reader.block())["id"] == str(latest)
+        for malformed in ("abc", "17"):  # "17": an event id of the stream before the ledger
+            reader, _ = await open_stream(**{"Last-Event-ID": malformed})
+            assert (await reader.block())["id"] == newest
 
     run(scenario)
 
@@ -260,11 +265,11 @@ def test_a_second_stream_catches_up_to_the_running_hub(row):
     async def scenario():
         first, _ = await open_stream()
         await first.block()
-        seen = await sync_to_async(latest_event_id)()
+        seen = await sync_to_async(latest)()
         await reserve(product_id=other.product_id, warehouse_id=other.warehouse_id, quantity=1)
         await first.message()  # the hub's cursor is now past `seen`
 
-        second, _ = await open_stream(**{"Last-Event-ID": str(seen)})
+        second, _ = await open_stream(**{"Last-Event-ID": seen})
         await second.block()
         assert data_of(await second.message())["productId"] == str(other.product_id)
 
@@ -278,41 +283,40 @@ def test_a_second_stream_catches_up_to_the_running_hub(row):
 # --- coalescing and filtering ---------------------------------------------------------------
 
 
-def test_several_events_on_one_row_become_one_message_with_the_latest_id(row):
+def test_several_changes_of_one_row_become_one_message_with_the_latest_position(row):
     other = InventoryFactory(warehouse=row.warehouse)
-    start = latest_event_id()
+    start = latest()
     for _ in range(3):
         holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
     holds.reserve(product_id=other.product_id, warehouse_id=other.warehouse_id, quantity=1)
-    last_on_row = (
-        ReservationEvent.objects.filter(product_id=row.product_id).order_by("-id").first().id
-    )
+    last_on_row = last_entry_of(row)
+    settled_position()
 
     async def scenario():
-        reader, _ = await open_stream(**{"Last-Event-ID": str(start)})
+        reader, _ = await open_stream(**{"Last-Event-ID": start})
         await reader.block()
         first, second = data_of(await reader.message()), data_of(await reader.message())
-        assert (first["productId"], first["eventId"]) == (str(row.product_id), str(last_on_row))
+        assert (first["productId"], first["eventId"]) == (str(row.product_id), last_on_row)
         assert first["reservedStock"] == 3
         assert second["productId"] == str(other.product_id)
 
     run(scenario)
 
 
-def test_a_read_coalesces_rows_in_event_order(row):
+def test_a_read_coalesces_rows_in_feed_order(row):
     other = InventoryFactory(warehouse=row.warehouse)
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-    start = latest_event_id()
+    start = settled_position()
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
     holds.reserve(product_id=other.product_id, warehouse_id=other.warehouse_id, quantity=1)
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
+    end = settled_position()
 
-    read = feed.read_changes(FeedCursor(last_id=start))
+    read = feed.read_changes(start)
 
     assert [change.product_id for change in read.changes] == [other.product_id, row.product_id]
     assert read.changes[1].reserved_stock == 3
-    assert read.cursor.last_id == latest_event_id()
-    assert read.cursor.open_ids == {}
+    assert read.cursor == end
 
 
 def test_the_product_filter_keeps_one_products_rows(row):
@@ -358,23 +362,20 @@ def test_only_get_is_allowed():
 
 def test_a_quiet_stream_sends_heartbeats(row, monkeypatch):
     monkeypatch.setattr(events_view, "HEARTBEAT_SECONDS", 0.2)
+    other = InventoryFactory(warehouse=row.warehouse)
 
     async def scenario():
-        reader, _ = await open_stream()
+        reader, _ = await open_stream(f"{STREAM}?product={row.product_id}")
         await reader.block()
         assert await reader.block() == {"comment": "heartbeat"}
 
-        # A heartbeat after events the stream skipped moves the client's resume point.
-        hold = await reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-        await reader.message()
-        await extend(reservation_id=hold.id)
+        # A heartbeat after changes the stream skipped (another product's) moves the
+        # client's resume point.
+        await reserve(product_id=other.product_id, warehouse_id=other.warehouse_id, quantity=1)
         heartbeat = await reader.block()
-        while "id" not in heartbeat:  # a heartbeat may go out before the hub reads the event
+        while "id" not in heartbeat:  # a heartbeat may go out before the hub reads the change
             heartbeat = await reader.block()
-        assert heartbeat == {
-            "comment": "heartbeat",
-            "id": str(await sync_to_async(latest_event_id)()),
-        }
+        assert heartbeat == {"comment": "heartbeat", "id": await sync_to_async(latest)()}
 
     run(scenario)
 
@@ -409,8 +410,8 @@ def test_a_client_too_slow_to_read_is_dropped(row, monkeypatch):
 
     async def scenario():
         stock_hub = hub.hub_for_this_loop()
-        slow = stock_hub.subscribe(start_id=0)
-        change = feed.StockChange(row.product_id, row.warehouse_id, 10, 0, 10, 1)
+        slow = stock_hub.subscribe(start=Cursor())
+        change = feed.StockChange(row.product_id, row.warehouse_id, 10, 0, 10, Cursor(1, 1))
         stock_hub._publish([change])
         stock_hub._publish([change])
 
@@ -428,7 +429,7 @@ def test_a_client_too_slow_to_read_is_dropped(row, monkeypatch):
 def test_a_quiet_poll_is_one_query(row, django_assert_num_queries):
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
 
-    cursor = FeedCursor(last_id=latest_event_id())
+    cursor = settled_position()
 
     with django_assert_num_queries(1):
         read = feed.read_changes(cursor)
@@ -436,7 +437,7 @@ def test_a_quiet_poll_is_one_query(row, django_assert_num_queries):
     assert read.changes == []
 
 
-def test_a_busy_poll_is_two_queries_however_many_events(django_assert_num_queries):
+def test_a_busy_poll_is_one_query_however_many_changes(django_assert_num_queries):
     rows = InventoryFactory.create_batch(6, total_stock=50)
     for stock_row in rows:
         for _ in range(3):
@@ -444,8 +445,9 @@ def test_a_busy_poll_is_two_queries_however_many_events(django_assert_num_querie
                 product_id=stock_row.product_id, warehouse_id=stock_row.warehouse_id, quantity=1
             )
 
-    with django_assert_num_queries(2):
-        read = feed.read_changes(FeedCursor(last_id=0))
+    settled_position()
+    with django_assert_num_queries(1):
+        read = feed.read_changes(Cursor())
 
     assert len(read.changes) == 6
     assert {change.reserved_stock for change in read.changes} == {3}
@@ -461,10 +463,12 @@ def test_one_read_serves_every_open_stream(row, monkeypatch):
     async def scenario():
         stock_hub = hub.hub_for_this_loop()
         stock_hub.poll_seconds = 3600  # polls only when the test asks
-        subscriptions = [stock_hub.subscribe(start_id=0) for _ in range(50)]
+        subscriptions = [stock_hub.subscribe(start=Cursor()) for _ in range(50)]
         await asyncio.sleep(0)  # the poll task's first read
         reads.clear()
         await reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
+        await sync_to_async(settled_position)()  # the change is below the feed's horizon
+        reads.clear()
 
         await stock_hub.poll_once()
 
@@ -474,62 +478,56 @@ def test_one_read_serves_every_open_stream(row, monkeypatch):
     run(scenario)
 
 
-# --- ids that commit out of order -----------------------------------------------------------
+# --- changes that commit out of order -------------------------------------------------------
 
 
-def test_an_event_committed_after_a_higher_id_is_not_missed(row):
-    """Transaction A draws event id n, B draws n+1 and commits first; the feed still gets n."""
+HOLD_ONE_UNIT_SQL = one_unit_sql("reserved_stock", "held", "ADJUSTED")
+
+
+def test_a_change_committed_after_a_later_one_is_not_missed(row):
+    """Transaction A writes ledger entry n, B writes n + 1 and commits first: the stream's
+    cursor must not pass n while A is open, however long A stays open, and gets both once
+    A commits (the late-commit duty the stock API's events have too)."""
     other = InventoryFactory(warehouse=row.warehouse)
-    holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-    cursor = FeedCursor(last_id=latest_event_id())
-    drawn, commit = threading.Event(), threading.Event()
+    cursor = settled_position()
+    written, commit = threading.Event(), threading.Event()
 
     def slow_transaction():
         try:
-            with transaction.atomic():
-                recorder.record(
-                    [
-                        recorder.about_stock(
-                            ReservationEvent.Type.STOCK_ADJUSTED,
-                            product_id=other.product_id,
-                            warehouse_id=other.warehouse_id,
-                            quantity=0,
-                            actor="test",
-                            at=timezone.now(),
-                        )
-                    ]
-                )
-                drawn.set()
+            with transaction.atomic(), connection.cursor() as db:
+                db.execute(HOLD_ONE_UNIT_SQL, [other.pk])
+                written.set()
                 commit.wait(WAIT_SECONDS)
         finally:
             connection.close()
 
     thread = threading.Thread(target=slow_transaction)
     thread.start()
-    assert drawn.wait(WAIT_SECONDS)
+    assert written.wait(WAIT_SECONDS)
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
 
-    first = feed.read_changes(cursor)
-    assert [change.product_id for change in first.changes] == [row.product_id]
-    assert list(first.cursor.open_ids) == [first.cursor.last_id - 1]
+    while_open = feed.read_changes(cursor)
+    assert while_open.changes == [] and while_open.cursor == cursor
 
     commit.set()
     thread.join()
-    second = feed.read_changes(first.cursor)
+    settled_position()
+    after = feed.read_changes(while_open.cursor)
 
-    assert [change.product_id for change in second.changes] == [other.product_id]
-    assert second.cursor.open_ids == {}
-    assert second.cursor.last_id == first.cursor.last_id
+    assert sorted(c.product_id for c in after.changes) == sorted([row.product_id, other.product_id])
 
 
-def test_an_id_never_committed_is_given_up_after_a_while(row):
+def test_a_rolled_back_change_holds_nothing_back(row):
+    cursor = settled_position()
+    with pytest.raises(RuntimeError), transaction.atomic(), connection.cursor() as db:
+        db.execute(HOLD_ONE_UNIT_SQL, [row.pk])
+        raise RuntimeError("roll back")
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
-    latest = latest_event_id()
-    cursor = FeedCursor(last_id=latest - 3)  # as if ids latest-2 and latest-1 rolled back
+    settled_position()
 
-    read = feed.read_changes(cursor, now=100.0)
-    assert set(read.cursor.open_ids) == {latest - 2, latest - 1}
-    assert feed.read_changes(read.cursor, now=100.0 + feed.OPEN_ID_SECONDS).cursor.open_ids == {}
+    read = feed.read_changes(cursor)
+
+    assert [(c.product_id, c.reserved_stock) for c in read.changes] == [(row.product_id, 1)]
 
 
 # --- the WSGI stand-in ----------------------------------------------------------------------
@@ -550,7 +548,7 @@ def test_under_wsgi_with_debug_the_stream_polls_on_its_own_thread(row, monkeypat
     response = Client().get(STREAM)
     chunks = iter(response.streaming_content)
 
-    assert next(chunks).decode() == f"retry: 2000\nid: {latest_event_id()}\n\n"
+    assert next(chunks).decode() == f"retry: 2000\nid: {latest()}\n\n"
     assert next(chunks).decode() == ": heartbeat\n\n"
     holds.reserve(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=1)
     chunk = next(chunks).decode()

@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.serving import prometheus
+from integrations.feed import Cursor
 from inventory.models import Inventory
 from reservations import metrics
 from reservations.models import Reservation
@@ -268,7 +269,7 @@ def test_an_open_live_stream_is_counted_until_it_ends():
     async def scenario():
         stock_hub = hub.hub_for_this_loop()
         before = value("stockd_live_streams_open")
-        stream = events_view._stream(stock_hub, start_id=0, product_id=None)
+        stream = events_view._stream(stock_hub, start=Cursor(), product_id=None)
         try:
             await anext(stream)  # the preamble: the stream is open
             assert value("stockd_live_streams_open") == before + 1

@@ -1,6 +1,6 @@
 """One poller per process, shared by every open stock stream: the hub.
 
-Open streams cost the database nothing each: the hub reads the event log once per
+Open streams cost the database nothing each: the hub reads the stock ledger once per
 POLL_SECONDS (storefront.live.feed) and hands every stream the changes it asked for. Its
 ORM calls run on one thread of its own, not through `sync_to_async`: Django's ASGI handler
 gives each request a thread of its own for sync code, and a stream that queried from there
@@ -21,15 +21,16 @@ from typing import TypeVar
 
 from django.db import connection
 
+from integrations.feed import Cursor
 from storefront.live import feed
-from storefront.live.feed import FeedCursor, StockChange
+from storefront.live.feed import StockChange
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_SECONDS = 0.5
 ERROR_BACKOFF_SECONDS = 2.0
-MAX_CATCH_UP_IDS = 10_000  # a stream resuming from further back catches up on the newest
+MAX_CATCH_UP_ENTRIES = 10_000  # a stream resuming from further back catches up on the newest
 MAX_QUEUED_BATCHES = 200  # a stream that lags further is ended; its client resumes
 
 
@@ -42,8 +43,8 @@ class Subscription:
     """One open stream's place in the hub: what it wants and what waits for it."""
 
     product_id: int | None
-    start_id: int
-    catch_up_until: int | None = None  # read (start_id, catch_up_until] before the queue
+    start: Cursor
+    catch_up_until: Cursor | None = None  # read (start, catch_up_until] before the queue
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
 
     def wants(self, change: StockChange) -> bool:
@@ -51,11 +52,11 @@ class Subscription:
 
 
 class StockHub:
-    """Poll the event log while any stream is open and fan the changes out to them."""
+    """Poll the ledger while any stream is open and fan the changes out to them."""
 
     def __init__(self, *, poll_seconds: float | None = None) -> None:
         self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
-        self.cursor: FeedCursor | None = None  # None while nobody listens
+        self.cursor: Cursor | None = None  # None while nobody listens
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-hub")
@@ -69,25 +70,24 @@ class StockHub:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
 
-    async def latest_id(self) -> int:
-        """Return where a new stream starts: the hub's cursor, or the newest event id."""
+    async def latest_position(self) -> Cursor:
+        """Return where a new stream starts: the hub's cursor, or past the newest entry."""
         if self.cursor is not None:
-            return self.cursor.last_id
-        return await self.run_in_db_thread(feed.latest_event_id)
+            return self.cursor
+        return await self.run_in_db_thread(feed.latest_position)
 
-    def subscribe(self, *, start_id: int, product_id: int | None = None) -> Subscription:
-        """Add a stream that has seen the events up to `start_id`; start polling if needed.
+    def subscribe(self, *, start: Cursor, product_id: int | None = None) -> Subscription:
+        """Add a stream that has seen the changes up to `start`; start polling if needed.
 
-        A stream behind the hub first catches up on the ids between it and the hub's cursor
-        (at most MAX_CATCH_UP_IDS of them); one ahead gets changes it may have seen, which is
-        harmless: a message carries counters, not a delta.
+        A stream behind the hub first catches up on the entries between it and the hub's
+        cursor (the newest MAX_CATCH_UP_ENTRIES of them); one ahead gets changes it may have
+        seen, which is harmless: a message carries counters, not a delta.
         """
         if self.cursor is None:
-            self.cursor = FeedCursor(last_id=start_id)
-        subscription = Subscription(product_id=product_id, start_id=start_id)
-        if start_id < self.cursor.last_id:
-            subscription.start_id = max(start_id, self.cursor.last_id - MAX_CATCH_UP_IDS)
-            subscription.catch_up_until = self.cursor.last_id
+            self.cursor = start
+        subscription = Subscription(product_id=product_id, start=start)
+        if start < self.cursor:
+            subscription.catch_up_until = self.cursor
         self._subscribers.add(subscription)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._poll())
@@ -102,9 +102,10 @@ class StockHub:
             return []
         changes = await self.run_in_db_thread(
             feed.read_range,
-            after=subscription.start_id,
+            after=subscription.start,
             until=subscription.catch_up_until,
             product_id=subscription.product_id,
+            limit=MAX_CATCH_UP_ENTRIES,
         )
         subscription.catch_up_until = None
         return changes
@@ -112,7 +113,7 @@ class StockHub:
     async def poll_once(self) -> bool:
         """Read past the cursor once and hand the changes to every subscriber.
 
-        Return True when the read was a full batch (more events are waiting).
+        Return True when the read was a full batch (more entries are waiting).
         """
         assert self.cursor is not None
         read = await self.run_in_db_thread(_read_and_release, self.cursor)
@@ -166,7 +167,7 @@ class StockHub:
                 await asyncio.sleep(self.poll_seconds)
 
 
-def _read_and_release(cursor: FeedCursor) -> feed.FeedRead:
+def _read_and_release(cursor: Cursor) -> feed.FeedRead:
     """Read the feed; hand a pooled connection back so requests can use it meanwhile.
 
     Without a pool the connection stays open between polls (connecting costs more than a poll)

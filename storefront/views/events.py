@@ -1,9 +1,11 @@
 """`GET /events/stock/`: Server-Sent Events, one message per stock row that changed.
 
 Each message is `{productId, warehouseId, totalStock, reservedStock, available, eventId}`
-with the SSE id set to the event id, so a browser that reconnects sends `Last-Event-ID` and
-resumes where it was. A first connection may say where to start with `?lastEventId=`; with
-neither, the stream starts at the newest event. `?product=<id>` keeps one product's rows.
+with the SSE id set to its position in the stock ledger (`eventId`, `<txid>-<entry id>`), so a
+browser that reconnects sends `Last-Event-ID` and resumes where it was. A first connection may
+say where to start with `?lastEventId=`; with neither (or one that is not a position, such as
+an event id of the stream before the ledger), the stream starts at the newest change.
+`?product=<id>` keeps one product's rows.
 
 Under ASGI the view is async and the stream is an async generator fed by the process's
 StockHub: an open stream holds no thread and no database connection. A WSGI server would give
@@ -24,10 +26,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.http import require_GET
 
 from core.errors import InvalidId
-from core.ids import MAX_ID, parse_int_id
+from core.ids import parse_int_id
+from integrations.feed import Cursor
 from reservations import metrics
 from storefront.live import feed, hub
-from storefront.live.feed import FeedCursor, StockChange
+from storefront.live.feed import StockChange
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000  # how long a browser waits before reconnecting
@@ -46,16 +49,16 @@ async def stock_events(request: HttpRequest) -> HttpResponse:
             product_id = parse_int_id(request.GET["product"], name="product")
         except InvalidId as error:
             return JsonResponse(error.body(), status=error.status)
-    start_id = _event_id(request.headers.get("Last-Event-ID", ""))
-    if start_id is None:
-        start_id = _event_id(request.GET.get("lastEventId", ""))
+    start = Cursor.parse(request.headers.get("Last-Event-ID", ""))
+    if start is None:
+        start = Cursor.parse(request.GET.get("lastEventId", ""))
     if isinstance(request, ASGIRequest):
         stock_hub = hub.hub_for_this_loop()
-        if start_id is None:
+        if start is None:
             # Fixed before the headers go out: a client that saw the stream open has every
             # change made after that.
-            start_id = await stock_hub.latest_id()
-        stream = _stream(stock_hub, start_id=start_id, product_id=product_id)
+            start = await stock_hub.latest_position()
+        stream = _stream(stock_hub, start=start, product_id=product_id)
     elif not settings.DEBUG:
         return JsonResponse(
             {
@@ -66,9 +69,9 @@ async def stock_events(request: HttpRequest) -> HttpResponse:
             headers={"Retry-After": "60"},
         )
     else:
-        if start_id is None:
-            start_id = await sync_to_async(feed.latest_event_id)()
-        stream = _stream_on_this_thread(start_id=start_id, product_id=product_id)
+        if start is None:
+            start = await sync_to_async(feed.latest_position)()
+        stream = _stream_on_this_thread(start=start, product_id=product_id)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each message on at once
@@ -76,19 +79,19 @@ async def stock_events(request: HttpRequest) -> HttpResponse:
 
 
 async def _stream(
-    stock_hub: hub.StockHub, *, start_id: int, product_id: int | None
+    stock_hub: hub.StockHub, *, start: Cursor, product_id: int | None
 ) -> AsyncIterator[bytes]:
     """Yield the preamble, a resuming client's catch-up, then each batch the hub hands out.
 
     A heartbeat comment goes out after HEARTBEAT_SECONDS of silence. When the client goes,
     the ASGI handler cancels the wait and the subscription is dropped.
     """
-    subscription = stock_hub.subscribe(start_id=start_id, product_id=product_id)
-    sent_id = start_id
+    subscription = stock_hub.subscribe(start=start, product_id=product_id)
+    sent = start
     metrics.live_stream_opened()
     try:
-        yield _preamble(start_id)
-        text, sent_id = _messages(await stock_hub.catch_up(subscription), sent_id)
+        yield _preamble(start)
+        text, sent = _messages(await stock_hub.catch_up(subscription), sent)
         if text:
             yield text
         while True:
@@ -96,41 +99,40 @@ async def _stream(
                 batch = await asyncio.wait_for(subscription.queue.get(), HEARTBEAT_SECONDS)
             except TimeoutError:
                 # Nothing is queued: every change up to the hub's cursor has gone out.
-                cursor = stock_hub.cursor.last_id if stock_hub.cursor else sent_id
-                yield _heartbeat(cursor if cursor > sent_id else None)
-                sent_id = max(sent_id, cursor)
+                cursor = stock_hub.cursor or sent
+                yield _heartbeat(cursor if cursor > sent else None)
+                sent = max(sent, cursor)
                 continue
             if isinstance(batch, hub.Overflow):
                 return
-            text, sent_id = _messages(batch, sent_id)
+            text, sent = _messages(batch, sent)
             yield text
     finally:
         stock_hub.unsubscribe(subscription)
         metrics.live_stream_closed()
 
 
-def _stream_on_this_thread(*, start_id: int, product_id: int | None) -> Iterator[bytes]:
+def _stream_on_this_thread(*, start: Cursor, product_id: int | None) -> Iterator[bytes]:
     """Poll the feed on the request's own thread: the WSGI stand-in for the hub.
 
     A client that went away is noticed at the next write (a heartbeat at the latest).
     """
-    cursor = FeedCursor(last_id=start_id)
-    sent_id = start_id
+    cursor = sent = start
     quiet_since = time.monotonic()
     metrics.live_stream_opened()
     try:
-        yield _preamble(start_id)
+        yield _preamble(start)
         while True:
             read = feed.read_changes(cursor)
             cursor = read.cursor
             wanted = [c for c in read.changes if product_id is None or c.product_id == product_id]
             if wanted:
-                text, sent_id = _messages(wanted, sent_id)
+                text, sent = _messages(wanted, sent)
                 yield text
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-                yield _heartbeat(cursor.last_id if cursor.last_id > sent_id else None)
-                sent_id = max(sent_id, cursor.last_id)
+                yield _heartbeat(cursor if cursor > sent else None)
+                sent = max(sent, cursor)
                 quiet_since = time.monotonic()
             if not read.full:
                 time.sleep(hub.POLL_SECONDS)
@@ -138,29 +140,21 @@ def _stream_on_this_thread(*, start_id: int, product_id: int | None) -> Iterator
         metrics.live_stream_closed()
 
 
-def _event_id(text: str) -> int | None:
-    """Return a Last-Event-ID as an event id (0 is the start of the log), or None."""
-    text = text.strip()
-    if not text.isascii() or not text.isdigit() or int(text) > MAX_ID:
-        return None
-    return int(text)
-
-
-def _preamble(start_id: int) -> bytes:
+def _preamble(start: Cursor) -> bytes:
     # An id with no data sets the browser's Last-Event-ID without firing an event, so a
     # reconnect before the first change still resumes from here.
-    return f"retry: {RETRY_MILLISECONDS}\nid: {start_id}\n\n".encode()
+    return f"retry: {RETRY_MILLISECONDS}\nid: {start}\n\n".encode()
 
 
-def _heartbeat(cursor: int | None) -> bytes:
+def _heartbeat(cursor: Cursor | None) -> bytes:
     return (": heartbeat\n" + (f"id: {cursor}\n" if cursor is not None else "") + "\n").encode()
 
 
-def _messages(changes: list[StockChange], sent_id: int) -> tuple[bytes, int]:
-    """Format changes as SSE messages; the SSE id never goes back (a late event's may)."""
+def _messages(changes: list[StockChange], sent: Cursor) -> tuple[bytes, Cursor]:
+    """Format changes as SSE messages; the SSE id never goes back."""
     parts = []
     for change in changes:
-        sent_id = max(sent_id, change.event_id)
+        sent = max(sent, change.position)
         data = json.dumps(change.as_message(), separators=(",", ":"))
-        parts.append(f"id: {sent_id}\ndata: {data}\n\n")
-    return "".join(parts).encode(), sent_id
+        parts.append(f"id: {sent}\ndata: {data}\n\n")
+    return "".join(parts).encode(), sent

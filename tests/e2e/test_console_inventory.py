@@ -47,7 +47,7 @@ def test_staff_adjust_stock_and_see_the_matrix_change(page: Page, stockd_server,
     row = page.locator(f"#row-{held.pk}")
     expect(row.get_by_test_id("reserved")).to_have_text("3")
     row.get_by_test_id("total-input").fill("25")
-    row.get_by_label("Reason").fill("delivery from the supplier")
+    row.get_by_label("Reason", exact=True).fill("delivery from the supplier")
     row.get_by_test_id("save-total").click()
     expect(page.locator(f"#row-{held.pk}").get_by_test_id("row-note")).to_have_text(
         "Total 10 → 25."
