@@ -63,6 +63,9 @@ SELECT l.txid::text::bigint, l.id FROM {_LEDGER} AS l
 """
 
 
+MAX_POSITION = 2**63 - 1  # transaction and entry ids both fit a signed 64-bit integer
+
+
 @dataclass(frozen=True, order=True)
 class Cursor:
     """Where a reader of the ledger is: past the entry `entry_id` of transaction `txid`.
@@ -82,6 +85,8 @@ class Cursor:
         txid, dash, entry_id = text.strip().partition("-")
         numbers = (txid, entry_id)
         if not dash or not all(n.isascii() and n.isdigit() and len(n) <= 19 for n in numbers):
+            return None
+        if max(int(txid), int(entry_id)) > MAX_POSITION:
             return None
         return cls(txid=int(txid), entry_id=int(entry_id))
 

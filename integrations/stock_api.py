@@ -22,6 +22,7 @@ from integrations.models import ApiKey
 from inventory.levels import level_of
 from inventory.selectors import ledger_page, stock_levels
 from reservations.services.stock_states import (
+    MAX_UNITS,
     WRITABLE_REASONS,
     WRITABLE_STATES,
     Adjustment,
@@ -30,7 +31,6 @@ from reservations.services.stock_states import (
 )
 
 MAX_ITEMS = 10_000
-MAX_UNITS = 1_000_000_000  # far beyond any warehouse; keeps sums inside PostgreSQL's integer
 # The API's names of the states integrations may write, and the model's.
 STATE_NAMES = {"onHand": "on_hand", "safety": "safety", "unsellable": "unsellable"}
 STATE_NAMES |= {"incoming": "incoming"}

@@ -174,8 +174,10 @@ class EventFilterSerializer(serializers.Serializer):
     )  # fmt: skip
 
     def validate_after(self, value: str) -> feed.Cursor:
-        txid, entry_id = map(int, value.split("-"))
-        return feed.Cursor(txid=txid, entry_id=entry_id)
+        cursor = feed.Cursor.parse(value)
+        if cursor is None:
+            raise serializers.ValidationError("Not a cursor this API answered.")
+        return cursor
 
     def validate_types(self, value: str) -> list[str]:
         types = [t.strip() for t in value.split(",") if t.strip()]

@@ -250,3 +250,13 @@ def test_staff_sessions_may_call_it_and_shoppers_may_not(row):
     assert adjust(shopper, body, key="x").status_code == 403
     assert APIClient().get("/api/stock/levels").status_code == 401
     assert row.ledger.get(sequence=3).actor.startswith("user:")
+
+
+def test_a_state_cannot_be_pushed_past_a_billion_units(erp, row):
+    item = {**ids(row), "state": "incoming", "delta": 1_000_000_000, "reason": "ADJUSTED"}
+
+    response = adjust(erp, {"items": [item, item]})
+
+    assert response.status_code == 409
+    assert "incoming would go above 1,000,000,000" in response.json()["error"]
+    assert level(row)["incoming"] == 0

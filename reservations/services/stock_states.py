@@ -14,6 +14,8 @@ from inventory.models import STATES, Inventory, LedgerEntry
 from reservations.errors import InsufficientStock
 from reservations.services import waitlist
 
+# No state of a row goes above this (the columns hold 32-bit integers).
+MAX_UNITS = 1_000_000_000
 # The states an integration may write; held units change only through holds.
 WRITABLE_STATES = ("on_hand", "safety", "unsellable", "incoming")
 # The reasons an integration may give; the others are the holds' own.
@@ -65,6 +67,8 @@ class _Figures:
         for state in STATES:
             if getattr(self, state) < 0:
                 return f"{state} would go below 0"
+            if getattr(self, state) > MAX_UNITS:
+                return f"{state} would go above {MAX_UNITS:,}"
         if self.available < 0:
             return f"available would go below 0 ({self.held} held)"
         return None
