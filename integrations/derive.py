@@ -19,7 +19,8 @@ from django.conf import settings
 
 from integrations.feed import Entry
 from integrations.models import Event
-from inventory.models import STATES, LedgerEntry
+from inventory.levels import level
+from inventory.models import LedgerEntry
 from reservations.models import Reservation
 
 Type = Event.Type
@@ -38,20 +39,16 @@ STATUS_AFTER = {
     Reason.RELEASED: Reservation.Status.RELEASED,
     Reason.EXPIRED: Reservation.Status.RELEASED,
 }
-# The API's names of the states, in STATES order.
-STATE_NAMES = ("onHand", "held", "safety", "unsellable", "incoming")
-assert len(STATE_NAMES) == len(STATES)
 
 
 def stock_data(entry: Entry) -> dict:
-    """The row as this entry left it: {productId, warehouseId, <states>, available, version}."""
-    return {
-        "productId": str(entry.product_id),
-        "warehouseId": str(entry.warehouse_id),
-        **dict(zip(STATE_NAMES, entry.after, strict=True)),
-        "available": entry.available_after,
-        "version": entry.sequence,
-    }
+    """The row as this entry left it: its level (inventory.levels) at the entry's sequence."""
+    return level(
+        product_id=entry.product_id,
+        warehouse_id=entry.warehouse_id,
+        states=entry.after,
+        version=entry.sequence,
+    )
 
 
 # Event ids are derived, not drawn: the same entry's event has the same id wherever it is

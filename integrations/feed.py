@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from inventory.models import STATES, Inventory, LedgerEntry
+from inventory.models import STATES, Inventory, LedgerEntry, available_of
 
 _LEDGER, _STOCK = LedgerEntry._meta.db_table, Inventory._meta.db_table
 _COLUMNS = ", ".join(
@@ -114,13 +114,11 @@ class Entry:
 
     @property
     def available_after(self) -> int:
-        on_hand, held, safety, unsellable, _ = self.after
-        return on_hand - held - safety - unsellable
+        return available_of(*self.after)
 
     @property
     def available_before(self) -> int:
-        on_hand, held, safety, unsellable, _ = self.deltas
-        return self.available_after - (on_hand - held - safety - unsellable)
+        return self.available_after - available_of(*self.deltas)
 
 
 def read(cursor: Cursor, *, limit: int) -> tuple[list[Entry], Cursor]:

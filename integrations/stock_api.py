@@ -19,7 +19,7 @@ from idempotency.decorators import REQUIRED_OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from integrations.authentication import ApiKeyAuthentication, HasScope, actor_of
 from integrations.models import ApiKey
-from inventory.levels import level_of
+from inventory.levels import API_NAMES, level_of
 from inventory.selectors import ledger_page, stock_levels
 from reservations.services.stock_states import (
     MAX_UNITS,
@@ -31,14 +31,9 @@ from reservations.services.stock_states import (
 )
 
 MAX_ITEMS = 10_000
-# The API's names of the states integrations may write, and the model's.
-STATE_NAMES = {"onHand": "on_hand", "safety": "safety", "unsellable": "unsellable"}
-STATE_NAMES |= {"incoming": "incoming"}
-# Every state, as ledger entries show them.
-ALL_STATE_NAMES = {"onHand": "on_hand", "held": "held"} | {
-    name: state for name, state in STATE_NAMES.items() if name != "onHand"
-}
-assert set(STATE_NAMES.values()) == set(WRITABLE_STATES)
+# Every state by its API name (as ledger entries show them), and those integrations may write.
+ALL_STATE_NAMES = {name: state for state, name in API_NAMES.items()}
+STATE_NAMES = {name: state for name, state in ALL_STATE_NAMES.items() if state in WRITABLE_STATES}
 
 
 class StockLevelSerializer(serializers.Serializer):

@@ -81,6 +81,12 @@ def available_expression(path: str = "") -> CombinedExpression:
 AVAILABLE = available_expression()
 
 
+def available_of(on_hand: int, held: int, safety: int, unsellable: int, _incoming: int = 0) -> int:
+    """What shoppers may hold of a row in these states (STATES order), in Python: on hand
+    less held, safety and unsellable; incoming units are not on hand."""
+    return on_hand - held - safety - unsellable
+
+
 class Inventory(models.Model):
     """Stock of one product in one warehouse, in quantity states.
 
@@ -226,4 +232,6 @@ class LedgerEntry(models.Model):
 
     @property
     def available_after(self) -> int:
-        return self.on_hand_after - self.held_after - self.safety_after - self.unsellable_after
+        return available_of(
+            self.on_hand_after, self.held_after, self.safety_after, self.unsellable_after
+        )

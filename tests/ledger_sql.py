@@ -1,7 +1,7 @@
 """One unit added to one state of a stock row, with its ledger entry, in one statement, as a
 transaction of a client of its own writes it (what inventory.locks.apply does)."""
 
-STATES = ("on_hand", "held", "safety", "unsellable", "incoming")
+from inventory.models import STATES
 
 
 def one_unit_sql(column: str, state: str, reason: str) -> str:

@@ -10,7 +10,7 @@ from django.db import transaction
 from inventory import locks as stock_locks
 from inventory.errors import StaleVersion, StockNotFound
 from inventory.levels import level_of
-from inventory.models import STATES, Inventory, LedgerEntry
+from inventory.models import STATES, Inventory, LedgerEntry, available_of
 from reservations.errors import InsufficientStock
 from reservations.services import waitlist
 
@@ -60,7 +60,7 @@ class _Figures:
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.held - self.safety - self.unsellable
+        return available_of(self.on_hand, self.held, self.safety, self.unsellable)
 
     def problem(self) -> str | None:
         """Say what is wrong with these figures (a state or available below 0), or None."""
