@@ -40,12 +40,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311
 
 
-def _post(client: httpx.Client, webhook: Webhook, delivery: Delivery) -> tuple[int | None, str]:
-    """Send one delivery; return the status code (None: no answer) and an error, if any."""
+def _unsafe(webhook: Webhook) -> str | None:
+    """Why the webhook's URL may not be called now (it resolves into a private network), or
+    None. Checked once per batch of deliveries, not once per POST (a DNS lookup each)."""
     try:
         check_url(webhook.url)
     except StockdError as unsafe:
-        return None, unsafe.detail
+        return unsafe.detail
+    return None
+
+
+def _post(client: httpx.Client, webhook: Webhook, delivery: Delivery) -> tuple[int | None, str]:
+    """Send one delivery; return the status code (None: no answer) and an error, if any."""
     body = json.dumps(delivery.event.body(), separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
@@ -112,6 +118,7 @@ def _deliver_batch(client: httpx.Client, webhook: Webhook) -> int:
         .order_by("event__product_id", "event__warehouse_id", "event__sequence", "event_id")[:BATCH]
     )
     now, waiting, sent = timezone.now(), set(), 0
+    unsafe = _unsafe(webhook)
     for delivery in pending:
         row = (delivery.event.product_id, delivery.event.warehouse_id)
         if row in waiting:
@@ -119,7 +126,8 @@ def _deliver_batch(client: httpx.Client, webhook: Webhook) -> int:
         if delivery.next_attempt_at > now:
             waiting.add(row)
             continue
-        if _record(delivery, *_post(client, webhook, delivery)):
+        outcome = (None, unsafe) if unsafe else _post(client, webhook, delivery)
+        if _record(delivery, *outcome):
             sent += 1
         else:
             waiting.add(row)

@@ -1,7 +1,8 @@
 """Webhook URLs may not point into the service's own network (server-side request forgery):
 no loopback, private, link-local, multicast or reserved address, unless
 WEBHOOK_ALLOW_PRIVATE_NETWORKS is set (tests and on-premises receivers). Checked when a
-webhook is registered and again before each delivery, since a name may resolve elsewhere later.
+webhook is registered and again before each batch of deliveries, since a name may resolve
+elsewhere later.
 """
 
 import ipaddress
