@@ -8,6 +8,7 @@ up.
 """
 
 import time
+from collections.abc import Callable
 
 from django.db import connection
 
@@ -26,50 +27,57 @@ def _newest() -> int:
     return LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def _unread(newest: int, txid: int, entry_id: int) -> int:
-    """How many entries up to `newest` lie past the cursor (txid, entry_id)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_UNREAD_SQL, [newest, str(txid), entry_id])
-        return cursor.fetchone()[0]
+def _unread(newest: int, cursor: Cursor) -> int:
+    """How many entries up to `newest` lie past `cursor`."""
+    with connection.cursor() as db:
+        db.execute(_UNREAD_SQL, [newest, str(cursor.txid), cursor.entry_id])
+        return db.fetchone()[0]
+
+
+def _until_caught_up(step: Callable[[], Cursor], what: str, timeout: float) -> Cursor:
+    """Take `step` (a read that answers where it got to) until it has got past every entry
+    committed before the call; return where it got to (fail after `timeout`)."""
+    newest, deadline = _newest(), time.monotonic() + timeout
+    while True:
+        reached = step()
+        if _unread(newest, reached) == 0:
+            return reached
+        assert time.monotonic() < deadline, f"{what} did not catch up"
+        time.sleep(0.05)
 
 
 def catch_up(timeout: float = 30) -> None:
-    """Dispatch until every entry committed before the call is read (fail after `timeout`)."""
-    newest, deadline = _newest(), time.monotonic() + timeout
-    while True:
+    """Dispatch until every entry committed before the call is read."""
+
+    def one_pass() -> Cursor:
         dispatch.dispatch_once(force=True)
         state = DispatchState.objects.get(pk=1)
-        if _unread(newest, state.txid, state.entry_id) == 0:
-            return
-        assert time.monotonic() < deadline, "the dispatcher did not catch up"
-        time.sleep(0.05)
+        return Cursor(txid=state.txid, entry_id=state.entry_id)
+
+    _until_caught_up(one_pass, "the dispatcher", timeout)
 
 
 def pull_to_the_end(client, after: str | None = None, timeout: float = 30) -> tuple[list, str]:
     """Page GET /api/events from `after` until every entry committed before the call is
     read; return the events and the cursor."""
-    newest, deadline = _newest(), time.monotonic() + timeout
     events: list[dict] = []
-    while True:
-        page = client.get("/api/events", {"after": after} if after else {}).json()
-        events += page["events"]
-        after = page["next"]
-        if _unread(newest, *map(int, after.split("-"))) == 0:
-            return events, after
-        assert time.monotonic() < deadline, "GET /api/events did not catch up"
-        time.sleep(0.05)
+    cursor = after
+
+    def one_page() -> Cursor:
+        nonlocal cursor
+        page = client.get("/api/events", {"after": cursor} if cursor else {}).json()
+        events.extend(page["events"])
+        cursor = page["next"]
+        return Cursor.parse(cursor)
+
+    _until_caught_up(one_page, "GET /api/events", timeout)
+    return events, cursor
 
 
 def settled_position(timeout: float = 30) -> Cursor:
     """The ledger feed's newest position once it covers every entry committed before the
     call (what a stream opened now starts from)."""
-    newest, deadline = _newest(), time.monotonic() + timeout
-    while True:
-        position = feed.newest()
-        if _unread(newest, position.txid, position.entry_id) == 0:
-            return position
-        assert time.monotonic() < deadline, "the ledger feed did not settle"
-        time.sleep(0.05)
+    return _until_caught_up(feed.newest, "the ledger feed", timeout)
 
 
 def position_of(entry: LedgerEntry) -> Cursor:
