@@ -68,6 +68,10 @@ class SSEReader:
 
 
 async def open_stream(path: str = STREAM, **headers: str) -> tuple[SSEReader, dict]:
+    """Open a stream once every change committed so far is final to the feed (another
+    xdist worker's open transaction holds the feed back a moment): a stream starting from
+    now starts past them all."""
+    await sync_to_async(settled_position)()
     response = await AsyncClient().get(path, headers=headers)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"

@@ -36,7 +36,7 @@ from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, transitions
 from tests.asgi_client import ASGI, WSGI, AsgiClient, committed_rows
-from tests.dispatching import catch_up
+from tests.dispatching import catch_up, settled_position
 from tests.factories import (
     IdempotencyKeyFactory,
     InventoryFactory,
@@ -1517,6 +1517,7 @@ def redeliver_an_unknown_delivery(api):
 @answers("events_list", 200, committed=True)
 def poll_the_events(api):
     _hold(_row())
+    settled_position()  # the hold is final to the feed (another worker's transaction may be open)
     response = api.get("/api/events", {"types": "reservation.created"}, headers=_hooks_key())
     assert [e["type"] for e in response.json()["events"]] == ["reservation.created"]
     return response
