@@ -41,10 +41,10 @@ def write_due_holds(n: int) -> None:
                                  count(*) OVER () AS n FROM {stock}),
             made AS (
                 INSERT INTO {holds} (id, product_id, warehouse_id, quantity, status, expires_at,
-                                     created_at, updated_at, extended)
+                                     created_at, updated_at)
                 SELECT gen_random_uuid(), r.product_id, r.warehouse_id, 1, 'PENDING',
                        now() - interval '1 minute', now() - interval '11 minutes',
-                       now() - interval '11 minutes', false
+                       now() - interval '11 minutes'
                   FROM generate_series(0, %s - 1) AS g JOIN rows AS r ON r.i = g %% r.n
                 RETURNING id, product_id, warehouse_id
             ), counted AS (

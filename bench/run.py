@@ -233,9 +233,9 @@ SELECT total_stock - reserved_stock FROM inventory_inventory
 UPDATE inventory_inventory SET reserved_stock = reserved_stock + 1
  WHERE product_id = :product_id AND warehouse_id = :warehouse_id;
 INSERT INTO reservations_reservation (id, product_id, warehouse_id, quantity, status,
-       expires_at, created_at, updated_at, extended)
+       expires_at, created_at, updated_at)
 VALUES (gen_random_uuid(), :product_id, :warehouse_id, 1, 'PENDING',
-        now() + interval '10 minutes', now(), now(), false);
+        now() + interval '10 minutes', now(), now());
 COMMIT;
 """
 

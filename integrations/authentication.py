@@ -20,6 +20,7 @@ class KeyHolder:
     is_anonymous = False
     is_staff = False
     is_superuser = False
+    is_api_key = True  # not a shopper: holds it makes belong to no account (reservations.access)
 
     def __init__(self, key: ApiKey) -> None:
         self.key = key
@@ -28,11 +29,15 @@ class KeyHolder:
     def __str__(self) -> str:
         return f"API key {self.key.prefix}"
 
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key.prefix}"
+
 
 def actor_of(request) -> str:
     """Name the caller for the ledger and the audit log: "key:<prefix>" or "user:<id>"."""
-    if isinstance(request.auth, ApiKey):
-        return f"key:{request.auth.prefix}"
+    if isinstance(request.user, KeyHolder):
+        return request.user.actor
     return f"user:{request.user.pk}"
 
 

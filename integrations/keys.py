@@ -58,7 +58,11 @@ def find_key(plain: str) -> ApiKey | None:
     if not plain.startswith(KEY_START):
         return None
     prefix, _, _ = plain.removeprefix(KEY_START).partition("_")
-    key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    key = (
+        ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
+        .select_related("channel")
+        .first()
+    )
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(plain)):
         return None
     now = timezone.now()

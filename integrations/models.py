@@ -10,6 +10,8 @@ class ApiKey(models.Model):
         STOCK_READ = "stock:read", "read stock levels and the ledger"
         STOCK_WRITE = "stock:write", "adjust and set stock"
         WEBHOOKS = "webhooks", "manage webhooks and read events"
+        HOLDS = "holds", "hold units as its sales channel"
+        POLICIES = "policies", "set sale policies, channels and allocations"
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
@@ -17,6 +19,14 @@ class ApiKey(models.Model):
     scopes = models.JSONField(default=list)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "sales.Channel",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="keys",
+        help_text="The sales channel its holds belong to (a channel's key).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -34,6 +44,11 @@ class ApiKey(models.Model):
 
     def allows(self, scope: str) -> bool:
         return self.is_active and scope in self.scopes
+
+    @property
+    def channel_code(self) -> str | None:
+        """The sales channel its holds belong to (reservations.channels), if any."""
+        return None if self.channel is None else self.channel.code
 
 
 class Event(models.Model):

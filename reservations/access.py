@@ -7,18 +7,29 @@ from core.errors import NotFound
 Owned = TypeVar("Owned")  # a Reservation or a WaitlistEntry: anything with a user_id
 
 
+def _api_key(user) -> bool:
+    """An API key's caller (integrations.authentication.KeyHolder): not a shopper."""
+    return getattr(user, "is_api_key", False)
+
+
 def actor_for(user) -> str:
-    """Name who acts, for the audit log: a user, an anonymous shopper, or the system."""
+    """Name who acts, for the audit log: a user, an API key, an anonymous shopper, or the
+    system."""
     if user is None:
         return "system"
+    if _api_key(user):
+        return user.actor
     if not user.is_authenticated:
         return "anonymous"
     return f"user:{user.pk}"
 
 
 def owner_id(user) -> int | None:
-    """Return the id a new hold or entry is owned by: the signed-in user's, else None."""
-    return user.pk if user is not None and user.is_authenticated else None
+    """Return the id a new hold or entry is owned by: the signed-in user's, else None (a
+    guest, or an API key: a channel's holds belong to no account)."""
+    if user is None or not user.is_authenticated or _api_key(user):
+        return None
+    return user.pk
 
 
 def may_see(owner: int | None, user) -> bool:

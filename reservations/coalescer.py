@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.db import utils as db_utils
@@ -43,10 +44,16 @@ from inventory.models import LedgerEntry
 from reservations import events, locks, metrics
 from reservations.models import Reservation, ReservationEvent
 from reservations.policy import hold_ttl
+from reservations.services import ruled
 from reservations.shared_reads import SharedReads
+from sales.models import WEB
 from warehouses.routing import Location, StockOption
 
 T = TypeVar("T")
+
+# How long a row found following sale rules goes straight to the ruled path; after, its next
+# batch tries the hold statement again (which refuses it while rules apply).
+RULED_HINT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class HoldRequest:
     user_id: int | None = None
     guest_id: uuid.UUID | None = None
     payload: dict | None = None
+    channel: str = WEB
 
     @property
     def key(self) -> StockKey:
@@ -105,6 +113,9 @@ class HoldCoalescer:
         self._left: dict[StockKey, int | None] = {}
         self._swept_at: dict[StockKey, float] = {}
         self._sweeps: dict[StockKey, asyncio.Future] = {}
+        # Rows whose product a read found following sale rules, and when: their batches go
+        # to the ruled path (a hint only: the hold statements refuse such rows anyway).
+        self._ruled: dict[StockKey, float] = {}
         self._available = SharedReads(self._read_available)
         self._options = SharedReads(self._read_options)
         self._bind_lock = threading.Lock()
@@ -160,9 +171,18 @@ class HoldCoalescer:
 
     async def _read_available(self, key: StockKey) -> int | None:
         rows = await self._read(locks.AVAILABLE_SQL, {"product_id": key[0], "warehouse_id": key[1]})
-        available = rows[0][0] if rows else None
+        available, ruled_ = rows[0] if rows else (None, False)
         self._left[key] = available
+        if ruled_:
+            self._ruled[key] = time.monotonic()
+        else:
+            self._ruled.pop(key, None)
         return available
+
+    def follows_rules(self, key: StockKey) -> bool:
+        """Say whether a read lately found the row's product following sale rules."""
+        seen = self._ruled.get(key)
+        return seen is not None and time.monotonic() - seen < RULED_HINT_SECONDS
 
     async def _read_options(self, product_id: int) -> list[StockOption]:
         rows = await self._read(locks.STOCK_OPTIONS_SQL, {"product_id": product_id})
@@ -210,9 +230,11 @@ class HoldCoalescer:
         return len(self._queues.get(key, ()))
 
     def forget_rows(self) -> None:
-        """Forget what is known of rows (figures left, sweep times); queued holds are kept."""
+        """Forget what is known of rows (figures left, sweep times, rules); queued holds are
+        kept."""
         self._left.clear()
         self._swept_at.clear()
+        self._ruled.clear()
 
     async def close(self) -> None:
         """Close the pool (its connections keep the database busy: tests drop it after)."""
@@ -235,8 +257,12 @@ class HoldCoalescer:
 
     async def _run(self, key: StockKey, batch: list[_Pending]) -> None:
         """Run one batch; a failing statement fails only this batch's callers."""
+        under_rules = self.follows_rules(key)
         try:
-            outcomes = await self._execute(key, batch)
+            if under_rules:  # its events are announced when its transaction commits
+                outcomes = await _hold_under_rules([p.request for p in batch])
+            else:
+                outcomes = await self._execute(key, batch)
         except Exception as error:
             failure = _as_django_error(error)
             for pending in batch:
@@ -244,13 +270,14 @@ class HoldCoalescer:
                     pending.future.set_exception(failure)
             return
         metrics.observe_coalesced_batch(len(batch))
-        events.announce(
-            [
-                locks.reserved_event(outcome, actor=p.request.actor)
-                for p, outcome in zip(batch, outcomes, strict=True)
-                if isinstance(outcome, locks.Hold)
-            ]
-        )
+        if not under_rules:
+            events.announce(
+                [
+                    locks.reserved_event(outcome, actor=p.request.actor)
+                    for p, outcome in zip(batch, outcomes, strict=True)
+                    if isinstance(outcome, locks.Hold)
+                ]
+            )
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not pending.future.done():
                 pending.future.set_result(outcome)
@@ -266,6 +293,7 @@ class HoldCoalescer:
             "pending": Reservation.Status.PENDING,
             "reserved": ReservationEvent.Type.RESERVED,
             "reason": LedgerEntry.Reason.RESERVED,
+            "hold_seconds": settings.RESERVATION_TTL_SECONDS,
         }
         pool = await self._open_pool()
         async with pool.connection() as conn:
@@ -282,7 +310,8 @@ class HoldCoalescer:
                     "user_ids": [r.user_id for r in requests],
                     "guest_ids": [r.guest_id for r in requests],
                     "actors": [r.actor for r in requests],
-                    "payloads": [json.dumps(r.payload or {}) for r in requests],
+                    "payloads": [json.dumps(_payload(r)) for r in requests],
+                    "channels": [r.channel for r in requests],
                 },
             )
             rows = await cursor.fetchall()
@@ -343,7 +372,8 @@ async def _hold_one(conn: AsyncConnection, pending: _Pending, common: dict):
             "user_id": request.user_id,
             "guest_id": request.guest_id,
             "actor": request.actor,
-            "payload": json.dumps(request.payload or {}),
+            "payload": json.dumps(_payload(request)),
+            "channel": request.channel,
             "request_id": (request.payload or {}).get(events.REQUEST_ID, ""),
             "idempotency_key": "",  # keyed holds run in their request's transaction
         },
@@ -393,7 +423,25 @@ def _hold(pending: _Pending, row, now: datetime, expires_at: datetime) -> locks.
         expires_at=expires_at,
         user_id=request.user_id,
         guest_id=request.guest_id,
+        channel=request.channel,
+        hold_seconds=settings.RESERVATION_TTL_SECONDS,
     )
+
+
+def _payload(request: HoldRequest) -> dict:
+    """The RESERVED event's payload: the request's, naming a channel other than the web."""
+    payload = request.payload or {}
+    return payload if request.channel == WEB else {**payload, "channel": request.channel}
+
+
+@sync_to_async(thread_sensitive=False)
+def _hold_under_rules(requests: list[HoldRequest]) -> list:
+    """A batch of a row whose product follows sale rules (reservations.services.ruled), on a
+    worker thread; its connection goes back to the pool after."""
+    try:
+        return ruled.hold_batch(requests)
+    finally:
+        connections.close_all()
 
 
 _coalescer: HoldCoalescer | None = None

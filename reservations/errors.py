@@ -30,7 +30,7 @@ class InvalidTransition(StockdError):
 class ExtensionLimit(StockdError):
     code = "EXTENSION_LIMIT"
     status = HTTPStatus.CONFLICT
-    detail = "A reservation can be extended only once."
+    detail = "This reservation has had all the extensions it may have."
 
 
 class ReservationNotFound(NotFound):

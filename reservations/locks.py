@@ -5,7 +5,8 @@ transactions can wait on each other in a cycle (no deadlocks):
 
     1. reservations, by primary key (this module);
     2. then inventory rows, by primary key (inventory.locks);
-    3. then waitlist entries, oldest first (this module).
+    3. then tallies (a customer's limit, a channel's quota), by scope (sales.tallies);
+    4. then waitlist entries, oldest first (this module).
 
 Reservations come first because the expiry sweep must take due holds with SKIP LOCKED
 before it knows which stock rows to give units back to. A reserve locks only its inventory
@@ -39,6 +40,8 @@ from inventory.locks import StockKey
 from inventory.models import STATES, Inventory, LedgerEntry, Product
 from reservations import events
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
+from sales import selectors as sale_rules
+from sales.models import WEB, Allocation, SalePolicy
 from warehouses.models import Warehouse
 
 
@@ -61,6 +64,9 @@ class Hold:
     warehouse_name: str
     warehouse_city: str
     warehouse_location: str
+    channel: str = WEB
+    hold_seconds: int | None = None
+    max_extensions: int = 1
 
     @classmethod
     def written(cls, row: tuple, **hold) -> "Hold":
@@ -93,7 +99,7 @@ def _names() -> dict[str, str]:
         _column(Reservation, name)
         for name in (
             "id", "product", "warehouse", "quantity", "status", "expires_at", "created_at",
-            "updated_at", "extended", "user", "guest_id",
+            "updated_at", "user", "guest_id", "channel", "hold_seconds",
         )
     )  # fmt: skip
     e_columns = ", ".join(
@@ -138,6 +144,15 @@ def _names() -> dict[str, str]:
         "i_warehouse": _column(Inventory, "warehouse"),
         "w_lat": _column(Warehouse, "lat"),
         "w_lng": _column(Warehouse, "lng"),
+        # A product with a sale policy or an allocation is held by the ruled path
+        # (reservations.services.ruled); the hold statements leave it alone.
+        "unruled": "NOT EXISTS (SELECT 1 FROM {policy} WHERE {policy_product} = p.id)"
+        " AND NOT EXISTS (SELECT 1 FROM {allocation} WHERE {allocation_product} = p.id)".format(
+            policy=_table(SalePolicy),
+            policy_product=_column(SalePolicy, "product"),
+            allocation=_table(Allocation),
+            allocation_product=_column(Allocation, "product"),
+        ),
     }
 
 
@@ -148,7 +163,7 @@ WITH held AS (
       FROM {product} AS p, {warehouse} AS w
      WHERE i.{i_product} = %(product_id)s
        AND i.{i_warehouse} = %(warehouse_id)s
-       AND p.id = i.{i_product} AND p.active
+       AND p.id = i.{i_product} AND p.active AND {unruled}
        AND w.id = i.{i_warehouse} AND w.active
        AND {i_available} >= %(quantity)s
  RETURNING i.id, i.{version} AS version, i.{total} AS total, i.{reserved} AS reserved,
@@ -164,7 +179,8 @@ WITH held AS (
 ), reservation AS (
     INSERT INTO {reservation} ({r_columns})
     SELECT %(id)s, %(product_id)s, %(warehouse_id)s, %(quantity)s, %(pending)s,
-           %(expires_at)s, %(now)s, %(now)s, false, %(user_id)s, %(guest_id)s
+           %(expires_at)s, %(now)s, %(now)s, %(user_id)s, %(guest_id)s, %(channel)s,
+           %(hold_seconds)s
       FROM held
  RETURNING id
 ), event AS (
@@ -196,8 +212,9 @@ _BATCH_HOLD_SQL = """
 WITH RECURSIVE request AS (
     SELECT *
       FROM unnest(%(ids)s::uuid[], %(quantities)s::integer[], %(user_ids)s::bigint[],
-                  %(guest_ids)s::uuid[], %(actors)s::text[], %(payloads)s::text[])
-           WITH ORDINALITY AS r(id, quantity, user_id, guest_id, actor, payload, turn)
+                  %(guest_ids)s::uuid[], %(actors)s::text[], %(payloads)s::text[],
+                  %(channels)s::text[])
+           WITH ORDINALITY AS r(id, quantity, user_id, guest_id, actor, payload, channel, turn)
 ), stock AS (
     SELECT i.id, i.{total} AS total, i.{reserved} AS reserved, i.{safety} AS safety,
            i.{unsellable} AS unsellable, i.{incoming} AS incoming, i.{version} AS version,
@@ -205,7 +222,7 @@ WITH RECURSIVE request AS (
            p.name AS product_name, p.price, p.image, p.category,
            w.name AS warehouse_name, w.city, w.location
       FROM {stock} AS i
-      JOIN {product} AS p ON p.id = i.{i_product} AND p.active
+      JOIN {product} AS p ON p.id = i.{i_product} AND p.active AND {unruled}
       JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
      WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s
        FOR UPDATE OF i
@@ -239,7 +256,8 @@ WITH RECURSIVE request AS (
 ), reservation AS (
     INSERT INTO {reservation} ({r_columns})
     SELECT a.id, %(product_id)s, %(warehouse_id)s, a.quantity, %(pending)s,
-           %(expires_at)s, %(now)s, %(now)s, false, a.user_id, a.guest_id
+           %(expires_at)s, %(now)s, %(now)s, a.user_id, a.guest_id, a.channel,
+           %(hold_seconds)s
       FROM admitted AS a
      WHERE EXISTS (SELECT 1 FROM held)
  RETURNING id
@@ -256,8 +274,9 @@ SELECT a.admitted, a.left_before, s.product_name, s.price, s.image, s.category,
  ORDER BY a.turn
 """
 
-# Plain reads (no lock, never wait) of sellable stock rows: what one row has available
-# (sold-out answers come from it) and where a product is stocked (routed holds rank it).
+# Plain reads (no lock, never wait) of sellable stock rows: what one row has available and
+# whether its product follows sale rules (sold-out answers come from it), and where a
+# product is stocked (routed holds rank it).
 # No row: missing, or its product or warehouse inactive.
 _SELLABLE_ROWS = """
   FROM {stock} AS i
@@ -265,7 +284,7 @@ _SELLABLE_ROWS = """
   JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
 """
 _AVAILABLE_SQL = (
-    "SELECT {i_available}"
+    "SELECT {i_available}, NOT ({unruled})"
     + _SELLABLE_ROWS
     + " WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s"
 )
@@ -297,12 +316,16 @@ def hold_stock(
     user_id: int | None = None,
     guest_id: uuid.UUID | None = None,
     payload: dict | None = None,
+    channel: str = WEB,
 ) -> Hold | None:
     """Hold `quantity` units and write the reservation and its RESERVED event.
 
-    Return None, writing nothing, when the row is missing, inactive or short.
+    Return None, writing nothing, when the row is missing, inactive or short, or when its
+    product follows sale rules (reservations.services.ruled holds those).
     """
     reservation_id = uuid.uuid4()
+    if channel != WEB:
+        payload = {**(payload or {}), "channel": channel}
     event = events.about_stock(
         ReservationEvent.Type.RESERVED,
         product_id=product_id,
@@ -329,6 +352,8 @@ def hold_stock(
         "reason": LedgerEntry.Reason.RESERVED,
         "request_id": current_request_id() or "",
         "idempotency_key": current_idempotency_key() or "",
+        "channel": channel,
+        "hold_seconds": round((expires_at - now).total_seconds()),
     }
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -348,6 +373,8 @@ def hold_stock(
         expires_at=expires_at,
         user_id=user_id,
         guest_id=guest_id,
+        channel=channel,
+        hold_seconds=params["hold_seconds"],
     )
     if connection.vendor == "postgresql":  # the portable path records its event with record()
         transaction.on_commit(partial(events.announce, [events.Announcement.of(event)]))
@@ -398,10 +425,14 @@ def _hold_stock_portably(params: dict) -> tuple | None:
         held=params["quantity"],
         reference=str(params["id"]),
     )
+    if sale_rules.has_rules(params["product_id"]):
+        return None
     with transaction.atomic():
         if not stock_locks.hold_if_available(held):
             return None
         reservation = Reservation.objects.create(
+            channel=params["channel"],
+            hold_seconds=params["hold_seconds"],
             id=params["id"],
             product_id=params["product_id"],
             warehouse_id=params["warehouse_id"],

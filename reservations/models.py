@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from inventory.models import Product
+from sales.models import WEB, Tally
 from warehouses.models import Warehouse
 
 
@@ -64,7 +65,21 @@ class Reservation(models.Model):
     updated_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
-    extended = models.BooleanField(default=False)
+    # The hold's own terms, fixed when it is made (its product's sale policy, else the
+    # settings): how long it lasts and each extension adds, and how many extensions it may
+    # have (db_default too: the hold statements write them only where a policy applies).
+    hold_seconds = models.PositiveIntegerField(null=True, blank=True)
+    max_extensions = models.PositiveSmallIntegerField(default=1, db_default=1)
+    extensions = models.PositiveSmallIntegerField(default=0, db_default=0)
+    channel = models.CharField(max_length=32, default=WEB, db_default=WEB)
+    # The tallies its units count in while PENDING or CONFIRMED (a customer's limit, a
+    # channel's quota); a release gives them back.
+    limit_tally = models.ForeignKey(
+        Tally, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    quota_tally = models.ForeignKey(
+        Tally, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -116,6 +131,10 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status} {self.quantity} x {self.product_id}@{self.warehouse_id}"
+
+    @property
+    def extended(self) -> bool:
+        return self.extensions > 0
 
     def is_due(self, now) -> bool:
         return self.status == self.Status.PENDING and self.expires_at <= now

@@ -7,9 +7,11 @@ from django.conf import settings
 from reservations.errors import InvalidQuantity
 
 
-def hold_ttl() -> timedelta:
-    """How long a new hold lasts, and what an extension adds (RESERVATION_TTL_SECONDS)."""
-    return timedelta(seconds=settings.RESERVATION_TTL_SECONDS)
+def hold_ttl(reservation=None) -> timedelta:
+    """How long a hold lasts, and what an extension adds: its own (fixed when it was made, by
+    its product's sale policy), else RESERVATION_TTL_SECONDS."""
+    seconds = getattr(reservation, "hold_seconds", None) or settings.RESERVATION_TTL_SECONDS
+    return timedelta(seconds=seconds)
 
 
 def check_quantity(quantity: int) -> None:

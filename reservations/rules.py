@@ -62,11 +62,12 @@ def plan_release(reservation: Reservation, now: datetime) -> Plan:
 
 
 def plan_extend(reservation: Reservation, now: datetime) -> Plan:
-    """Extend a live hold once; a due one expires and is refused as expired."""
+    """Extend a live hold up to its max_extensions; a due one expires and is refused as
+    expired."""
     if reservation.is_due(now):
         return Step.EXPIRE, TransitionError.EXPIRED
     if reservation.status == Status.PENDING:
-        if reservation.extended:
+        if reservation.extensions >= reservation.max_extensions:
             return Step.NOTHING, TransitionError.EXTENSION_LIMIT
         return Step.EXTEND, None
     if _released_by_expiry(reservation):

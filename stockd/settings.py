@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "idempotency",
     "warehouses",
     "inventory",
+    "sales",
     "reservations",
     "integrations",
     "storefront",
@@ -345,6 +346,8 @@ TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 USE_X_FORWARDED_HOST = TRUSTED_PROXIES > 0
 
 # --- REST framework and OpenAPI -------------------------------------------------------------
+# Holds made with a sales channel's API key belong to that channel (reservations.channels).
+CHANNEL_KEY_AUTHENTICATION = "integrations.authentication.ApiKeyAuthentication"
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],

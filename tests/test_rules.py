@@ -18,10 +18,14 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 Status, Reason = Reservation.Status, Reservation.ReleaseReason
 
 
-def hold(status=Status.PENDING, *, due=False, reason=None, extended=False) -> Reservation:
+def hold(status=Status.PENDING, *, due=False, reason=None, extensions=0, most=1) -> Reservation:
     expires_at = NOW - timedelta(seconds=1) if due else NOW + timedelta(minutes=5)
     return Reservation(
-        status=status, release_reason=reason, expires_at=expires_at, extended=extended
+        status=status,
+        release_reason=reason,
+        expires_at=expires_at,
+        extensions=extensions,
+        max_extensions=most,
     )
 
 
@@ -58,7 +62,10 @@ def test_release_plan(reservation, plan):
     ("reservation", "plan"),
     [
         (hold(), (Step.EXTEND, None)),
-        (hold(extended=True), (Step.NOTHING, TransitionError.EXTENSION_LIMIT)),
+        (hold(extensions=1), (Step.NOTHING, TransitionError.EXTENSION_LIMIT)),
+        (hold(extensions=2, most=3), (Step.EXTEND, None)),
+        (hold(extensions=3, most=3), (Step.NOTHING, TransitionError.EXTENSION_LIMIT)),
+        (hold(most=0), (Step.NOTHING, TransitionError.EXTENSION_LIMIT)),
         (hold(due=True), (Step.EXPIRE, TransitionError.EXPIRED)),
         (hold(Status.RELEASED, reason=Reason.EXPIRED), (Step.NOTHING, TransitionError.EXPIRED)),
         (hold(Status.RELEASED, reason=Reason.CANCELLED), (Step.NOTHING, TransitionError.INVALID)),

@@ -7,6 +7,7 @@ are strings, as the original stockd's were.
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
@@ -41,6 +42,10 @@ def reservation_body(
         "createdAt": reservation.created_at,
         "updatedAt": reservation.updated_at,
         "extended": reservation.extended,
+        "extensions": reservation.extensions,
+        "maxExtensions": reservation.max_extensions,
+        "holdSeconds": reservation.hold_seconds or settings.RESERVATION_TTL_SECONDS,
+        "channel": reservation.channel,
         "cartId": _id(reservation.cart_id),
         "product": {
             "id": str(product.id),
@@ -84,7 +89,13 @@ class ReservationOutputSerializer(serializers.Serializer):
     distanceKm = serializers.FloatField(
         required=False, help_text="Only for a hold routed from the shopper's location."
     )
-    extended = serializers.BooleanField()
+    extended = serializers.BooleanField(help_text="Extended at least once.")
+    extensions = serializers.IntegerField(help_text="How many times it was extended.")
+    maxExtensions = serializers.IntegerField(help_text="How many extensions it may have.")
+    holdSeconds = serializers.IntegerField(
+        help_text="How long it lasts, and what each extension adds (its product's policy)."
+    )
+    channel = serializers.CharField(help_text="The sales channel it belongs to (`web`: the shop).")
     cartId = serializers.CharField(allow_null=True, help_text="UUID of the cart, if any.")
     product = inline_serializer(
         "ReservationProduct",

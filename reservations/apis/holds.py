@@ -21,7 +21,7 @@ from core.openapi import documented, documented_page, error_response, uuid_path_
 from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
-from reservations import guests
+from reservations import channels, guests
 from reservations.apis.bodies import (
     ReleaseOutputSerializer,
     ReservationOutputSerializer,
@@ -65,12 +65,14 @@ def read_line(request: HttpRequest, data: Any) -> tuple[dict, dict]:
         "quantity": line["quantity"],
         "user": request.user,
         "guest_id": guests.guest_id_for_new_hold(request),
+        "channel": channels.channel_of(request),
     }
     return line, shopper
 
 
 class ReservationCollectionApi(APIView):
     throttle_classes = [ReserveRateThrottle]  # counts POST only: listing holds is not limited
+    authentication_classes = channels.authentication_classes()  # a channel's key holds for it
 
     class FilterSerializer(PageSerializer):
         default_limit = DEFAULT_PAGE_SIZE
@@ -84,7 +86,11 @@ class ReservationCollectionApi(APIView):
         errors={
             400: "Bad input",
             404: "Unknown product or warehouse",
-            409: "INSUFFICIENT_STOCK, with `available`; or IDEMPOTENCY_KEY_IN_USE",
+            401: "ACCOUNT_REQUIRED: the product needs a signed-in shopper",
+            403: "An API key that is not a sales channel's (scope `holds`)",
+            409: "INSUFFICIENT_STOCK, with `available`; NOT_ON_SALE, with `saleStartsAt`; "
+            "LIMIT_REACHED, with `limit` and `alreadyHeld`; CHANNEL_QUOTA_REACHED; or "
+            "IDEMPOTENCY_KEY_IN_USE",
             422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
             429: "RATE_LIMITED: over RESERVE_RATE_LIMIT for this client; see Retry-After",
         },
@@ -184,7 +190,7 @@ class ReservationReleaseApi(APIView):
 class ReservationExtendApi(APIView):
     @documented(
         "reservations_extend",
-        summary="Extend a live hold once by RESERVATION_TTL_SECONDS.",
+        summary="Extend a live hold by its TTL, up to its maxExtensions times.",
         parameters=[_ID_PARAMETER],
         ok=ReservationOutputSerializer,
         errors={

@@ -44,11 +44,13 @@ class LeanReserve:
     view = ReservationCollectionApi
 
     def takes(self, scope: dict) -> bool:
-        """A POST without Idempotency-Key or query string, sending and accepting plain JSON."""
+        """A POST without Idempotency-Key, Authorization or query string, sending and accepting
+        plain JSON."""
         if scope["method"] != "POST" or scope["query_string"] or not settings.HOLD_COALESCING:
             return False
         return (
             header(scope, b"idempotency-key") is None
+            and header(scope, b"authorization") is None  # a channel's key: DRF reads it
             and _is_json(header(scope, b"content-type"))
             and accepts_json(header(scope, b"accept"))
         )

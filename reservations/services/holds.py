@@ -22,7 +22,9 @@ from reservations import access, coalescer, locks
 from reservations.errors import InsufficientStock
 from reservations.models import Reservation
 from reservations.policy import check_quantity, hold_ttl
-from reservations.services import sweeps
+from reservations.services import ruled, sweeps
+from sales import selectors as sale_rules
+from sales.models import WEB
 from warehouses.models import Warehouse
 from warehouses.routing import Location, StockOption, distance_km, rank_warehouses, total_available
 
@@ -73,8 +75,12 @@ class NewHold:
     guest_id: uuid.UUID | None
     product: HeldProduct
     warehouse: HeldWarehouse
+    channel: str = WEB
+    hold_seconds: int | None = None
+    max_extensions: int = 1
     status: str = Reservation.Status.PENDING
     release_reason: None = None
+    extensions: int = 0
     extended: bool = False
     cart_id: None = None
     confirmed_at: None = None
@@ -95,6 +101,9 @@ class NewHold:
             created_at=hold.created_at,
             user_id=hold.user_id,
             guest_id=hold.guest_id,
+            channel=hold.channel,
+            hold_seconds=hold.hold_seconds,
+            max_extensions=hold.max_extensions,
             product=HeldProduct(
                 id=hold.product_id,
                 name=hold.product_name,
@@ -124,17 +133,21 @@ def reservation_from_hold(hold: locks.Hold) -> Reservation:
         expires_at=new.expires_at,
         created_at=new.created_at,
         updated_at=new.updated_at,
-        extended=new.extended,
         user_id=new.user_id,
         guest_id=new.guest_id,
+        channel=new.channel,
+        hold_seconds=new.hold_seconds,
+        max_extensions=new.max_extensions,
     )
 
 
-def _hold_now(request: coalescer.HoldRequest) -> locks.Hold | None:
+def _hold_now(request: coalescer.HoldRequest) -> locks.Hold | InsufficientStock | None:
     """Try one hold now on the caller's connection, with a fresh expiry; None (nothing
-    written) if it does not fit."""
+    written) if it does not fit. A product that follows sale rules is held by the ruled path,
+    which answers its own InsufficientStock (the channel's figure) when short, and raises any
+    other refusal (not on sale, limit reached ...)."""
     now = timezone.now()
-    return locks.hold_stock(
+    hold = locks.hold_stock(
         product_id=request.product_id,
         warehouse_id=request.warehouse_id,
         quantity=request.quantity,
@@ -144,7 +157,14 @@ def _hold_now(request: coalescer.HoldRequest) -> locks.Hold | None:
         user_id=request.user_id,
         guest_id=request.guest_id,
         payload=request.payload,
+        channel=request.channel,
     )
+    if hold is not None or not sale_rules.has_rules(request.product_id):
+        return hold
+    [outcome] = ruled.hold_batch([request], now=now)
+    if isinstance(outcome, StockdError) and not isinstance(outcome, InsufficientStock):
+        raise outcome
+    return outcome
 
 
 def _shortage(product_id: int, warehouse_id: int) -> StockdError:
@@ -173,6 +193,7 @@ def _reserve(
     guest_id: uuid.UUID | None,
     wait_for_sweeps: bool,
     sweep: bool = True,
+    channel: str = WEB,
 ) -> Reservation:
     attempt = _hold_request(
         product_id=product_id,
@@ -180,19 +201,22 @@ def _reserve(
         quantity=quantity,
         user=user,
         guest_id=guest_id,
+        channel=channel,
     )
     key = attempt.key
     hold = _hold_now(attempt)
-    if hold is None and sweep:
+    if not isinstance(hold, locks.Hold) and sweep:
         released = sweeps.expire_due_reservations(stock_key=key)
         if released:
             hold = _hold_now(attempt)
-        if hold is None and wait_for_sweeps and may_wait_for_sweeps(released):
+        if not isinstance(hold, locks.Hold) and wait_for_sweeps and may_wait_for_sweeps(released):
             # SKIP LOCKED passed over due holds that another request is releasing right now;
             # wait for it to commit, then look again. The retry is unconditional: any check
             # made after the failed hold could miss a release that committed in between.
             sweeps.expire_due_reservations(stock_key=key, wait=True)
             hold = _hold_now(attempt)
+    if isinstance(hold, InsufficientStock):
+        raise hold
     if hold is None:
         raise _shortage(product_id, warehouse_id)
     return reservation_from_hold(hold)
@@ -212,7 +236,13 @@ def _coalesces() -> bool:
 
 
 def _hold_request(
-    *, product_id: int, warehouse_id: int, quantity: int, user, guest_id: uuid.UUID | None
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    user,
+    guest_id: uuid.UUID | None,
+    channel: str = WEB,
 ) -> coalescer.HoldRequest:
     check_quantity(quantity)
     request_id = current_request_id()
@@ -224,6 +254,7 @@ def _hold_request(
         user_id=access.owner_id(user),
         guest_id=None if access.owner_id(user) else guest_id,
         payload={"requestId": request_id} if request_id else None,
+        channel=channel,
     )
 
 
@@ -242,7 +273,9 @@ async def _hold_coalesced(request: coalescer.HoldRequest) -> locks.Hold:
     wait) and refused at once when it is still short, so after a sale ends sold-out answers never
     queue for the row. Before a sold-out answer the row's due holds are released, at most once per
     row per SOLD_OUT_SWEEP_INTERVAL_MS in this process (requests refused meanwhile share that
-    sweep); the hold is tried again only when a read then says it fits.
+    sweep); the hold is tried again only when a read then says it fits, or when the read found
+    the product following sale rules (the hold statement refuses those: the next batch takes
+    the ruled path). A rule's refusal (not on sale, limit reached ...) is raised as it is.
     """
     holds_ = coalescer.get()
     if holds_.looks_short(request):
@@ -250,14 +283,23 @@ async def _hold_coalesced(request: coalescer.HoldRequest) -> locks.Hold:
         if not _fits(request, available):
             raise _stock_error(request.key, available)
     outcome = await holds_.hold(request)
-    if isinstance(outcome, coalescer.Refused):
+    if _short(outcome):
         available = await _available_after_sweep(holds_, request)
-        if not _fits(request, available):
+        newly_ruled = isinstance(outcome, coalescer.Refused) and holds_.follows_rules(request.key)
+        if _fits(request, available) or newly_ruled:
+            outcome = await holds_.hold(request)
+        elif isinstance(outcome, coalescer.Refused):
             raise _stock_error(request.key, available)
-        outcome = await holds_.hold(request)
+    if isinstance(outcome, StockdError):
+        raise outcome
     if isinstance(outcome, coalescer.Refused):
         raise _stock_error(request.key, await holds_.available(request.key))
     return outcome
+
+
+def _short(outcome) -> bool:
+    """Refused for want of units: by the hold statement, or by the ruled path."""
+    return isinstance(outcome, coalescer.Refused | InsufficientStock)
 
 
 def _fits(request: coalescer.HoldRequest, available: int | None) -> bool:
@@ -294,6 +336,7 @@ async def areserve(
     quantity: int,
     user=None,
     guest_id: uuid.UUID | None = None,
+    channel: str = WEB,
 ) -> NewHold:
     """`reserve` for async callers (the reserve endpoint under ASGI): a coalesced hold, as
     plain values (NewHold) rather than a model.
@@ -306,6 +349,7 @@ async def areserve(
         quantity=quantity,
         user=user,
         guest_id=guest_id,
+        channel=channel,
     )
     return NewHold.of(await coalescer.get().run(_hold_coalesced(request)))
 
@@ -317,6 +361,7 @@ def reserve(
     quantity: int,
     user=None,
     guest_id: uuid.UUID | None = None,
+    channel: str = WEB,
 ) -> Reservation:
     """Hold `quantity` units of a product in a warehouse for RESERVATION_TTL_SECONDS.
 
@@ -336,6 +381,7 @@ def reserve(
             quantity=quantity,
             user=user,
             guest_id=guest_id,
+            channel=channel,
         )
         return reservation_from_hold(coalescer.get().run_blocking(_hold_coalesced(request)))
     return _reserve(
@@ -345,6 +391,7 @@ def reserve(
         user=user,
         guest_id=guest_id,
         wait_for_sweeps=True,
+        channel=channel,
     )
 
 
@@ -386,6 +433,7 @@ def reserve_nearest(
     origin: Location | None = None,
     user=None,
     guest_id: uuid.UUID | None = None,
+    channel: str = WEB,
 ) -> RoutedHold:
     """Hold `quantity` units in the nearest active warehouse that has them all.
 
@@ -407,7 +455,13 @@ def reserve_nearest(
         if _coalesces()
         else partial(_reserve, wait_for_sweeps=outside_transaction, sweep=outside_transaction)
     )
-    shopper = {"product_id": product_id, "quantity": quantity, "user": user, "guest_id": guest_id}
+    shopper = {
+        "product_id": product_id,
+        "quantity": quantity,
+        "user": user,
+        "guest_id": guest_id,
+        "channel": channel,
+    }
     for look in _LOOKS:
         options = selectors.stock_options(product_id=product_id)
         for option in _nearest_first(product_id, quantity, origin, options):
@@ -427,6 +481,7 @@ async def areserve_nearest(
     origin: Location | None = None,
     user=None,
     guest_id: uuid.UUID | None = None,
+    channel: str = WEB,
 ) -> RoutedHold:
     """`reserve_nearest` for async callers (the lean reserve path): the product's rows are
     read on the coalescer's pool (shared by shoppers asking together), each attempt awaits the
@@ -434,7 +489,13 @@ async def areserve_nearest(
     plain values (NewHold), as `areserve` returns."""
     check_quantity(quantity)
     holds_ = coalescer.get()
-    shopper = {"product_id": product_id, "quantity": quantity, "user": user, "guest_id": guest_id}
+    shopper = {
+        "product_id": product_id,
+        "quantity": quantity,
+        "user": user,
+        "guest_id": guest_id,
+        "channel": channel,
+    }
     for look in _LOOKS:
         options = await holds_.run(holds_.stock_options(product_id))
         for option in _nearest_first(product_id, quantity, origin, options):

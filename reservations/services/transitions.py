@@ -34,7 +34,7 @@ from reservations.rules import (
     plan_extend,
     plan_release,
 )
-from reservations.services import sweeps, waitlist
+from reservations.services import ruled, sweeps, waitlist
 
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
@@ -82,6 +82,7 @@ def _write_release(
     events.record([events.about(reservation, event_type, actor=actor, at=now, reason=reason)])
     ledger_reason = LedgerReason.EXPIRED if expired else LedgerReason.RELEASED
     stock_locks.apply([locks.stock_change(reservation, ledger_reason, actor=actor)], at=now)
+    ruled.give_back([reservation])
     waitlist.offer_freed_units_on_commit([_stock_key(reservation)], promotions=promotions)
 
 
@@ -95,10 +96,10 @@ def _write_extension(
     reservation: Reservation, *, now: datetime, actor: str, reason: str, promotions: list
 ) -> None:
     previous = reservation.expires_at
-    reservation.expires_at = previous + hold_ttl()  # the time left grows by one TTL
-    reservation.extended = True
+    reservation.expires_at = previous + hold_ttl(reservation)  # the time left grows by its TTL
+    reservation.extensions += 1
     reservation.updated_at = now
-    reservation.save(update_fields=["expires_at", "extended", "updated_at"])
+    reservation.save(update_fields=["expires_at", "extensions", "updated_at"])
     event = events.about(
         reservation,
         EventType.EXTENDED,
@@ -191,9 +192,10 @@ def release(
 
 
 def extend(*, reservation_id: uuid.UUID, user=None) -> Reservation:
-    """Move a live hold's expiry RESERVATION_TTL_SECONDS past now, once.
+    """Add the hold's own TTL (its product's policy, else RESERVATION_TTL_SECONDS) to its
+    expiry, up to its max_extensions times (one unless a policy says otherwise).
 
-    Raise ExtensionLimit the second time, ReservationExpired if its time is up (it is
+    Raise ExtensionLimit past them, ReservationExpired if its time is up (it is
     released first), InvalidTransition if it is confirmed or was released.
     """
     return _act(reservation_id=reservation_id, user=user, plan=plan_extend)

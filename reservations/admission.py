@@ -1,0 +1,134 @@
+"""Which of a stock row's hold requests a sale's rules admit, in arrival order: pure, no
+database. The caller has locked the row and the tallies the requests count against, and
+writes what this decides (reservations.services.ruled).
+
+Each request is admitted only if the sale is open, its shopper may hold it (signed in when the
+product requires an account), the customer's limit, the channel's quota and what the channel
+may sell of the row's available units all still allow it, counting the requests admitted
+before it: exactly what running them one by one would decide.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.errors import StockdError
+from reservations.errors import InsufficientStock
+from sales import tallies
+from sales.errors import AccountRequired, ChannelQuotaReached, LimitReached, NotOnSale
+from sales.rules import Room, SaleRules
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One request for a row: how many units, who asks and through which channel."""
+
+    quantity: int
+    channel: str
+    user_id: int | None = None
+    guest_id: object = None
+
+    @property
+    def customer(self) -> str | None:
+        """Whom a per-customer limit counts: the account, else the guest's browser session."""
+        if self.user_id is not None:
+            return f"u{self.user_id}"
+        return None if self.guest_id is None else f"g{self.guest_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """An admitted request and the tallies its units now count in."""
+
+    limit_scope: str | None
+    quota_scope: str | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the requests share: the row's product, available units, the time, and each
+    channel's rules and allocation."""
+
+    product_id: int
+    warehouse_id: int
+    available: int
+    now: datetime
+    rules: Mapping[str, SaleRules]
+    rooms: Mapping[str, Room | None]
+
+    def limit_scope(self, ask: Ask) -> str | None:
+        rules = self.rules[ask.channel]
+        if rules.limit_per_customer is None or ask.customer is None:
+            return None
+        return tallies.customer_scope(self.product_id, ask.customer, rules.window)
+
+    def quota_scope(self, ask: Ask) -> str | None:
+        room = self.rooms[ask.channel]
+        if room is None or room.quota is None:
+            return None
+        return tallies.quota_scope(room.allocation_id, self.rules[ask.channel].window)
+
+    def scopes(self, asks: Sequence[Ask]) -> set[str]:
+        """The tallies these requests count against, to lock before `admit`."""
+        return {
+            scope
+            for ask in asks
+            for scope in (self.limit_scope(ask), self.quota_scope(ask))
+            if scope is not None
+        }
+
+
+def admit(row: Row, asks: Sequence[Ask], counted: dict[str, int]) -> list[Admitted | StockdError]:
+    """Decide each request in arrival order. `counted` holds each tally's locked units; the
+    units admitted are added to it (so a customer's holds on one row count on the next)."""
+    available = row.available
+    verdicts: list[Admitted | StockdError] = []
+    for ask in asks:
+        verdict = _decide(row, ask, available, counted)
+        if isinstance(verdict, Admitted):
+            available -= ask.quantity
+            for scope in (verdict.limit_scope, verdict.quota_scope):
+                if scope is not None:
+                    counted[scope] += ask.quantity
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _decide(
+    row: Row, ask: Ask, available: int, counted: Mapping[str, int]
+) -> Admitted | StockdError:
+    rules, room = row.rules[ask.channel], row.rooms[ask.channel]
+    if not rules.on_sale(row.now):
+        starts = rules.sale_starts_at
+        return NotOnSale(
+            saleStartsAt=None if starts is None else starts.isoformat(),
+            saleEndsAt=None if rules.sale_ends_at is None else rules.sale_ends_at.isoformat(),
+        )
+    if rules.requires_account and ask.user_id is None:
+        return AccountRequired()
+    limit_scope, quota_scope = row.limit_scope(ask), row.quota_scope(ask)
+    if limit_scope is not None:
+        already = counted[limit_scope]
+        if already + ask.quantity > rules.limit_per_customer:
+            return LimitReached(
+                f"One customer may hold {rules.limit_per_customer} unit(s) of this product; "
+                f"you hold {already}.",
+                limit=rules.limit_per_customer,
+                alreadyHeld=already,
+            )
+    if quota_scope is not None:
+        used = counted[quota_scope]
+        if used + ask.quantity > room.quota:
+            return ChannelQuotaReached(
+                f"Channel {ask.channel} may hold {room.quota - used} more unit(s) of this product.",
+                channel=ask.channel,
+                quota=room.quota,
+                remaining=max(0, room.quota - used),
+            )
+    sellable = available if room is None else room.sellable(available)
+    if ask.quantity > sellable:
+        return InsufficientStock(
+            f"Only {sellable} unit(s) available in warehouse {row.warehouse_id}.",
+            available=sellable,
+        )
+    return Admitted(limit_scope, quota_scope)
