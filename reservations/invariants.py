@@ -7,6 +7,8 @@
    (CONFIRMED, RELEASED or EXPIRED), and exactly one RESERVED event for its creation.
 5. Replaying a row's ledger from zero gives its counters exactly: its entries are numbered
    1 .. version without gaps, and their deltas sum to each quantity state.
+6. Every tally (a customer's limit, a channel's quota in a sale window) equals the units of
+   the PENDING and CONFIRMED holds counted in it: no limit or quota is ever passed unseen.
 
 Not checked here: that total_stock is the row's opening stock less its CONFIRMED units (plus
 adjustments). No row records its opening stock (creating a row logs no event), and event ids
@@ -22,6 +24,7 @@ from django.db import connection
 from inventory.locks import COLUMNS
 from inventory.models import STATES, Inventory, LedgerEntry
 from reservations.models import Reservation, ReservationEvent
+from sales.models import Tally
 
 # Table names and status values come from the models, so a rename cannot silently break a check.
 _STOCK = Inventory._meta.db_table
@@ -32,6 +35,7 @@ _PENDING = Reservation.Status.PENDING.value
 _CONFIRMED = Reservation.Status.CONFIRMED.value
 _RELEASED = Reservation.Status.RELEASED.value
 _EXPIRED = Reservation.ReleaseReason.EXPIRED.value
+_TALLIES = Tally._meta.db_table
 _Type = ReservationEvent.Type
 _EXITS = f"'{_Type.CONFIRMED.value}', '{_Type.RELEASED.value}', '{_Type.EXPIRED.value}'"
 
@@ -124,6 +128,23 @@ def _replay_detail(row: tuple) -> str:
     return f"product {product} @ warehouse {warehouse}: " + "; ".join(differences)
 
 
+_TALLY_DRIFT_SQL = f"""
+SELECT scope, COALESCE(t.units, 0), COALESCE(h.units, 0)
+  FROM {_TALLIES} AS t
+  FULL JOIN (SELECT scope, SUM(quantity) AS units
+               FROM (SELECT limit_tally_id AS scope, quantity FROM {_HOLDS}
+                      WHERE status IN ('{_PENDING}', '{_CONFIRMED}')
+                        AND limit_tally_id IS NOT NULL
+                     UNION ALL
+                     SELECT quota_tally_id, quantity FROM {_HOLDS}
+                      WHERE status IN ('{_PENDING}', '{_CONFIRMED}')
+                        AND quota_tally_id IS NOT NULL) AS counted
+              GROUP BY scope) AS h USING (scope)
+ WHERE COALESCE(t.units, 0) <> COALESCE(h.units, 0)
+ ORDER BY scope
+"""
+
+
 def _rows(sql: str) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
@@ -131,7 +152,7 @@ def _rows(sql: str) -> list[tuple]:
 
 
 def find_violations() -> list[Violation]:
-    """Return every row that breaks invariant 1, 2, 4 or 5; an empty list when all hold."""
+    """Return every row that breaks invariant 1, 2, 4, 5 or 6; an empty list when all hold."""
     violations = [
         Violation(
             1,
@@ -175,5 +196,9 @@ def find_violations() -> list[Violation]:
     violations += [
         Violation(5, f"inventory {row[0]}", _replay_detail(row[1:]))
         for row in _rows(_LEDGER_REPLAY_SQL)
+    ]
+    violations += [
+        Violation(6, f"tally {scope}", f"counts {units} unit(s) but its holds sum to {held}")
+        for scope, units, held in _rows(_TALLY_DRIFT_SQL)
     ]
     return violations

@@ -2,7 +2,7 @@
 
 from http import HTTPStatus
 
-from core.errors import StockdError
+from core.errors import NotFound, StockdError
 
 
 class NotOnSale(StockdError):
@@ -27,3 +27,21 @@ class ChannelQuotaReached(StockdError):
     code = "CHANNEL_QUOTA_REACHED"
     status = HTTPStatus.CONFLICT
     detail = "This sales channel has sold its quota of this product."
+
+
+class ChannelExists(StockdError):
+    code = "CHANNEL_EXISTS"
+    status = HTTPStatus.CONFLICT
+    detail = "A channel with this code exists already."
+
+
+class ChannelNotFound(NotFound):
+    detail = "No such sales channel."
+
+
+class ProductNotFound(NotFound):
+    detail = "No such product."
+
+
+class WarehouseNotFound(NotFound):
+    detail = "No such warehouse."

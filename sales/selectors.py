@@ -10,9 +10,15 @@ from sales.rules import Room, SaleRules
 
 def has_rules(product_id: int) -> bool:
     """Say whether holds of this product follow any sale rule or allocation."""
-    return (
-        SalePolicy.objects.filter(product_id=product_id).exists()
-        or Allocation.objects.filter(product_id=product_id).exists()
+    return bool(ruled_among([product_id]))
+
+
+def ruled_among(product_ids: Collection[int]) -> set[int]:
+    """The products among these whose holds follow a sale rule or an allocation."""
+    return set(
+        SalePolicy.objects.filter(product_id__in=product_ids).values_list("product_id", flat=True)
+    ) | set(
+        Allocation.objects.filter(product_id__in=product_ids).values_list("product_id", flat=True)
     )
 
 

@@ -14,7 +14,7 @@ from core.ids import parse_uuid
 from core.openapi import documented, uuid_path_parameter
 from idempotency.decorators import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
-from reservations import guests
+from reservations import channels, guests
 from reservations.apis.bodies import CartOutputSerializer, cart_body
 from reservations.apis.inputs import LocatedSerializer, QuantityField
 from reservations.models import Reservation
@@ -27,6 +27,7 @@ _ID_PARAMETER = uuid_path_parameter("cart_id")
 
 
 class ReservationBatchApi(APIView):
+    authentication_classes = channels.authentication_classes()  # a channel's key holds for it
     throttle_classes = [ReserveRateThrottle]  # one budget with POST /api/reservations
 
     @extend_schema_serializer(component_name="CartLine")
@@ -73,7 +74,10 @@ class ReservationBatchApi(APIView):
         errors={
             400: "Bad input, or more than 50 lines",
             404: "A product not stocked (in the warehouse asked for)",
-            409: "INSUFFICIENT_STOCK naming productId, warehouseId, available",
+            401: "ACCOUNT_REQUIRED: a product needs a signed-in shopper",
+            403: "An API key that is not a sales channel's (scope `holds`)",
+            409: "INSUFFICIENT_STOCK naming productId, warehouseId, available; or a sale "
+            "rule's refusal (NOT_ON_SALE, LIMIT_REACHED, CHANNEL_QUOTA_REACHED)",
             422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
             429: "RATE_LIMITED: over RESERVE_RATE_LIMIT for this client (one budget with "
             "POST /api/reservations); see Retry-After",
@@ -91,6 +95,7 @@ class ReservationBatchApi(APIView):
             allow_split=data.validated_data["allowSplit"],
             user=request.user,
             guest_id=guest,
+            channel=channels.channel_of(request),
         )
         held = [(hold.reservation, hold.distance_km) for hold in cart.holds]
         response = Response(cart_body(cart.cart_id, held, request), status=HTTPStatus.CREATED)

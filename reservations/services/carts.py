@@ -4,7 +4,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import transaction
@@ -22,11 +22,12 @@ from reservations.errors import (
 )
 from reservations.models import Reservation
 from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines, plan_cart
-from reservations.policy import check_quantity, hold_ttl
+from reservations.policy import check_quantity
 from reservations.rules import Plan, Step, TransitionError, plan_confirm, plan_release
-from reservations.services import sweeps, transitions
+from reservations.services import ruled, sweeps, transitions
 from reservations.services.holds import RoutedHold
 from reservations.services.transitions import WRITERS
+from sales.models import WEB
 from warehouses.routing import Location, StockOption
 
 LedgerReason = LedgerEntry.Reason
@@ -76,28 +77,40 @@ def _write_cart(
     cart_id: uuid.UUID,
     user,
     guest_id: uuid.UUID | None,
+    channel: str,
     now: datetime,
 ) -> list[RoutedHold]:
-    """Insert the cart's holds and events, then add them to the (locked) stock rows."""
+    """Insert the cart's holds and events, then add them to the (locked) stock rows; a
+    product under sale rules is admitted by them first (reservations.services.ruled)."""
     row_of = {(row.product_id, row.warehouse_id): row for row in rows}
     user_id = access.owner_id(user)
+    guest_id = None if user_id else guest_id
     actor = access.actor_for(user)
+    terms = ruled.terms_for_planned(
+        [((h.product_id, h.warehouse_id), h.quantity) for h in plan],
+        {key: row.available for key, row in row_of.items()},
+        channel=channel,
+        user_id=user_id,
+        guest_id=guest_id,
+        now=now,
+    )
     holds = [
         RoutedHold(
             Reservation(
                 product=row_of[(h.product_id, h.warehouse_id)].product,
                 warehouse=row_of[(h.product_id, h.warehouse_id)].warehouse,
                 quantity=h.quantity,
-                expires_at=now + hold_ttl(),
+                expires_at=now + timedelta(seconds=t.seconds),
                 created_at=now,
                 updated_at=now,
                 user_id=user_id,
-                guest_id=None if user_id else guest_id,
+                guest_id=guest_id,
                 cart_id=cart_id,
+                **t.fields(),
             ),
             h.distance_km,
         )
-        for h in plan
+        for h, t in zip(plan, terms, strict=True)
     ]
     Reservation.objects.bulk_create([hold.reservation for hold in holds])
     events.record(
@@ -134,6 +147,7 @@ def _reserve_cart_once(
     guest_id: uuid.UUID | None,
     sweep: bool,
     last: bool = True,
+    channel: str = WEB,
 ) -> Cart | ShortLine | _SweepAgain:
     """Lock the products' stock rows in pk order, plan the cart and hold it; else hold nothing
     and return the short line (or _SweepAgain).
@@ -162,7 +176,9 @@ def _reserve_cart_once(
                 transaction.set_rollback(True)
                 return _SweepAgain()
             return plan
-        holds = _write_cart(plan, rows, cart_id=cart_id, user=user, guest_id=guest_id, now=now)
+        holds = _write_cart(
+            plan, rows, cart_id=cart_id, user=user, guest_id=guest_id, channel=channel, now=now
+        )
     return Cart(cart_id, holds)
 
 
@@ -173,6 +189,7 @@ def reserve_cart(
     allow_split: bool = False,
     user=None,
     guest_id: uuid.UUID | None = None,
+    channel: str = WEB,
 ) -> Cart:
     """Hold every line of a cart, or none of them, for `user` or else the guest `guest_id`.
 
@@ -195,6 +212,7 @@ def reserve_cart(
         allow_split=allow_split,
         user=user,
         guest_id=guest_id,
+        channel=channel,
     )
     outcome = attempt(sweep=False)
     rounds = 0

@@ -219,3 +219,31 @@ def give_back(released: Sequence[Reservation]) -> None:
     if units:
         tallies.lock(units)
         tallies.add(units)
+
+
+def terms_for_planned(
+    planned: Sequence[tuple[stock_locks.StockKey, int]],
+    available: dict[stock_locks.StockKey, int],
+    *,
+    channel: str,
+    user_id: int | None,
+    guest_id: uuid.UUID | None,
+    now: datetime,
+) -> list[Terms]:
+    """The terms of holds planned on locked stock rows (a cart's lines: row, quantity), in
+    order; raise the first line's refusal (the caller's transaction then writes nothing).
+    Products without rules get the settings' terms and count in no tally."""
+    products = selectors.ruled_among({key[0] for key, _ in planned})
+    asks_by_row: dict[stock_locks.StockKey, list[Ask]] = {}
+    for key, quantity in planned:
+        if key[0] in products:
+            ask = Ask(quantity, channel, user_id=user_id, guest_id=guest_id)
+            asks_by_row.setdefault(key, []).append(ask)
+    decided = {key: iter(v) for key, v in decide(asks_by_row, available, now=now).items()}
+    terms = []
+    for key, _ in planned:
+        outcome = next(decided[key]) if key in decided else Terms(channel=channel)
+        if isinstance(outcome, StockdError):
+            raise outcome
+        terms.append(outcome)
+    return terms
