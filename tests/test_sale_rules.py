@@ -20,7 +20,7 @@ from reservations.planning import CartLine
 from reservations.services import carts, holds, transitions
 from sales import services
 from sales.errors import AccountRequired, ChannelQuotaReached, LimitReached, NotOnSale
-from sales.models import Channel, Tally
+from sales.models import Tally
 from tests.factories import InventoryFactory, UserFactory, WarehouseFactory
 from tests.races import run_together, unexpected_errors
 
