@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.db import utils as db_utils
@@ -72,6 +71,11 @@ class HoldRequest:
     @property
     def key(self) -> StockKey:
         return (self.product_id, self.warehouse_id)
+
+    def event_payload(self) -> dict:
+        """The RESERVED event's payload: the request's, naming a channel other than the web."""
+        payload = self.payload or {}
+        return payload if self.channel == WEB else {**payload, "channel": self.channel}
 
 
 @dataclass(frozen=True)
@@ -257,10 +261,9 @@ class HoldCoalescer:
 
     async def _run(self, key: StockKey, batch: list[_Pending]) -> None:
         """Run one batch; a failing statement fails only this batch's callers."""
-        under_rules = self.follows_rules(key)
         try:
-            if under_rules:  # its events are announced when its transaction commits
-                outcomes = await _hold_under_rules([p.request for p in batch])
+            if self.follows_rules(key):
+                outcomes = await self._execute_under_rules(batch)
             else:
                 outcomes = await self._execute(key, batch)
         except Exception as error:
@@ -270,14 +273,13 @@ class HoldCoalescer:
                     pending.future.set_exception(failure)
             return
         metrics.observe_coalesced_batch(len(batch))
-        if not under_rules:
-            events.announce(
-                [
-                    locks.reserved_event(outcome, actor=p.request.actor)
-                    for p, outcome in zip(batch, outcomes, strict=True)
-                    if isinstance(outcome, locks.Hold)
-                ]
-            )
+        events.announce(
+            [
+                locks.reserved_event(outcome, actor=p.request.actor)
+                for p, outcome in zip(batch, outcomes, strict=True)
+                if isinstance(outcome, locks.Hold)
+            ]
+        )
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not pending.future.done():
                 pending.future.set_result(outcome)
@@ -310,7 +312,7 @@ class HoldCoalescer:
                     "user_ids": [r.user_id for r in requests],
                     "guest_ids": [r.guest_id for r in requests],
                     "actors": [r.actor for r in requests],
-                    "payloads": [json.dumps(_payload(r)) for r in requests],
+                    "payloads": [json.dumps(r.event_payload()) for r in requests],
                     "channels": [r.channel for r in requests],
                 },
             )
@@ -324,6 +326,14 @@ class HoldCoalescer:
             _hold(p, row[2:], now, expires_at) if row[0] else Refused()
             for p, row in zip(batch, rows, strict=True)
         ]
+
+    async def _execute_under_rules(self, batch: list[_Pending]) -> list:
+        """A batch of a row whose product follows sale rules: reservations.services.ruled's
+        steps, in one transaction on a connection of the pool."""
+        steps = ruled.batch_steps([p.request for p in batch], now=self._now())
+        pool = await self._open_pool()
+        async with pool.connection() as conn, conn.transaction():
+            return await ruled.arun(steps, conn)
 
     async def _open_pool(self) -> AsyncConnectionPool:
         failed = self._pool is not None and self._pool.done() and self._pool.exception()
@@ -372,7 +382,7 @@ async def _hold_one(conn: AsyncConnection, pending: _Pending, common: dict):
             "user_id": request.user_id,
             "guest_id": request.guest_id,
             "actor": request.actor,
-            "payload": json.dumps(_payload(request)),
+            "payload": json.dumps(request.event_payload()),
             "channel": request.channel,
             "request_id": (request.payload or {}).get(events.REQUEST_ID, ""),
             "idempotency_key": "",  # keyed holds run in their request's transaction
@@ -426,22 +436,6 @@ def _hold(pending: _Pending, row, now: datetime, expires_at: datetime) -> locks.
         channel=request.channel,
         hold_seconds=settings.RESERVATION_TTL_SECONDS,
     )
-
-
-def _payload(request: HoldRequest) -> dict:
-    """The RESERVED event's payload: the request's, naming a channel other than the web."""
-    payload = request.payload or {}
-    return payload if request.channel == WEB else {**payload, "channel": request.channel}
-
-
-@sync_to_async(thread_sensitive=False)
-def _hold_under_rules(requests: list[HoldRequest]) -> list:
-    """A batch of a row whose product follows sale rules (reservations.services.ruled), on a
-    worker thread; its connection goes back to the pool after."""
-    try:
-        return ruled.hold_batch(requests)
-    finally:
-        connections.close_all()
 
 
 _coalescer: HoldCoalescer | None = None

@@ -41,7 +41,7 @@ from inventory.models import STATES, Inventory, LedgerEntry, Product
 from reservations import events
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from sales import selectors as sale_rules
-from sales.models import WEB, Allocation, SalePolicy
+from sales.models import WEB, Allocation, SalePolicy, Tally
 from warehouses.models import Warehouse
 
 
@@ -136,6 +136,10 @@ def _names() -> dict[str, str]:
         "reservation": _table(Reservation),
         "event": _table(ReservationEvent),
         "ledger": _table(LedgerEntry),
+        "tally": _table(Tally),
+        "r_terms": ", ".join(
+            _column(Reservation, name) for name in ("max_extensions", "limit_tally", "quota_tally")
+        ),
         "r_columns": r_columns,
         "e_columns": e_columns,
         "l_columns": l_columns,
@@ -274,6 +278,71 @@ SELECT a.admitted, a.left_before, s.product_name, s.price, s.image, s.category,
  ORDER BY a.turn
 """
 
+# The ruled hold (reservations.services.ruled), in the batch's transaction: lock a sellable
+# row, reading what it has available and what a hold shows of its product and warehouse; then,
+# once the rules' walk has admitted some requests, write them as the batch statement does,
+# each with its own terms, and add their units to the tallies (locked by then).
+_RULED_LOCK_SQL = """
+SELECT i.id, {i_available}, p.name, p.price, p.image, p.category, w.name, w.city, w.location
+  FROM {stock} AS i
+  JOIN {product} AS p ON p.id = i.{i_product} AND p.active
+  JOIN {warehouse} AS w ON w.id = i.{i_warehouse} AND w.active
+ WHERE i.{i_product} = %(product_id)s AND i.{i_warehouse} = %(warehouse_id)s
+   FOR UPDATE OF i
+"""
+_RULED_HOLD_SQL = """
+WITH admitted AS (
+    SELECT *
+      FROM unnest(%(ids)s::uuid[], %(quantities)s::integer[], %(user_ids)s::bigint[],
+                  %(guest_ids)s::uuid[], %(actors)s::text[], %(payloads)s::text[],
+                  %(channels)s::text[], %(expires)s::timestamptz[], %(hold_seconds)s::integer[],
+                  %(max_extensions)s::integer[], %(limit_tallies)s::text[],
+                  %(quota_tallies)s::text[])
+           WITH ORDINALITY AS a(id, quantity, user_id, guest_id, actor, payload, channel,
+                                expires_at, hold_seconds, max_extensions, limit_tally,
+                                quota_tally, turn)
+), held AS (
+    UPDATE {stock} AS i
+       SET {reserved} = i.{reserved} + (SELECT sum(quantity) FROM admitted),
+           {version} = i.{version} + (SELECT count(*) FROM admitted)
+     WHERE i.id = %(stock_id)s
+ RETURNING i.id, i.{total} AS total, i.{safety} AS safety, i.{unsellable} AS unsellable,
+           i.{incoming} AS incoming,
+           i.{reserved} - (SELECT sum(quantity) FROM admitted) AS reserved_before,
+           i.{version} - (SELECT count(*) FROM admitted) AS version_before
+), ledger AS (
+    INSERT INTO {ledger} ({l_columns})
+    SELECT h.id, h.version_before + a.turn, %(reason)s, a.actor, a.id::text,
+           COALESCE(a.payload::jsonb ->> '{request_id_key}', ''), %(idempotency_key)s, %(now)s,
+           0, a.quantity, 0, 0, 0,
+           h.total, h.reserved_before + sum(a.quantity) OVER (ORDER BY a.turn), h.safety,
+           h.unsellable, h.incoming
+      FROM admitted AS a CROSS JOIN held AS h
+), reservation AS (
+    INSERT INTO {reservation} ({r_columns}, {r_terms})
+    SELECT a.id, %(product_id)s, %(warehouse_id)s, a.quantity, %(pending)s, a.expires_at,
+           %(now)s, %(now)s, a.user_id, a.guest_id, a.channel, a.hold_seconds,
+           a.max_extensions, a.limit_tally, a.quota_tally
+      FROM admitted AS a
+ RETURNING id
+), event AS (
+    INSERT INTO {event} ({e_columns})
+    SELECT %(reserved)s, %(product_id)s, %(warehouse_id)s, a.quantity, a.id, a.actor,
+           a.payload::jsonb, %(now)s
+      FROM admitted AS a JOIN reservation USING (id)
+), counted AS (
+    UPDATE {tally} AS t SET units = t.units + c.units
+      FROM (SELECT scope, sum(quantity) AS units
+              FROM (SELECT limit_tally AS scope, quantity FROM admitted
+                     UNION ALL
+                    SELECT quota_tally, quantity FROM admitted) AS counted_in
+             WHERE scope IS NOT NULL
+             GROUP BY scope) AS c
+     WHERE t.scope = c.scope
+)
+SELECT count(*) FROM held
+"""
+
 # Plain reads (no lock, never wait) of sellable stock rows: what one row has available and
 # whether its product follows sale rules (sold-out answers come from it), and where a
 # product is stocked (routed holds rank it).
@@ -303,6 +372,8 @@ HOLD_SQL = _HOLD_SQL.format(**_names())
 BATCH_HOLD_SQL = _BATCH_HOLD_SQL.format(**_names())
 AVAILABLE_SQL = _AVAILABLE_SQL.format(**_names())
 STOCK_OPTIONS_SQL = _STOCK_OPTIONS_SQL.format(**_names())
+RULED_LOCK_SQL = _RULED_LOCK_SQL.format(**_names())
+RULED_HOLD_SQL = _RULED_HOLD_SQL.format(**_names())
 
 
 def hold_stock(

@@ -2,8 +2,10 @@
 what a channel may sell of a row's available units. No database access here."""
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,15 +21,13 @@ class SaleRules:
     max_extensions: int | None = None
 
     @classmethod
-    def merged(cls, *layers) -> "SaleRules":
-        """The rules of policy rows, later ones overriding earlier ones field by field (a null
-        field inherits)."""
+    def merged(cls, *layers: Mapping[str, Any] | None) -> "SaleRules":
+        """The rules of policy rows (field name to value), later ones overriding earlier ones
+        field by field (a null field inherits)."""
         values = {}
         for layer in layers:
-            if layer is None:
-                continue
             for field in fields(cls):
-                value = getattr(layer, field.name)
+                value = (layer or {}).get(field.name)
                 if value is not None:
                     values[field.name] = value
         return cls(**values)

@@ -1,11 +1,51 @@
-"""Reading a product's sale rules and its channels' allocations."""
+"""Reading a product's sale rules and its channels' allocations.
 
-from collections.abc import Collection
+Each read has two forms giving the same rows: the ORM's (for sync callers) and plain SQL (for
+the hold coalescer, which reads on its own async connections inside the batch's transaction).
+`rules_from` and `rooms_from` turn either form's rows into rules.
+"""
+
+from collections.abc import Collection, Iterable
 
 from django.db.models import Q
 
-from sales.models import Allocation, SalePolicy
+from sales.models import Allocation, Channel, SalePolicy
 from sales.rules import Room, SaleRules
+
+# The columns of a policy row and of an allocation row, in the order both forms give them.
+POLICY_COLUMNS = (
+    "channel__code",
+    "sale_starts_at",
+    "sale_ends_at",
+    "limit_per_customer",
+    "requires_account",
+    "hold_seconds",
+    "hold_seconds_signed_in",
+    "max_extensions",
+)
+ALLOCATION_COLUMNS = (
+    "channel__code",
+    "id",
+    "warehouse_id",
+    "quota",
+    "buffer",
+    "buffer_percent",
+    "floor",
+)
+
+_POLICY, _ALLOCATION, _CHANNEL = (m._meta.db_table for m in (SalePolicy, Allocation, Channel))
+# %(product_id)s, %(warehouse_id)s and %(channels)s (a list of codes).
+POLICIES_SQL = f"""
+SELECT c.code, {", ".join(f"s.{column}" for column in POLICY_COLUMNS[1:])}
+  FROM {_POLICY} AS s LEFT JOIN {_CHANNEL} AS c ON c.id = s.channel_id
+ WHERE s.product_id = %(product_id)s AND (s.channel_id IS NULL OR c.code = ANY(%(channels)s))
+"""
+ALLOCATIONS_SQL = f"""
+SELECT c.code, {", ".join(f"a.{column}" for column in ALLOCATION_COLUMNS[1:])}
+  FROM {_ALLOCATION} AS a JOIN {_CHANNEL} AS c ON c.id = a.channel_id
+ WHERE a.product_id = %(product_id)s AND c.code = ANY(%(channels)s)
+   AND (a.warehouse_id = %(warehouse_id)s OR a.warehouse_id IS NULL)
+"""
 
 
 def has_rules(product_id: int) -> bool:
@@ -22,35 +62,47 @@ def ruled_among(product_ids: Collection[int]) -> set[int]:
     )
 
 
+def rules_from(rows: Iterable[tuple], channels: Collection[str]) -> dict[str, SaleRules]:
+    """Each channel's rules from policy rows (POLICY_COLUMNS): the product's row, then the
+    channel's own over it, field by field."""
+    common, own = None, {}
+    for code, *values in rows:
+        fields = dict(zip(POLICY_COLUMNS[1:], values, strict=True))
+        if code is None:
+            common = fields
+        else:
+            own[code] = fields
+    return {channel: SaleRules.merged(common, own.get(channel)) for channel in channels}
+
+
+def rooms_from(rows: Iterable[tuple], channels: Collection[str]) -> dict[str, Room | None]:
+    """Each channel's allocation from allocation rows (ALLOCATION_COLUMNS): its own for the
+    warehouse, else its product-wide one, else None (no quota, nothing kept back)."""
+    rooms: dict[str, Room | None] = dict.fromkeys(channels)
+    for code, allocation_id, _, quota, buffer, percent, floor in sorted(
+        rows, key=lambda row: row[2] is not None
+    ):  # a warehouse's own (its warehouse_id set) comes last and wins
+        rooms[code] = Room(allocation_id, quota, buffer, percent, floor)
+    return rooms
+
+
 def rules_for(product_id: int, channels: Collection[str]) -> dict[str, SaleRules]:
-    """Each channel's rules for the product: the product's policy, then the channel's own."""
-    policies = list(
+    """Each channel's rules for the product (rules_from)."""
+    rows = (
         SalePolicy.objects.filter(product_id=product_id)
         .filter(Q(channel__isnull=True) | Q(channel__code__in=channels))
-        .select_related("channel")
+        .values_list(*POLICY_COLUMNS)
     )
-    common = next((p for p in policies if p.channel is None), None)
-    own = {p.channel.code: p for p in policies if p.channel is not None}
-    return {channel: SaleRules.merged(common, own.get(channel)) for channel in channels}
+    return rules_from(rows, channels)
 
 
 def rooms_for(
     product_id: int, warehouse_id: int, channels: Collection[str]
 ) -> dict[str, Room | None]:
-    """Each channel's allocation of the product in the warehouse: its own for that warehouse,
-    else its product-wide one, else None (no quota, nothing kept back)."""
+    """Each channel's allocation of the product in the warehouse (rooms_from)."""
     rows = (
         Allocation.objects.filter(product_id=product_id, channel__code__in=channels)
         .filter(Q(warehouse_id=warehouse_id) | Q(warehouse__isnull=True))
-        .select_related("channel")
+        .values_list(*ALLOCATION_COLUMNS)
     )
-    rooms: dict[str, Room | None] = dict.fromkeys(channels)
-    for row in sorted(rows, key=lambda a: a.warehouse_id is not None):  # specific wins
-        rooms[row.channel.code] = Room(
-            allocation_id=row.pk,
-            quota=row.quota,
-            buffer=row.buffer,
-            buffer_percent=row.buffer_percent,
-            floor=row.floor,
-        )
-    return rooms
+    return rooms_from(rows, channels)

@@ -13,7 +13,7 @@ _TABLE = Tally._meta.db_table
 # Make the missing tallies and lock them all in scope order, in one statement: an INSERT ...
 # ON CONFLICT DO UPDATE locks each row as it reaches it (waiting for its holder) and returns
 # its latest committed units, so the count is current whenever this transaction took it.
-_LOCK_SQL = f"""
+LOCK_SQL = f"""
 INSERT INTO {_TABLE} (scope, units)
 SELECT scope, 0 FROM unnest(%s::text[]) AS s(scope) ORDER BY scope
     ON CONFLICT (scope) DO UPDATE SET units = {_TABLE}.units
@@ -36,7 +36,7 @@ def lock(scopes: Iterable[str]) -> dict[str, int]:
         return {}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [scopes])
+            cursor.execute(LOCK_SQL, [scopes])
             return dict(cursor.fetchall())
     # SQLite's transactions are IMMEDIATE: nobody else writes meanwhile.
     Tally.objects.bulk_create([Tally(scope=s) for s in scopes], ignore_conflicts=True)

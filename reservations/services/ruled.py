@@ -10,23 +10,27 @@ coalescer runs a row's queued requests through `hold_batch` as one batch; holds 
 caller's transaction (keyed requests, carts) call it for one request, or `terms_for_cart`.
 """
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import StockdError
 from core.serving.requestid import current_request_id
+from idempotency.context import current_idempotency_key
 from inventory import locks as stock_locks
 from inventory.errors import StockNotFound
 from inventory.models import Inventory, LedgerEntry
 from reservations import admission, events, locks
 from reservations.admission import Admitted, Ask
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationEvent
 from sales import selectors, tallies
 from sales.models import WEB
 
@@ -109,36 +113,175 @@ def decide(
     return decided
 
 
-def hold_batch(requests: Sequence, *, now: datetime | None = None) -> list:
-    """Hold a stock row's requests (coalescer.HoldRequest, in arrival order) under their
-    product's rules in one transaction; return a locks.Hold or a StockdError for each."""
-    now = now or timezone.now()
-    key = requests[0].key
-    with transaction.atomic():
-        row = (
-            Inventory.objects.sellable()
-            .filter(product_id=key[0], warehouse_id=key[1])
-            .select_related("product", "warehouse")
-            .select_for_update(of=("self",))
-            .first()
+Steps = Generator[list[tuple[str, Any]], list[list[tuple]], list]
+
+
+def batch_steps(requests: Sequence, *, now: datetime, idempotency_key: str = "") -> Steps:
+    """A stock row's requests (coalescer.HoldRequest, in arrival order) held under their
+    product's rules, as SQL steps, whoever runs them (sans-IO: `run` on Django's connection,
+    `arun` on the coalescer's): yield the queries of a step, receive their rows.
+
+    1. Lock the sellable row; read its product's policies and the channels' allocations.
+    2. Lock the tallies the requests count against (making the missing ones).
+    3. Walk the requests (reservations.admission), then write the admitted ones in one
+       statement (locks.RULED_HOLD_SQL).
+    Return a locks.Hold or a StockdError per request.
+    """
+    product_id, warehouse_id = requests[0].key
+    channels = sorted({request.channel for request in requests})
+    read = {"product_id": product_id, "warehouse_id": warehouse_id, "channels": channels}
+    stock, policies, allocations = yield [
+        (locks.RULED_LOCK_SQL, read),
+        (selectors.POLICIES_SQL, read),
+        (selectors.ALLOCATIONS_SQL, read),
+    ]
+    if not stock:
+        missing = StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+        return [missing for _ in requests]
+    stock_id, available, *shown = stock[0]
+    row = admission.Row(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        available=available,
+        now=now,
+        rules=selectors.rules_from(policies, channels),
+        rooms=selectors.rooms_from(allocations, channels),
+    )
+    asks = [Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests]
+    scopes = sorted(row.scopes(asks))
+    counted: dict[str, int] = {}
+    if scopes:
+        [locked] = yield [(tallies.LOCK_SQL, [scopes])]
+        counted = dict(locked)
+    outcomes, admitted = [], []
+    for request, ask, verdict in zip(
+        requests, asks, admission.admit(row, asks, counted), strict=True
+    ):
+        if isinstance(verdict, StockdError):
+            outcomes.append(verdict)
+            continue
+        terms = _terms(row, ask, verdict)
+        hold = locks.Hold.written(
+            tuple(shown),
+            reservation_id=uuid.uuid4(),
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            quantity=request.quantity,
+            created_at=now,
+            expires_at=now + timedelta(seconds=terms.seconds),
+            user_id=request.user_id,
+            guest_id=request.guest_id,
+            channel=terms.channel,
+            hold_seconds=terms.seconds,
+            max_extensions=terms.max_extensions,
         )
-        if row is None:
-            missing = StockNotFound(f"Product {key[0]} is not stocked in warehouse {key[1]}.")
-            return [missing for _ in requests]
-        asks = [
-            Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests
+        admitted.append((request, terms, hold))
+        outcomes.append(hold)
+    if admitted:
+        yield [(locks.RULED_HOLD_SQL, _written(admitted, stock_id, now, idempotency_key))]
+    return outcomes
+
+
+def _written(admitted: list[tuple], stock_id: int, now: datetime, idempotency_key: str) -> dict:
+    """RULED_HOLD_SQL's parameters: one array per column of the admitted holds."""
+    columns = {
+        "ids": lambda r, t, h: h.reservation_id,
+        "quantities": lambda r, t, h: h.quantity,
+        "user_ids": lambda r, t, h: h.user_id,
+        "guest_ids": lambda r, t, h: h.guest_id,
+        "actors": lambda r, t, h: r.actor,
+        "payloads": lambda r, t, h: json.dumps(r.event_payload()),
+        "channels": lambda r, t, h: t.channel,
+        "expires": lambda r, t, h: h.expires_at,
+        "hold_seconds": lambda r, t, h: t.seconds,
+        "max_extensions": lambda r, t, h: t.max_extensions,
+        "limit_tallies": lambda r, t, h: t.limit_tally_id,
+        "quota_tallies": lambda r, t, h: t.quota_tally_id,
+    }
+    return {
+        **{name: [column(*held) for held in admitted] for name, column in columns.items()},
+        "stock_id": stock_id,
+        "product_id": admitted[0][2].product_id,
+        "warehouse_id": admitted[0][2].warehouse_id,
+        "now": now,
+        "idempotency_key": idempotency_key,
+        "pending": Reservation.Status.PENDING,
+        "reserved": ReservationEvent.Type.RESERVED,
+        "reason": LedgerEntry.Reason.RESERVED,
+    }
+
+
+def run(steps: Steps) -> list:
+    """Run SQL steps on Django's connection (the caller's transaction)."""
+    with connection.cursor() as cursor:
+        try:
+            queries = next(steps)
+            while True:
+                results = []
+                for sql, params in queries:
+                    cursor.execute(sql, params)
+                    results.append(cursor.fetchall())
+                queries = steps.send(results)
+        except StopIteration as done:
+            return done.value
+
+
+async def arun(steps: Steps, conn) -> list:
+    """Run SQL steps on an async psycopg connection, a step's queries in one pipeline."""
+    try:
+        queries = next(steps)
+        while True:
+            async with conn.pipeline():
+                cursors = [await conn.execute(sql, params) for sql, params in queries]
+            queries = steps.send([await cursor.fetchall() for cursor in cursors])
+    except StopIteration as done:
+        return done.value
+
+
+def hold_batch(requests: Sequence, *, now: datetime | None = None) -> list:
+    """Hold a stock row's requests under their product's rules in one transaction on Django's
+    connection (batch_steps; SQLite takes the ORM's way); a locks.Hold or a StockdError each."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            return _hold_batch_portably(requests, now)
+        outcomes = run(
+            batch_steps(requests, now=now, idempotency_key=current_idempotency_key() or "")
+        )
+        held = [
+            locks.reserved_event(hold, actor=request.actor)
+            for request, hold in zip(requests, outcomes, strict=True)
+            if isinstance(hold, locks.Hold)
         ]
-        decided = decide({key: asks}, {key: row.available}, now=now)[key]
-        outcomes = []
-        written = []
-        for request, terms in zip(requests, decided, strict=True):
-            if isinstance(terms, StockdError):
-                outcomes.append(terms)
-                continue
-            reservation = _reservation(request, terms, row, now)
-            written.append((request, reservation))
-            outcomes.append(_hold_of(reservation, row))
-        _write(written, now)
+        transaction.on_commit(partial(events.announce, held))
+    return outcomes
+
+
+def _hold_batch_portably(requests: Sequence, now: datetime) -> list:
+    """What batch_steps does, with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
+    key = requests[0].key
+    row = (
+        Inventory.objects.sellable()
+        .filter(product_id=key[0], warehouse_id=key[1])
+        .select_related("product", "warehouse")
+        .select_for_update(of=("self",))
+        .first()
+    )
+    if row is None:
+        missing = StockNotFound(f"Product {key[0]} is not stocked in warehouse {key[1]}.")
+        return [missing for _ in requests]
+    asks = [Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests]
+    decided = decide({key: asks}, {key: row.available}, now=now)[key]
+    outcomes = []
+    written = []
+    for request, terms in zip(requests, decided, strict=True):
+        if isinstance(terms, StockdError):
+            outcomes.append(terms)
+            continue
+        reservation = _reservation(request, terms, row, now)
+        written.append((request, reservation))
+        outcomes.append(_hold_of(reservation, row))
+    _write(written, now)
     return outcomes
 
 
@@ -164,7 +307,7 @@ def _write(written: list[tuple], now: datetime) -> None:
     Reservation.objects.bulk_create([reservation for _, reservation in written])
     events.record(
         events.about(
-            r, events.EventType.RESERVED, actor=request.actor, at=now, **_payload(request, r)
+            r, events.EventType.RESERVED, actor=request.actor, at=now, **request.event_payload()
         )
         for request, r in written
     )
@@ -180,13 +323,6 @@ def _write(written: list[tuple], now: datetime) -> None:
         ],
         at=now,
     )
-
-
-def _payload(request, reservation: Reservation) -> dict:
-    payload = dict(request.payload or {})
-    if reservation.channel != WEB:
-        payload["channel"] = reservation.channel
-    return payload
 
 
 def _hold_of(reservation: Reservation, row: Inventory) -> locks.Hold:
