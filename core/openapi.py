@@ -39,6 +39,27 @@ ErrorSerializer = inline_serializer(
         "productId": serializers.CharField(
             required=False, help_text="INSUFFICIENT_STOCK of a cart: the short line's product."
         ),
+        "saleStartsAt": serializers.DateTimeField(
+            required=False, allow_null=True, help_text="NOT_ON_SALE: when the sale opens."
+        ),
+        "saleEndsAt": serializers.DateTimeField(
+            required=False, allow_null=True, help_text="NOT_ON_SALE: when the sale closes."
+        ),
+        "limit": serializers.IntegerField(
+            required=False, help_text="LIMIT_REACHED: the most units one customer may hold."
+        ),
+        "alreadyHeld": serializers.IntegerField(
+            required=False, help_text="LIMIT_REACHED: the units the customer holds already."
+        ),
+        "channel": serializers.CharField(
+            required=False, help_text="CHANNEL_QUOTA_REACHED: the sales channel."
+        ),
+        "quota": serializers.IntegerField(
+            required=False, help_text="CHANNEL_QUOTA_REACHED: the channel's quota."
+        ),
+        "remaining": serializers.IntegerField(
+            required=False, help_text="CHANNEL_QUOTA_REACHED: what the channel may still hold."
+        ),
         "warehouseId": serializers.CharField(
             required=False,
             allow_null=True,

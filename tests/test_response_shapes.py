@@ -35,6 +35,7 @@ from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, transitions
+from sales import services as sales
 from tests.asgi_client import ASGI, WSGI, AsgiClient, committed_rows
 from tests.dispatching import catch_up, settled_position
 from tests.factories import (
@@ -254,6 +255,56 @@ def reserve_more_than_available(api):
 
 
 @answers("reservations_create", 409)
+def reserve_before_the_sale_opens(api):
+    row = _row()
+    starts = timezone.now() + timedelta(hours=1)
+    sales.set_policy(row.product_id, {"sale_starts_at": starts})
+    response = api.post("/api/reservations", _line(row), format="json")
+    assert datetime.fromisoformat(response.json()["saleStartsAt"]) == starts
+    return _code(response, "NOT_ON_SALE")
+
+
+@answers("reservations_create", 409)
+def reserve_past_the_limit_per_customer(api):
+    row, shopper = _row(), UserFactory()
+    sales.set_policy(row.product_id, {"limit_per_customer": 1})
+    api.force_login(shopper)
+    assert api.post("/api/reservations", _line(row), format="json").status_code == 201
+    response = api.post("/api/reservations", _line(row), format="json")
+    assert (response.json()["limit"], response.json()["alreadyHeld"]) == (1, 1)
+    return _code(response, "LIMIT_REACHED")
+
+
+@answers("reservations_create", 409)
+def reserve_past_a_channels_quota(api):
+    row = _row()
+    sales.set_allocation("web", row.product_id, {"quota": 1})
+    assert api.post("/api/reservations", _line(row), format="json").status_code == 201
+    response = api.post("/api/reservations", _line(row), format="json")
+    assert (response.json()["quota"], response.json()["remaining"]) == (1, 0)
+    return _code(response, "CHANNEL_QUOTA_REACHED")
+
+
+@answers("reservations_create", 401)
+def reserve_as_a_guest_what_needs_an_account(api):
+    row = _row()
+    sales.set_policy(row.product_id, {"requires_account": True})
+    return _code(api.post("/api/reservations", _line(row), format="json"), "ACCOUNT_REQUIRED")
+
+
+@answers("reservations_create", 403)
+def reserve_with_a_key_that_is_no_channels(api):
+    key = create_key(name="stock", scopes=["stock:read"]).plain
+    response = api.post(
+        "/api/reservations",
+        _line(_row()),
+        format="json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    return _code(response, "FORBIDDEN")
+
+
+@answers("reservations_create", 409)
 def reserve_while_the_same_key_is_running(api):
     IdempotencyKeyFactory(key="busy", response_status=None, response_body=None)
     response = api.post(
@@ -462,6 +513,26 @@ def reserve_a_cart_with_a_bad_line(api):
         "items": ["[0].quantity: Ensure this value is greater than or equal to 1."]
     }
     return _code(response, "VALIDATION_ERROR")
+
+
+@answers("reservations_batch", 401)
+def reserve_a_cart_as_a_guest_with_a_line_that_needs_an_account(api):
+    row = _row()
+    sales.set_policy(row.product_id, {"requires_account": True})
+    body = {"items": [_line(row)]}
+    return _code(api.post("/api/reservations/batch", body, format="json"), "ACCOUNT_REQUIRED")
+
+
+@answers("reservations_batch", 403)
+def reserve_a_cart_with_a_key_that_is_no_channels(api):
+    key = create_key(name="stock", scopes=["stock:read"]).plain
+    response = api.post(
+        "/api/reservations/batch",
+        {"items": [_line(_row())]},
+        format="json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    return _code(response, "FORBIDDEN")
 
 
 @answers("reservations_batch", 404)
