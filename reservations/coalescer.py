@@ -332,7 +332,8 @@ class HoldCoalescer:
         steps, in one transaction on a connection of the pool."""
         steps = ruled.batch_steps([p.request for p in batch], now=self._now())
         pool = await self._open_pool()
-        async with pool.connection() as conn, conn.transaction():
+        # In a pipeline, BEGIN travels with the first step and COMMIT with the last.
+        async with pool.connection() as conn, conn.pipeline(), conn.transaction():
             return await ruled.arun(steps, conn)
 
     async def _open_pool(self) -> AsyncConnectionPool:

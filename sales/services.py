@@ -1,6 +1,8 @@
 """Setting a sale's rules: product policies, channels and their allocations. The staff API
 (integrations.sales_api) and the console call these; holds read them (sales.selectors)."""
 
+import re
+
 from django.db import IntegrityError, transaction
 
 from core.errors import InvalidInput
@@ -19,6 +21,9 @@ POLICY_FIELDS = (
     "max_extensions",
 )
 ALLOCATION_FIELDS = ("quota", "buffer", "buffer_percent", "floor")
+CHANNEL_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# The most units or seconds a rule may name (the columns are 32-bit).
+MAX_UNITS = 2**31 - 1
 
 
 def _product(product_id: int) -> Product:
@@ -49,11 +54,20 @@ def policy_of(product_id: int, *, channel_code: str | None = None) -> SalePolicy
 
 
 def _check_policy(policy: SalePolicy) -> None:
+    """Refuse what the table's constraints would (InvalidInput, a 400, never a 500)."""
     starts, ends = policy.sale_starts_at, policy.sale_ends_at
     if starts is not None and ends is not None and ends <= starts:
         raise InvalidInput("saleEndsAt must be after saleStartsAt.")
-    if policy.max_extensions is not None and policy.max_extensions > MAX_EXTENSIONS:
+    if policy.max_extensions is not None and not 0 <= policy.max_extensions <= MAX_EXTENSIONS:
         raise InvalidInput(f"maxExtensions must be between 0 and {MAX_EXTENSIONS}.")
+    for name, field in (
+        ("limitPerCustomer", "limit_per_customer"),
+        ("holdSeconds", "hold_seconds"),
+        ("holdSecondsSignedIn", "hold_seconds_signed_in"),
+    ):
+        value = getattr(policy, field)
+        if value is not None and not 1 <= value <= MAX_UNITS:
+            raise InvalidInput(f"{name} must be between 1 and {MAX_UNITS}.")
 
 
 @transaction.atomic
@@ -77,7 +91,13 @@ def set_policy(product_id: int, changes: dict, *, channel_code: str | None = Non
 
 
 def create_channel(*, code: str, name: str) -> Channel:
-    """Open a sales channel; raise ChannelExists when the code is taken."""
+    """Open a sales channel; raise InvalidInput for a code that is not a slug, ChannelExists
+    when it is taken."""
+    if not CHANNEL_CODE.fullmatch(code):
+        raise InvalidInput(
+            "A channel's code is 1 to 32 lowercase letters, digits or hyphens, starting with a "
+            "letter or a digit."
+        )
     try:
         with transaction.atomic():
             return Channel.objects.create(code=code, name=name.strip() or code)
@@ -86,9 +106,14 @@ def create_channel(*, code: str, name: str) -> Channel:
 
 
 def _check_allocation(values: dict) -> None:
+    """Refuse what the table's constraints would (InvalidInput, a 400, never a 500)."""
     percent = values.get("buffer_percent")
     if percent is not None and not 0 <= percent <= 100:
         raise InvalidInput("bufferPercent must be between 0 and 100.")
+    for name in ("quota", "buffer", "floor"):
+        value = values.get(name)
+        if value is not None and not 0 <= value <= MAX_UNITS:
+            raise InvalidInput(f"{name} must be between 0 and {MAX_UNITS}.")
 
 
 @transaction.atomic
@@ -118,4 +143,5 @@ def set_allocation(
 
 
 def allocations_of(channel_code: str) -> list[Allocation]:
+    """A channel's allocations, by product."""
     return list(Allocation.objects.filter(channel=channel(channel_code)).order_by("product_id"))
