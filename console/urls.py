@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("console.race.urls")),
     path("", include("console.analytics.urls")),
     path("", include("console.integrations.urls")),
+    path("", include("console.sales.urls")),
 ]

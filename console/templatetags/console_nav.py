@@ -43,6 +43,17 @@ SECTIONS = (
         ("console-reservations", "console-reservations-release"),
     ),
     Section("console-events", "list-ordered", "Events", ("console-events",)),
+    Section(
+        "console-sales",
+        "percent",
+        "Sales",
+        (
+            "console-sales",
+            "console-sales-product",
+            "console-sales-channels",
+            "console-sales-channel",
+        ),
+    ),
     Section("console-race", "zap", "Race demo", ("console-race",), tag="test"),
     Section("console-analytics", "chart-line", "Analytics", ("console-analytics",)),
     Section(
