@@ -12,10 +12,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
 from integrations.models import ApiKey
+from sales.models import Channel
+from sales.services import create_channel
 
 KEY_START = "stockd_"
 # How often a key's last use is written down (not on every request).
@@ -36,8 +39,11 @@ def _hash(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
-def create_key(*, name: str, scopes: list[str], created_by=None) -> NewKey:
-    """Make a key with these scopes; the plain key is in the answer and nowhere else."""
+def create_key(
+    *, name: str, scopes: list[str], created_by=None, channel: Channel | None = None
+) -> NewKey:
+    """Make a key with these scopes (bound to `channel`: its holds belong to that sales
+    channel); the plain key is in the answer and nowhere else."""
     unknown = sorted(set(scopes) - set(ApiKey.Scope.values))
     if unknown or not scopes:
         raise InvalidInput(f"Choose scopes among {', '.join(ApiKey.Scope.values)}.")
@@ -49,8 +55,23 @@ def create_key(*, name: str, scopes: list[str], created_by=None) -> NewKey:
         secret_hash=_hash(plain),
         scopes=sorted(set(scopes)),
         created_by=created_by,
+        channel=channel,
     )
     return NewKey(key=key, plain=plain)
+
+
+@transaction.atomic
+def open_channel(*, code: str, name: str, created_by=None) -> tuple[Channel, NewKey]:
+    """Open a sales channel with its key (scope `holds`), both or neither; raise
+    ChannelExists when the code is taken, and make no key."""
+    channel = create_channel(code=code, name=name)
+    new = create_key(
+        name=f"channel {channel.code}",
+        scopes=[ApiKey.Scope.HOLDS],
+        created_by=created_by,
+        channel=channel,
+    )
+    return channel, new
 
 
 def find_key(plain: str) -> ApiKey | None:

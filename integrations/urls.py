@@ -1,5 +1,7 @@
 from django.urls import path
 
+from integrations.availability_api import AvailabilityApi
+from integrations.sales_api import AllocationApi, AllocationsApi, ChannelsApi, PolicyApi
 from integrations.stock_api import (
     StockAdjustmentsApi,
     StockLedgerApi,
@@ -36,4 +38,17 @@ urlpatterns = [
         name="api-webhook-redeliver",
     ),
     path("api/events", EventsApi.as_view(), name="api-events"),
+    path("api/policies/products/<str:product_id>", PolicyApi.as_view(), name="api-policy"),
+    path("api/channels", ChannelsApi.as_view(), name="api-channels"),
+    path(
+        "api/channels/<str:code>/allocations",
+        AllocationsApi.as_view(),
+        name="api-channel-allocations",
+    ),
+    path(
+        "api/channels/<str:code>/allocations/<str:product_id>",
+        AllocationApi.as_view(),
+        name="api-channel-allocation",
+    ),
+    path("api/availability", AvailabilityApi.as_view(), name="api-availability"),
 ]

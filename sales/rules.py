@@ -4,7 +4,7 @@ what a channel may sell of a row's available units. No database access here."""
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -40,7 +40,9 @@ class SaleRules:
     def window(self) -> str:
         """The sale window a tally counts in: holds made under an earlier start are not
         counted against a new drop's limit."""
-        return "open" if self.sale_starts_at is None else self.sale_starts_at.isoformat()
+        if self.sale_starts_at is None:
+            return "open"
+        return self.sale_starts_at.astimezone(UTC).isoformat()  # the same however it was given
 
     def seconds_to_hold(self, *, signed_in: bool, default: int) -> int:
         if signed_in and self.hold_seconds_signed_in is not None:

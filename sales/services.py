@@ -26,8 +26,11 @@ CHANNEL_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 MAX_UNITS = 2**31 - 1
 
 
-def _product(product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id).first()
+def _product(product_id: int, *, lock: bool = False) -> Product:
+    """The product; locked with `lock`, so two first writes of its rules do not both insert
+    (nothing else locks product rows)."""
+    products = Product.objects.select_for_update() if lock else Product.objects
+    product = products.filter(pk=product_id).first()
     if product is None:
         raise ProductNotFound(f"No product {product_id}.")
     return product
@@ -77,6 +80,7 @@ def set_policy(product_id: int, changes: dict, *, channel_code: str | None = Non
     unknown = set(changes) - set(POLICY_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown policy fields: {', '.join(sorted(unknown))}.")
+    _product(product_id, lock=True)
     policy = policy_of(product_id, channel_code=channel_code)
     for name, value in changes.items():
         setattr(policy, name, value)
@@ -126,7 +130,7 @@ def set_allocation(
     if unknown:
         raise InvalidInput(f"Unknown allocation fields: {', '.join(sorted(unknown))}.")
     _check_allocation(values)
-    owner, product = channel(channel_code), _product(product_id)
+    owner, product = channel(channel_code), _product(product_id, lock=True)
     if warehouse_id is not None and not Warehouse.objects.filter(pk=warehouse_id).exists():
         raise WarehouseNotFound(f"No warehouse {warehouse_id}.")
     found = Allocation.objects.filter(channel=owner, product=product, warehouse_id=warehouse_id)

@@ -23,6 +23,7 @@ from inventory.models import Inventory, Product
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, waitlist
+from sales.models import Allocation, Channel, SalePolicy
 from tests.asgi_client import ASGI, TRANSPORTS, AsgiClient, committed_rows
 from tests.factories import InventoryFactory, UserFactory
 from warehouses.models import Warehouse
@@ -136,6 +137,10 @@ def _key(world: World) -> ApiKey:
 
 def _hook(world: World) -> Webhook:
     return Webhook.objects.create(url="http://127.0.0.1:9/x", events=["stock.low"], secret="s")
+
+
+def _channel(world: World) -> Channel:
+    return Channel.objects.get_or_create(code="matrix", defaults={"name": "Matrix"})[0]
 
 
 def _stock_line(world: World) -> dict:
@@ -488,6 +493,26 @@ CALLS = [
     Call("console-events-csv", "GET", named("console-events-csv"), console(200)),
     Call("console-race", "GET", named("console-race"), console(200)),
     Call("console-analytics", "GET", named("console-analytics"), console(200)),
+    Call("console-sales", "GET", named("console-sales"), console(200)),
+    Call("console-sales", "POST", named("console-sales"), console(400), data={}),
+    Call("console-sales-product", "GET", product_url("console-sales-product"), console(200)),
+    Call(
+        "console-sales-product",
+        "POST",
+        product_url("console-sales-product"),
+        console(302),
+        data={"limit_per_customer": "2"},
+    ),
+    Call("console-sales-channels", "GET", named("console-sales-channels"), console(200)),
+    Call("console-sales-channels", "POST", named("console-sales-channels"), console(400), data={}),
+    Call("console-sales-channel", "GET", named("console-sales-channel", code="web"), console(200)),
+    Call(
+        "console-sales-channel",
+        "POST",
+        named("console-sales-channel", code="web"),
+        console(400),
+        data={},
+    ),
     Call("console-integrations", "GET", named("console-integrations"), console(200)),
     Call(
         "console-integrations",
@@ -587,6 +612,45 @@ CALLS = [
         staff_api(404),  # reached: no such delivery
     ),
     Call("api-events", "GET", named("api-events"), staff_api(200)),
+    # --- the sales staff API: API keys with scope `policies`, or staff ---
+    Call("api-policy", "GET", product_url("api-policy"), staff_api(200)),
+    Call(
+        "api-policy",
+        "PUT",
+        product_url("api-policy"),
+        staff_api(200),
+        data={"limitPerCustomer": 2, "saleStartsAt": "2030-05-01T10:00:00+05:30"},
+    ),
+    Call("api-channels", "GET", named("api-channels"), staff_api(200)),
+    Call(
+        "api-channels",
+        "POST",
+        named("api-channels"),
+        staff_api(201),
+        data={"code": "matrix-new", "name": "Matrix"},
+    ),
+    Call(
+        "api-channel-allocations",
+        "GET",
+        lambda w: reverse("api-channel-allocations", kwargs={"code": _channel(w).code}),
+        staff_api(200),
+    ),
+    Call(
+        "api-channel-allocation",
+        "PUT",
+        lambda w: reverse(
+            "api-channel-allocation",
+            kwargs={"code": _channel(w).code, "product_id": w.row.product_id},
+        ),
+        staff_api(200),
+        data={"quota": 5, "bufferPercent": 10},
+    ),
+    Call(
+        "api-availability",
+        "GET",
+        lambda w: reverse("api-availability") + f"?productId={w.row.product_id}",
+        everyone(200),
+    ),
     Call(
         "console-inventory-states",
         "POST",
@@ -686,7 +750,10 @@ def client_for(world: World, actor: str, **kwargs) -> Client | AsgiClient:
 
 def snapshot() -> dict:
     """Every row an action could change, as plain values."""
-    models = [Reservation, ReservationEvent, WaitlistEntry, Inventory, Product, Warehouse]
+    models = [
+        *(Reservation, ReservationEvent, WaitlistEntry, Inventory, Product, Warehouse),
+        *(Channel, SalePolicy, Allocation, ApiKey),
+    ]
     state = {model.__name__: sorted(map(repr, model.objects.values())) for model in models}
     state["users"] = sorted(map(repr, get_user_model().objects.values("id", "email")))
     return state
