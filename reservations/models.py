@@ -136,6 +136,10 @@ class Reservation(models.Model):
     def extended(self) -> bool:
         return self.extensions > 0
 
+    @property
+    def extensions_left(self) -> int:
+        return max(0, self.max_extensions - self.extensions)
+
     def is_due(self, now) -> bool:
         return self.status == self.Status.PENDING and self.expires_at <= now
 

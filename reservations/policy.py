@@ -7,11 +7,15 @@ from django.conf import settings
 from reservations.errors import InvalidQuantity
 
 
-def hold_ttl(reservation=None) -> timedelta:
+def hold_seconds(reservation=None) -> int:
     """How long a hold lasts, and what an extension adds: its own (fixed when it was made, by
     its product's sale policy), else RESERVATION_TTL_SECONDS."""
-    seconds = getattr(reservation, "hold_seconds", None) or settings.RESERVATION_TTL_SECONDS
-    return timedelta(seconds=seconds)
+    return getattr(reservation, "hold_seconds", None) or settings.RESERVATION_TTL_SECONDS
+
+
+def hold_ttl(reservation=None) -> timedelta:
+    """hold_seconds as a timedelta."""
+    return timedelta(seconds=hold_seconds(reservation))
 
 
 def check_quantity(quantity: int) -> None:

@@ -9,7 +9,6 @@ countdown asks for at zero answers the expired state.
 import math
 import uuid
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -23,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import NotFound, StockdError
 from reservations.errors import ReservationExpired
 from reservations.models import Reservation
+from reservations.policy import hold_seconds
 from reservations.services import transitions
 from storefront.error_messages import friendly
 from storefront.forms.checkout import CheckoutActionForm, PaymentForm
@@ -91,11 +91,8 @@ def _act(request: HttpRequest, reservation_id: uuid.UUID) -> HttpResponse:
         return HttpResponseBadRequest("Unknown checkout action: send action=extend or release.")
     try:
         if form.cleaned_data["action"] == "extend":
-            transitions.extend(reservation_id=reservation_id, user=request.user)
-            messages.success(
-                request,
-                f"Your hold is extended by {_duration(settings.RESERVATION_TTL_SECONDS)}.",
-            )
+            hold = transitions.extend(reservation_id=reservation_id, user=request.user)
+            messages.success(request, f"Your hold is extended by {_duration(hold_seconds(hold))}.")
         else:
             hold = transitions.release(reservation_id=reservation_id, user=request.user)
             if hold.release_reason == Reason.EXPIRED:
@@ -148,12 +145,12 @@ def _page(
         "total": reservation.product.price * reservation.quantity,
         "server_now": now,
         "seconds_left": seconds_left,
-        "hold_seconds": max(settings.RESERVATION_TTL_SECONDS, seconds_left),
+        "hold_seconds": max(hold_seconds(reservation), seconds_left),
         "clock": _clock(seconds_left),
         "time_left": _duration(seconds_left),
         "ending": seconds_left <= ENDING_SECONDS,
         "ending_seconds": ENDING_SECONDS,
-        "extend_by": _duration(settings.RESERVATION_TTL_SECONDS),
+        "extend_by": _duration(hold_seconds(reservation)),
         "paying": paying,
         "form": form,
         "swapped": wants_partial(request),
