@@ -245,7 +245,7 @@ def test_a_second_extend_is_refused_kindly_and_changes_nothing(client, stock):
     response = client.post(page_url(reservation), {"action": "extend"}, follow=True)
 
     assert shown_messages(response) == [
-        "A hold can be extended only once. Confirm it before the time runs out."
+        "This hold has had all its extensions. Confirm it before the time runs out."
     ]
     assert stored(reservation).expires_at == once
 

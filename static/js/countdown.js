@@ -11,6 +11,8 @@
  *        data-countdown-server-now="..."    optional, information only: the server's now
  *        data-countdown-expires-at="...">   optional, information only: the server's expiry
  *     <span data-countdown-clock role="timer">09:53</span>   text becomes mm:ss (h:mm:ss)
+ *
+ * With data-countdown-format="hh:mm:ss" the clock always shows two-digit hours (00:09:53).
  *     <progress data-countdown-bar max="600" value="593"></progress>   value = seconds left
  *   </div>
  *
@@ -36,12 +38,13 @@
 
   var TICK_MS = 250;
 
-  function clock(seconds) {
+  function clock(seconds, withHours) {
     var hours = Math.floor(seconds / 3600);
     var minutes = Math.floor((seconds % 3600) / 60);
     var rest = seconds % 60;
     var mm = (minutes < 10 ? "0" : "") + minutes;
     var ss = (rest < 10 ? "0" : "") + rest;
+    if (withHours) return (hours < 10 ? "0" : "") + hours + ":" + mm + ":" + ss;
     return hours ? hours + ":" + mm + ":" + ss : mm + ":" + ss;
   }
 
@@ -53,6 +56,7 @@
     if (!isFinite(warn)) warn = 60;
     var face = element.querySelector("[data-countdown-clock]");
     var bar = element.querySelector("[data-countdown-bar]");
+    var withHours = element.getAttribute("data-countdown-format") === "hh:mm:ss";
     var startedAt = performance.now();
     var shown = null;
     var timer = null;
@@ -67,7 +71,7 @@
       if (bar) bar.value = left;
       if (whole === shown) return;
       shown = whole;
-      if (face) face.textContent = clock(whole);
+      if (face) face.textContent = clock(whole, withHours);
       var state = whole <= 0 ? "ended" : whole <= warn ? "ending" : "running";
       element.setAttribute("data-countdown-state", state);
       if (state === "ended") {

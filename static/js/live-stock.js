@@ -17,6 +17,15 @@
  *   - anything else: [data-live-row][data-product=P][data-warehouse=W] [data-available].
  * Elements swapped in by htmx are found too: nothing is looked up in advance.
  *
+ * A product's stream also sends `sale` events, {productId, state, saleStartsAt, saleEndsAt}
+ * ("upcoming", "open" or "ended"), as it opens and whenever the sale opens, ends or moves, on
+ * the server's clock. The product page's buy panel says what it was rendered for
+ * (#buy-panel[data-sale-state][data-sale-starts-at][data-sale-ends-at]); when an event says
+ * otherwise, the panel gets a `sale:changed` event and fetches itself again (its hx-get), so
+ * "On sale in 00:00:03" turns to "Reserve" by itself. <html data-sale-turned-by="stream">
+ * records that the stream did it (tests). Every event is also dispatched on the document as
+ * `stock:sale`.
+ *
  * The browser reconnects by itself with Last-Event-ID; if the stream is closed for good
  * (a 502 during a deploy, a 503 from a server that does not stream) it tries again after 5 s,
  * then slower, up to a minute; then and when the page comes back from the back-forward
@@ -64,6 +73,24 @@
       try { change = JSON.parse(event.data); } catch (error) { return; }
       apply(change);
     };
+    source.addEventListener("sale", function (event) {
+      var sale;
+      try { sale = JSON.parse(event.data); } catch (error) { return; }
+      applySale(sale);
+      document.dispatchEvent(new CustomEvent("stock:sale", { detail: sale }));
+    });
+  }
+
+  function applySale(sale) {
+    var page = document.querySelector(".product-page" + byAttr("data-product-id", sale.productId));
+    var panel = page && page.querySelector("#buy-panel[data-sale-state]");
+    if (!panel) return;
+    var same = panel.getAttribute("data-sale-state") === sale.state &&
+      panel.getAttribute("data-sale-starts-at") === (sale.saleStartsAt || "") &&
+      panel.getAttribute("data-sale-ends-at") === (sale.saleEndsAt || "");
+    if (same || !window.htmx) return;
+    root.setAttribute("data-sale-turned-by", "stream");
+    window.htmx.trigger(panel, "sale:changed");
   }
 
   function byAttr(name, value) {

@@ -24,6 +24,7 @@ from django.db import connection
 from integrations.feed import Cursor
 from storefront.live import feed
 from storefront.live.feed import StockChange
+from storefront.live.sales import SaleWindows
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +61,7 @@ class StockHub:
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-hub")
+        self.sale_windows = SaleWindows(self.read)  # products' streams share them
 
     @property
     def subscriber_count(self) -> int:
@@ -69,6 +71,10 @@ class StockHub:
         """Run ORM code on the hub's own thread (one connection for the whole process)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
+
+    async def read(self, function: Callable[..., T], *args) -> T:
+        """Run an ORM read on the hub's thread, releasing a pooled connection after it."""
+        return await self.run_in_db_thread(_released, function, *args)
 
     async def latest_position(self) -> Cursor:
         """Return where a new stream starts: the hub's cursor, or past the newest entry."""
@@ -168,13 +174,18 @@ class StockHub:
 
 
 def _read_and_release(cursor: Cursor) -> feed.FeedRead:
-    """Read the feed; hand a pooled connection back so requests can use it meanwhile.
+    """Read the feed; hand a pooled connection back so requests can use it meanwhile."""
+    return _released(feed.read_changes, cursor)
+
+
+def _released(function: Callable[..., T], *args) -> T:
+    """Run a read; then hand a pooled connection back so requests can use it meanwhile.
 
     Without a pool the connection stays open between polls (connecting costs more than a poll)
     and is closed when the hub stops.
     """
     try:
-        return feed.read_changes(cursor)
+        return function(*args)
     finally:
         if connection.settings_dict.get("OPTIONS", {}).get("pool"):
             connection.close()

@@ -5,7 +5,10 @@ with the SSE id set to its position in the stock ledger (`eventId`, `<txid>-<ent
 browser that reconnects sends `Last-Event-ID` and resumes where it was. A first connection may
 say where to start with `?lastEventId=`; with neither (or one that is not a position, such as
 an event id of the stream before the ledger), the stream starts at the newest change.
-`?product=<id>` keeps one product's rows.
+`?product=<id>` keeps one product's rows, and adds a `sale` event (no SSE id) when the stream
+opens and whenever that product's sale opens, ends or is moved (storefront.live.sales), so
+the product page turns to "Reserve" at the start with no reload. Products with no sale
+window get none.
 
 Under ASGI the view is async and the stream is an async generator fed by the process's
 StockHub: an open stream holds no thread and no database connection. A WSGI server would give
@@ -23,14 +26,16 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.errors import InvalidId
 from core.ids import parse_int_id
 from integrations.feed import Cursor
 from reservations import metrics
-from storefront.live import feed, hub
+from storefront.live import feed, hub, sales
 from storefront.live.feed import StockChange
+from storefront.live.sales import SaleWatch
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000  # how long a browser waits before reconnecting
@@ -87,6 +92,7 @@ async def _stream(
     the ASGI handler cancels the wait and the subscription is dropped.
     """
     subscription = stock_hub.subscribe(start=start, product_id=product_id)
+    watch = None if product_id is None else SaleWatch(product_id)
     sent = start
     metrics.live_stream_opened()
     try:
@@ -95,9 +101,17 @@ async def _stream(
         if text:
             yield text
         while True:
+            wait = HEARTBEAT_SECONDS
+            if watch is not None:
+                window = await stock_hub.sale_windows.of(watch.product_id)
+                if news := watch.news(window, timezone.now()):
+                    yield news
+                wait = watch.seconds_to_wait(timezone.now(), at_most=HEARTBEAT_SECONDS)
             try:
-                batch = await asyncio.wait_for(subscription.queue.get(), HEARTBEAT_SECONDS)
+                batch = await asyncio.wait_for(subscription.queue.get(), max(0.0, wait))
             except TimeoutError:
+                if watch is not None and watch.due(timezone.now()):
+                    continue  # the sale opens or ends now: say so first
                 # Nothing is queued: every change up to the hub's cursor has gone out.
                 cursor = stock_hub.cursor or sent
                 yield _heartbeat(cursor if cursor > sent else None)
@@ -119,10 +133,17 @@ def _stream_on_this_thread(*, start: Cursor, product_id: int | None) -> Iterator
     """
     cursor = sent = start
     quiet_since = time.monotonic()
+    watch = None if product_id is None else SaleWatch(product_id)
+    window, window_read_at = None, -sales.REFRESH_SECONDS
     metrics.live_stream_opened()
     try:
         yield _preamble(start)
         while True:
+            if watch is not None:
+                if time.monotonic() - window_read_at >= sales.REFRESH_SECONDS:
+                    window, window_read_at = sales.read_window(product_id), time.monotonic()
+                if news := watch.news(window, timezone.now()):
+                    yield news
             read = feed.read_changes(cursor)
             cursor = read.cursor
             wanted = [c for c in read.changes if product_id is None or c.product_id == product_id]

@@ -3,6 +3,11 @@
 GET shows the page; `?pincode=` adds the delivery quote, `?warehouse=` and `?quantity=` preset
 what to buy. An htmx request names the part it replaces (its target id) and gets that named
 partial. Reserve, add to cart and join the waitlist are POSTs that redirect after success.
+
+A product under a sale window (sales) shows its state in the buy panel: "On sale in
+HH:MM:SS" before the start, Reserve while open, "Sale ended" after; the live stream tells the
+page when that changes and the panel fetches itself again (storefront.live.sales). A guest
+refused because the product requires an account is sent to sign in, and back here after.
 """
 
 from collections.abc import Callable, Mapping
@@ -16,17 +21,23 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import NotFound, StockdError
+from core.links import NEXT
 from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
 from inventory.models import Inventory, Product
 from inventory.selectors import product_detail
 from reservations import guests
 from reservations.services import holds, waitlist
+from sales.errors import AccountRequired
+from sales.models import WEB
+from sales.selectors import rules_for
 from storefront import cart, places, waitlists
+from storefront.drops import Drop, drop_of
 from storefront.error_messages import friendly
 from storefront.forms.product import (
     DeliveryCheckForm,
@@ -128,13 +139,25 @@ def _quote(product: Product, form: DeliveryCheckForm, quantity: int) -> Delivery
     return None
 
 
+def _drop(request: HttpRequest, product: Product) -> Drop:
+    """Read the storefront's sale rules of the product as this shopper sees them now."""
+    return drop_of(
+        rules_for(product.id, [WEB])[WEB],
+        now=timezone.now(),
+        signed_in=request.user.is_authenticated,
+        default_hold_seconds=settings.RESERVATION_TTL_SECONDS,
+    )
+
+
 def _page_context(
     product: Product,
     *,
     params: Mapping[str, str],
+    drop: Drop,
     buy_form: PurchaseForm | WaitlistForm | None = None,
 ) -> dict:
-    """Build what the page shows from the query (or a POST that failed) and the product's stock."""
+    """Build what the page shows from the query (or a POST that failed), the product's stock
+    and its sale."""
     rows = list(product.inventory.all())
     limit = settings.MAX_QUANTITY_PER_RESERVATION
     quantity = _int_or_none(params.get("quantity"))
@@ -155,6 +178,8 @@ def _page_context(
     ]
     sold_out = chosen is None or chosen.available_units <= 0
     bound = limit if sold_out else min(limit, chosen.available_units)
+    if drop.limit is not None:
+        bound = min(bound, drop.limit)
     if buy_form is None:
         form_class = WaitlistForm if sold_out else PurchaseForm
         initial = {"quantity": min(quantity, bound), "pincode": pincode}
@@ -175,6 +200,11 @@ def _page_context(
         "quantity_max": bound,
         "max_per_hold": limit,
         "hold_minutes": max(1, settings.RESERVATION_TTL_SECONDS // 60),
+        "drop": drop,
+        # Where signing in (or up) from this page comes back to.
+        "back_here": _back_to_product(
+            product, warehouse_id=chosen.warehouse_id if chosen else None, pincode=pincode
+        ),
     }
 
 
@@ -220,7 +250,9 @@ def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     deliver_to = places.current(request)
     if "pincode" not in params and deliver_to is not None and deliver_to.pincode:
         params["pincode"] = deliver_to.pincode  # the place chosen on the catalogue
-    return _render_page(request, _page_context(product, params=params))
+    return _render_page(
+        request, _page_context(product, params=params, drop=_drop(request, product))
+    )
 
 
 def _refused_page(
@@ -229,7 +261,7 @@ def _refused_page(
     """Show the page again with the form's errors next to its fields; nothing was changed."""
     params = {key: request.POST.get(key) for key in ("warehouse", "quantity", "pincode")}
     params = {key: value for key, value in params.items() if value}
-    context = _page_context(product, params=params, buy_form=form)
+    context = _page_context(product, params=params, drop=_drop(request, product), buy_form=form)
     return _render_page(request, context, status=400)
 
 
@@ -272,6 +304,10 @@ def reserve(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpR
             user=request.user,
             guest_id=guest,
         )
+    except AccountRequired as refused:
+        back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
+        messages.info(request, friendly(refused))
+        return redirect(f"{reverse('login')}?{urlencode({NEXT: back})}")
     except StockdError as refused:
         messages.error(request, friendly(refused, where=row.warehouse.city))
         return redirect(_back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode))
