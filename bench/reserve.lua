@@ -1,7 +1,9 @@
 -- wrk script: every request holds one unit. Of one hot row (BENCH_PRODUCT_ID and
 -- BENCH_WAREHOUSE_ID), of one product routed to the warehouse nearest BENCH_CITY (no
 -- warehouseId), or of a random row of all (BENCH_PRODUCTS="first last" and
--- BENCH_WAREHOUSES="first last": the seed's id ranges). Counts 201s, 409s and the rest.
+-- BENCH_WAREHOUSES="first last": the seed's id ranges). With BENCH_COOKIES (a file of
+-- session cookies, one a line), each request is a signed-in customer picked at random.
+-- Counts 201s, 409s and the rest.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local products, warehouses = os.getenv("BENCH_PRODUCTS"), os.getenv("BENCH_WAREHOUSES")
@@ -17,6 +19,14 @@ else
                            os.getenv("BENCH_PRODUCT_ID"), os.getenv("BENCH_WAREHOUSE_ID"))
 end
 
+local cookies = {}
+local cookie_file = os.getenv("BENCH_COOKIES")
+if cookie_file then
+  for line in io.lines(cookie_file) do
+    table.insert(cookies, line)
+  end
+end
+
 -- Each wrk thread counts in its own Lua state; done() adds the counts up.
 local threads = {}
 
@@ -30,6 +40,11 @@ function init(args)
 end
 
 function request()
+  if #cookies > 0 then
+    local headers = {["Content-Type"] = "application/json",
+                     ["Cookie"] = cookies[math.random(#cookies)]}
+    return wrk.format(nil, nil, headers)
+  end
   if not products then
     return wrk.format()
   end

@@ -6,6 +6,10 @@ Each request is admitted only if the sale is open, its shopper may hold it (sign
 product requires an account), the customer's limit, the channel's quota and what the channel
 may sell of the row's available units all still allow it, counting the requests admitted
 before it: exactly what running them one by one would decide.
+
+The customer a limit counts is the signed-in account. A guest is a browser session, renewed
+as easily as a cookie, so counting guests would bind nobody: a limit binds everyone only on a
+product that also requires an account.
 """
 
 from collections.abc import Mapping, Sequence
@@ -27,13 +31,6 @@ class Ask:
     channel: str
     user_id: int | None = None
     guest_id: object = None
-
-    @property
-    def customer(self) -> str | None:
-        """Whom a per-customer limit counts: the account, else the guest's browser session."""
-        if self.user_id is not None:
-            return f"u{self.user_id}"
-        return None if self.guest_id is None else f"g{self.guest_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,25 +54,43 @@ class Row:
     rooms: Mapping[str, Room | None]
 
     def limit_scope(self, ask: Ask) -> str | None:
-        rules = self.rules[ask.channel]
-        if rules.limit_per_customer is None or ask.customer is None:
-            return None
-        return tallies.customer_scope(self.product_id, ask.customer, rules.window)
+        return limit_scope(self.product_id, ask, self.rules)
 
     def quota_scope(self, ask: Ask) -> str | None:
-        room = self.rooms[ask.channel]
-        if room is None or room.quota is None:
-            return None
-        return tallies.quota_scope(room.allocation_id, self.rules[ask.channel].window)
+        return quota_scope(ask, self.rules, self.rooms)
 
-    def scopes(self, asks: Sequence[Ask]) -> set[str]:
-        """The tallies these requests count against, to lock before `admit`."""
-        return {
-            scope
-            for ask in asks
-            for scope in (self.limit_scope(ask), self.quota_scope(ask))
-            if scope is not None
-        }
+
+def limit_scope(product_id: int, ask: Ask, rules: Mapping[str, SaleRules]) -> str | None:
+    """The tally of the customer's units of the product in this sale, if a limit binds them."""
+    rule = rules[ask.channel]
+    if rule.limit_per_customer is None or ask.user_id is None:
+        return None
+    return tallies.customer_scope(product_id, f"u{ask.user_id}", rule.window)
+
+
+def quota_scope(
+    ask: Ask, rules: Mapping[str, SaleRules], rooms: Mapping[str, Room | None]
+) -> str | None:
+    """The tally of the channel's units under its allocation in this sale, if it has a quota."""
+    room = rooms[ask.channel]
+    if room is None or room.quota is None:
+        return None
+    return tallies.quota_scope(room.allocation_id, rules[ask.channel].window)
+
+
+def scopes(
+    product_id: int,
+    asks: Sequence[Ask],
+    rules: Mapping[str, SaleRules],
+    rooms: Mapping[str, Room | None],
+) -> set[str]:
+    """The tallies these requests count against, to lock before `admit`."""
+    return {
+        scope
+        for ask in asks
+        for scope in (limit_scope(product_id, ask, rules), quota_scope(ask, rules, rooms))
+        if scope is not None
+    }
 
 
 def admit(row: Row, asks: Sequence[Ask], counted: dict[str, int]) -> list[Admitted | StockdError]:

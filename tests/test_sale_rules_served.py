@@ -63,7 +63,8 @@ def test_500_holds_from_three_channels_get_exactly_their_quotas(tmp_path):
     created = Counter(channel for status, channel in answers if status == 201)
     refused = Counter(code for status, code in answers if status == 409)
     assert created == QUOTAS
-    assert sum(refused.values()) == REQUESTS - 100
+    others = [answer for answer in answers if answer[0] not in (201, 409)]
+    assert sum(refused.values()) == REQUESTS - 100, others
     assert set(refused) <= {"CHANNEL_QUOTA_REACHED", "INSUFFICIENT_STOCK"}
     held = Counter(Reservation.objects.values_list("channel", flat=True))
     assert held == QUOTAS

@@ -99,7 +99,9 @@ def decide(
     admitted units to the tallies. Return each request's terms, or why it was refused."""
     rows = {key: _row(key, available[key], asks, now) for key, asks in asks_by_row.items()}
     counted = tallies.lock(
-        scope for key, row in rows.items() for scope in row.scopes(asks_by_row[key])
+        scope
+        for key, row in rows.items()
+        for scope in admission.scopes(row.product_id, asks_by_row[key], row.rules, row.rooms)
     )
     before = dict(counted)
     decided = {}
@@ -113,28 +115,46 @@ def decide(
     return decided
 
 
-Steps = Generator[list[tuple[str, Any]], list[list[tuple]], list]
+@dataclass(frozen=True)
+class Step:
+    """Queries to run in order (SQL, parameters); `last`: the caller needs no rows of them."""
+
+    queries: list[tuple[str, Any]]
+    last: bool = False
+
+
+Steps = Generator[Step, list[list[tuple]], list]
 
 
 def batch_steps(requests: Sequence, *, now: datetime, idempotency_key: str = "") -> Steps:
     """A stock row's requests (coalescer.HoldRequest, in arrival order) held under their
     product's rules, as SQL steps, whoever runs them (sans-IO: `run` on Django's connection,
-    `arun` on the coalescer's): yield the queries of a step, receive their rows.
+    `arun` on the coalescer's): yield a Step, receive its queries' rows.
 
-    1. Lock the sellable row; read its product's policies and the channels' allocations.
-    2. Lock the tallies the requests count against (making the missing ones).
+    1. Read the product's policies and the channels' allocations (no lock).
+    2. Lock the sellable stock row, then the tallies the requests count against (making the
+       missing ones), in one round trip.
     3. Walk the requests (reservations.admission), then write the admitted ones in one
-       statement (locks.RULED_HOLD_SQL).
+       statement (locks.RULED_HOLD_SQL), the last step: its rows are not needed, so a runner
+       may send it with the commit. The row stays locked for steps 2 and 3 only.
     Return a locks.Hold or a StockdError per request.
     """
     product_id, warehouse_id = requests[0].key
     channels = sorted({request.channel for request in requests})
     read = {"product_id": product_id, "warehouse_id": warehouse_id, "channels": channels}
-    stock, policies, allocations = yield [
-        (locks.RULED_LOCK_SQL, read),
-        (selectors.POLICIES_SQL, read),
-        (selectors.ALLOCATIONS_SQL, read),
-    ]
+    policies, allocations = yield Step(
+        [(selectors.POLICIES_SQL, read), (selectors.ALLOCATIONS_SQL, read)]
+    )
+    rules, rooms = (
+        selectors.rules_from(policies, channels),
+        selectors.rooms_from(allocations, channels),
+    )
+    asks = [Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests]
+    scopes = sorted(admission.scopes(product_id, asks, rules, rooms))
+    locking = [(locks.RULED_LOCK_SQL, read)]
+    if scopes:
+        locking.append((tallies.LOCK_SQL, [scopes]))
+    stock, *locked = yield Step(locking)
     if not stock:
         missing = StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
         return [missing for _ in requests]
@@ -144,15 +164,10 @@ def batch_steps(requests: Sequence, *, now: datetime, idempotency_key: str = "")
         warehouse_id=warehouse_id,
         available=available,
         now=now,
-        rules=selectors.rules_from(policies, channels),
-        rooms=selectors.rooms_from(allocations, channels),
+        rules=rules,
+        rooms=rooms,
     )
-    asks = [Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests]
-    scopes = sorted(row.scopes(asks))
-    counted: dict[str, int] = {}
-    if scopes:
-        [locked] = yield [(tallies.LOCK_SQL, [scopes])]
-        counted = dict(locked)
+    counted = dict(locked[0]) if locked else {}
     outcomes, admitted = [], []
     for request, ask, verdict in zip(
         requests, asks, admission.admit(row, asks, counted), strict=True
@@ -178,7 +193,8 @@ def batch_steps(requests: Sequence, *, now: datetime, idempotency_key: str = "")
         admitted.append((request, terms, hold))
         outcomes.append(hold)
     if admitted:
-        yield [(locks.RULED_HOLD_SQL, _written(admitted, stock_id, now, idempotency_key))]
+        written = _written(admitted, stock_id, now, idempotency_key)
+        yield Step([(locks.RULED_HOLD_SQL, written)], last=True)
     return outcomes
 
 
@@ -215,25 +231,31 @@ def run(steps: Steps) -> list:
     """Run SQL steps on Django's connection (the caller's transaction)."""
     with connection.cursor() as cursor:
         try:
-            queries = next(steps)
+            step = next(steps)
             while True:
                 results = []
-                for sql, params in queries:
+                for sql, params in step.queries:
                     cursor.execute(sql, params)
                     results.append(cursor.fetchall())
-                queries = steps.send(results)
+                step = steps.send(results)
         except StopIteration as done:
             return done.value
 
 
 async def arun(steps: Steps, conn) -> list:
-    """Run SQL steps on an async psycopg connection, a step's queries in one pipeline."""
+    """Run SQL steps on an async psycopg connection in pipeline mode: a step's queries in one
+    round trip; the last step's left queued, to go with what follows (the commit)."""
     try:
-        queries = next(steps)
+        step = next(steps)
         while True:
+            if step.last:
+                for sql, params in step.queries:
+                    await conn.execute(sql, params)
+                step = steps.send([])
+                continue
             async with conn.pipeline():
-                cursors = [await conn.execute(sql, params) for sql, params in queries]
-            queries = steps.send([await cursor.fetchall() for cursor in cursors])
+                cursors = [await conn.execute(sql, params) for sql, params in step.queries]
+            step = steps.send([await cursor.fetchall() for cursor in cursors])
     except StopIteration as done:
         return done.value
 
