@@ -46,7 +46,14 @@ def test_500_holds_from_three_channels_get_exactly_their_quotas(tmp_path):
     body = {"productId": row.product_id, "warehouseId": row.warehouse_id, "quantity": 1}
     channels = list(QUOTAS)
     answers: list[tuple[int, str]] = []
-    env = env_for_test_database(HOLD_COALESCING="1", RESERVE_RATE_LIMIT="")
+    # Channels' holds are DRF views on threads: Django's pool keeps their connections to ten
+    # a worker, however many requests arrive at once (PostgreSQL allows 100 in all).
+    env = env_for_test_database(
+        HOLD_COALESCING="1",
+        RESERVE_RATE_LIMIT="",
+        DATABASE_POOL="1",
+        DATABASE_POOL_MAX_SIZE="10",
+    )
     with served(tmp_path, env, workers=2) as url:
         start = threading.Barrier(REQUESTS)
 
