@@ -74,11 +74,23 @@ class Reservation(models.Model):
     channel = models.CharField(max_length=32, default=WEB, db_default=WEB)
     # The tallies its units count in while PENDING or CONFIRMED (a customer's limit, a
     # channel's quota); a release gives them back.
+    # No foreign-key constraint: its check would run once per hold on the hot quota tally's
+    # row; invariant 6 checks that tallies and their holds agree instead.
     limit_tally = models.ForeignKey(
-        Tally, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Tally,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     quota_tally = models.ForeignKey(
-        Tally, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Tally,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

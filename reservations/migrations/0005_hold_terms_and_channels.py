@@ -38,7 +38,8 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(
                 blank=True,
                 null=True,
-                on_delete=django.db.models.deletion.PROTECT,
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
                 to="sales.tally",
             ),
@@ -54,7 +55,8 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(
                 blank=True,
                 null=True,
-                on_delete=django.db.models.deletion.PROTECT,
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
                 to="sales.tally",
             ),
