@@ -203,8 +203,8 @@ class ChannelsApi(SalesApi):
     @extend_schema_serializer(component_name="ChannelInput")
     class InputSerializer(StrictSerializer):
         code = serializers.RegexField(
-            r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$",
-            max_length=32,
+            rf"^{services.CHANNEL_CODE.pattern}$",
+            max_length=services.CHANNEL_CODE_LENGTH,
             help_text='Lowercase letters and digits, words joined by "-" or "_".',
             error_messages={"invalid": 'A slug is required: lowercase words joined by "-".'},
         )
@@ -282,7 +282,11 @@ class AllocationsApi(SalesApi):
     @documented(
         "channel_allocations_list",
         ok=AllocationSerializer(many=True),
-        errors={**_AUTH_ERRORS, 404: "NOT_FOUND: no such channel."},
+        errors={
+            **_AUTH_ERRORS,
+            400: "INVALID_ID: the channel's code is malformed",
+            404: "NOT_FOUND: no such channel.",
+        },
     )
     def get(self, request: Request, code: str) -> Response:
         """A channel's allocations, by product (product-wide before per-warehouse ones)."""

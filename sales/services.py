@@ -5,7 +5,7 @@ import re
 
 from django.db import IntegrityError, transaction
 
-from core.errors import InvalidInput
+from core.errors import InvalidId, InvalidInput
 from inventory.models import Product
 from sales.errors import ChannelExists, ChannelNotFound, ProductNotFound, WarehouseNotFound
 from sales.models import MAX_EXTENSIONS, WEB, Allocation, Channel, SalePolicy
@@ -21,7 +21,9 @@ POLICY_FIELDS = (
     "max_extensions",
 )
 ALLOCATION_FIELDS = ("quota", "buffer", "buffer_percent", "floor")
-CHANNEL_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# A channel's code: lowercase words of letters and digits joined by "-" or "_", 32 at most.
+CHANNEL_CODE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+CHANNEL_CODE_LENGTH = 32
 # The most units or seconds a rule may name (the columns are 32-bit).
 MAX_UNITS = 2**31 - 1
 
@@ -39,6 +41,8 @@ def _product(product_id: int, *, lock: bool = False) -> Product:
 def channel(code: str) -> Channel:
     """The channel with this code; raise ChannelNotFound. The storefront's (`web`) always
     exists (made again if its row was removed)."""
+    if not is_channel_code(code):
+        raise InvalidId(f"{code[:40]!r} is not a channel's code.")
     if code == WEB:
         return Channel.objects.get_or_create(code=WEB, defaults={"name": "Storefront"})[0]
     found = Channel.objects.filter(code=code).first()
@@ -94,13 +98,17 @@ def set_policy(product_id: int, changes: dict, *, channel_code: str | None = Non
     return policy
 
 
+def is_channel_code(code: str) -> bool:
+    return len(code) <= CHANNEL_CODE_LENGTH and CHANNEL_CODE.fullmatch(code) is not None
+
+
 def create_channel(*, code: str, name: str) -> Channel:
     """Open a sales channel; raise InvalidInput for a code that is not a slug, ChannelExists
     when it is taken."""
-    if not CHANNEL_CODE.fullmatch(code):
+    if not is_channel_code(code):
         raise InvalidInput(
-            "A channel's code is 1 to 32 lowercase letters, digits or hyphens, starting with a "
-            "letter or a digit."
+            f"A channel's code is up to {CHANNEL_CODE_LENGTH} lowercase letters and digits, "
+            'words joined by "-" or "_".'
         )
     try:
         with transaction.atomic():

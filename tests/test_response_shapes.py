@@ -1609,6 +1609,214 @@ def poll_the_events_with_a_stock_key(api):
     return _code(api.get("/api/events", headers=_bearer(*READ_KEY)), "FORBIDDEN")
 
 
+# Sale rules (scope `policies`), and what a channel may sell (public).
+
+
+def _policy_path(row: Inventory) -> str:
+    return f"/api/policies/products/{row.product_id}"
+
+
+def _allocation_path(row: Inventory, code: str = "web") -> str:
+    return f"/api/channels/{code}/allocations/{row.product_id}"
+
+
+@answers("policy_read", 200)
+def read_a_products_sale_policy(api):
+    row = _row()
+    sales.set_policy(row.product_id, {"limit_per_customer": 2})
+    response = _staff(api).get(_policy_path(row))
+    assert response.json()["limitPerCustomer"] == 2
+    return response
+
+
+@answers("policy_read", 400)
+def read_the_policy_of_a_malformed_product(api):
+    return _code(_staff(api).get("/api/policies/products/x"), "INVALID_ID")
+
+
+@answers("policy_read", 401)
+def read_a_policy_without_a_key(api):
+    return _code(api.get(_policy_path(_row())), "NOT_AUTHENTICATED")
+
+
+@answers("policy_read", 403)
+def read_a_policy_as_a_shopper(api):
+    return _code(_shopper(api).get(_policy_path(_row())), "FORBIDDEN")
+
+
+@answers("policy_read", 404)
+def read_the_policy_of_an_unknown_product(api):
+    return _code(_staff(api).get(f"/api/policies/products/{UNKNOWN_ID}"), "NOT_FOUND")
+
+
+@answers("policy_set", 200)
+def set_a_sale_window_and_a_limit(api):
+    body = {"saleStartsAt": "2030-05-01T10:00:00+05:30", "limitPerCustomer": 2}
+    response = _staff(api).put(_policy_path(_row()), body, format="json")
+    assert response.json()["limitPerCustomer"] == 2
+    return response
+
+
+@answers("policy_set", 400)
+def set_too_many_extensions(api):
+    response = _staff(api).put(_policy_path(_row()), {"maxExtensions": 4}, format="json")
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("policy_set", 401)
+def set_a_policy_without_a_key(api):
+    response = api.put(_policy_path(_row()), {"limitPerCustomer": 2}, format="json")
+    return _code(response, "NOT_AUTHENTICATED")
+
+
+@answers("policy_set", 403)
+def set_a_policy_as_a_shopper(api):
+    response = _shopper(api).put(_policy_path(_row()), {"limitPerCustomer": 2}, format="json")
+    return _code(response, "FORBIDDEN")
+
+
+@answers("policy_set", 404)
+def set_the_policy_of_an_unknown_product(api):
+    path = f"/api/policies/products/{UNKNOWN_ID}"
+    return _code(_staff(api).put(path, {"limitPerCustomer": 2}, format="json"), "NOT_FOUND")
+
+
+@answers("channels_create", 201)
+def open_a_sales_channel(api):
+    response = _staff(api).post("/api/channels", {"code": "app", "name": "App"}, format="json")
+    assert response.json()["apiKey"].startswith("stockd_")
+    return response
+
+
+@answers("channels_create", 400)
+def open_a_channel_with_a_bad_code(api):
+    body = {"code": "Not A Slug!", "name": "App"}
+    return _code(_staff(api).post("/api/channels", body, format="json"), "VALIDATION_ERROR")
+
+
+@answers("channels_create", 401)
+def open_a_channel_without_a_key(api):
+    body = {"code": "app", "name": "App"}
+    return _code(api.post("/api/channels", body, format="json"), "NOT_AUTHENTICATED")
+
+
+@answers("channels_create", 403)
+def open_a_channel_as_a_shopper(api):
+    body = {"code": "app", "name": "App"}
+    return _code(_shopper(api).post("/api/channels", body, format="json"), "FORBIDDEN")
+
+
+@answers("channels_create", 409)
+def open_a_channel_whose_code_is_taken(api):
+    sales.create_channel(code="app", name="App")
+    body = {"code": "app", "name": "App again"}
+    return _code(_staff(api).post("/api/channels", body, format="json"), "CHANNEL_EXISTS")
+
+
+@answers("channels_list", 200)
+def list_the_sales_channels(api):
+    sales.create_channel(code="app", name="App")
+    response = _staff(api).get("/api/channels")
+    assert "app" in [channel["code"] for channel in response.json()]
+    return response
+
+
+@answers("channels_list", 401)
+def list_the_channels_without_a_key(api):
+    return _code(api.get("/api/channels"), "NOT_AUTHENTICATED")
+
+
+@answers("channels_list", 403)
+def list_the_channels_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/channels"), "FORBIDDEN")
+
+
+@answers("channel_allocation_set", 200)
+def give_the_storefront_a_quota(api):
+    row = _row()
+    response = _staff(api).put(_allocation_path(row), {"quota": 3}, format="json")
+    assert response.json()["quota"] == 3
+    return response
+
+
+@answers("channel_allocation_set", 400)
+def allocate_a_percent_over_100(api):
+    response = _staff(api).put(_allocation_path(_row()), {"bufferPercent": 101}, format="json")
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("channel_allocation_set", 401)
+def allocate_without_a_key(api):
+    response = api.put(_allocation_path(_row()), {"quota": 3}, format="json")
+    return _code(response, "NOT_AUTHENTICATED")
+
+
+@answers("channel_allocation_set", 403)
+def allocate_as_a_shopper(api):
+    response = _shopper(api).put(_allocation_path(_row()), {"quota": 3}, format="json")
+    return _code(response, "FORBIDDEN")
+
+
+@answers("channel_allocation_set", 404)
+def allocate_to_an_unknown_channel(api):
+    response = _staff(api).put(_allocation_path(_row(), "nobody"), {"quota": 3}, format="json")
+    return _code(response, "NOT_FOUND")
+
+
+@answers("channel_allocations_list", 200)
+def list_a_channels_allocations(api):
+    row = _row()
+    sales.set_allocation("web", row.product_id, {"quota": 3})
+    response = _staff(api).get("/api/channels/web/allocations")
+    assert response.json()[0]["quota"] == 3
+    return response
+
+
+@answers("channel_allocations_list", 400)
+def list_the_allocations_of_a_malformed_channel(api):
+    return _code(_staff(api).get("/api/channels/NOT%20A%20SLUG/allocations"), "INVALID_ID")
+
+
+@answers("channel_allocations_list", 401)
+def list_allocations_without_a_key(api):
+    return _code(api.get("/api/channels/web/allocations"), "NOT_AUTHENTICATED")
+
+
+@answers("channel_allocations_list", 403)
+def list_allocations_as_a_shopper(api):
+    return _code(_shopper(api).get("/api/channels/web/allocations"), "FORBIDDEN")
+
+
+@answers("channel_allocations_list", 404)
+def list_the_allocations_of_an_unknown_channel(api):
+    return _code(_staff(api).get("/api/channels/nobody/allocations"), "NOT_FOUND")
+
+
+@answers("availability_read", 200)
+def read_what_the_storefront_may_sell(api):
+    row = _row(total=5)
+    response = api.get("/api/availability", {"productId": row.product_id, "channel": "web"})
+    assert response.json()["sellable"] == 5
+    return response
+
+
+@answers("availability_read", 400)
+def read_the_availability_of_a_malformed_product(api):
+    return _code(api.get("/api/availability", {"productId": "x"}), "VALIDATION_ERROR")
+
+
+@answers("availability_read", 404)
+def read_the_availability_for_an_unknown_channel(api):
+    response = api.get("/api/availability", {"productId": _row().product_id, "channel": "nobody"})
+    return _code(response, "NOT_FOUND")
+
+
+@answers("availability_read", 422)
+def read_the_availability_at_a_pincode_nobody_serves(api):
+    query = {"productId": _row().product_id, "pincode": "012345"}
+    return _code(api.get("/api/availability", query), "PINCODE_NOT_SERVICEABLE")
+
+
 # --- the tests -----------------------------------------------------------------------------
 
 
