@@ -93,6 +93,16 @@ def _column(model, field: str) -> str:
     return model._meta.get_field(field).column
 
 
+# The RESERVED events of the batch statements' admitted requests (`admitted`), one per
+# reservation they inserted (`reservation`).
+_ADMITTED_EVENTS = """), event AS (
+    INSERT INTO {event} ({e_columns})
+    SELECT %(reserved)s, %(product_id)s, %(warehouse_id)s, a.quantity, a.id, a.actor,
+           a.payload::jsonb, %(now)s
+      FROM admitted AS a JOIN reservation USING (id)
+"""
+
+
 def _names() -> dict[str, str]:
     """Table and column names of the hold statements, taken from the models."""
     r_columns = ", ".join(
@@ -126,7 +136,7 @@ def _names() -> dict[str, str]:
         "incoming": _column(Inventory, "incoming_stock"),
         "version": _column(Inventory, "version"),
     }
-    return {
+    names = {
         **states,
         # Inventory.available in SQL, of the stock row aliased `i`.
         "i_available": "(i.{total} - i.{reserved} - i.{safety} - i.{unsellable})".format(**states),
@@ -158,6 +168,7 @@ def _names() -> dict[str, str]:
             allocation_product=_column(Allocation, "product"),
         ),
     }
+    return {**names, "admitted_events": _ADMITTED_EVENTS.format(**names)}
 
 
 _HOLD_SQL = """
@@ -265,12 +276,7 @@ WITH RECURSIVE request AS (
       FROM admitted AS a
      WHERE EXISTS (SELECT 1 FROM held)
  RETURNING id
-), event AS (
-    INSERT INTO {event} ({e_columns})
-    SELECT %(reserved)s, %(product_id)s, %(warehouse_id)s, a.quantity, a.id, a.actor,
-           a.payload::jsonb, %(now)s
-      FROM admitted AS a JOIN reservation USING (id)
-)
+{admitted_events})
 SELECT a.admitted, a.left_before, s.product_name, s.price, s.image, s.category,
        s.warehouse_name, s.city, s.location
   FROM admission AS a CROSS JOIN stock AS s
@@ -325,12 +331,7 @@ WITH admitted AS (
            a.max_extensions, a.limit_tally, a.quota_tally
       FROM admitted AS a
  RETURNING id
-), event AS (
-    INSERT INTO {event} ({e_columns})
-    SELECT %(reserved)s, %(product_id)s, %(warehouse_id)s, a.quantity, a.id, a.actor,
-           a.payload::jsonb, %(now)s
-      FROM admitted AS a JOIN reservation USING (id)
-), counted AS (
+{admitted_events}), counted AS (
     UPDATE {tally} AS t SET units = t.units + c.units
       FROM (SELECT scope, sum(quantity) AS units
               FROM (SELECT limit_tally AS scope, quantity FROM admitted

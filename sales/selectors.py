@@ -12,9 +12,9 @@ from django.db.models import Q
 from sales.models import Allocation, Channel, SalePolicy
 from sales.rules import Room, SaleRules
 
-# The columns of a policy row and of an allocation row, in the order both forms give them.
-POLICY_COLUMNS = (
-    "channel__code",
+# A policy's rules (SaleRules' fields), and the columns of a policy row and of an allocation
+# row, in the order both forms give them.
+POLICY_FIELDS = (
     "sale_starts_at",
     "sale_ends_at",
     "limit_per_customer",
@@ -23,6 +23,7 @@ POLICY_COLUMNS = (
     "hold_seconds_signed_in",
     "max_extensions",
 )
+POLICY_COLUMNS = ("channel__code", *POLICY_FIELDS)
 ALLOCATION_COLUMNS = (
     "channel__code",
     "id",

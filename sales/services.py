@@ -9,17 +9,9 @@ from core.errors import InvalidId, InvalidInput
 from inventory.models import Product
 from sales.errors import ChannelExists, ChannelNotFound, ProductNotFound, WarehouseNotFound
 from sales.models import MAX_EXTENSIONS, WEB, Allocation, Channel, SalePolicy
+from sales.selectors import POLICY_FIELDS
 from warehouses.models import Warehouse
 
-POLICY_FIELDS = (
-    "sale_starts_at",
-    "sale_ends_at",
-    "limit_per_customer",
-    "requires_account",
-    "hold_seconds",
-    "hold_seconds_signed_in",
-    "max_extensions",
-)
 ALLOCATION_FIELDS = ("quota", "buffer", "buffer_percent", "floor")
 # A channel's code: lowercase words of letters and digits joined by "-" or "_", 32 at most.
 CHANNEL_CODE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
