@@ -5,8 +5,8 @@ transactions can wait on each other in a cycle (no deadlocks):
 
     1. reservations, by primary key (this module);
     2. then inventory rows, by primary key (inventory.locks);
-    3. then tallies (a customer's limit, a channel's quota), by scope (sales.tallies);
-    4. then waitlist entries, oldest first (this module).
+    3. then waitlist entries, oldest first (this module);
+    4. then tallies (a customer's limit, a channel's quota), by scope (sales.tallies).
 
 Reservations come first because the expiry sweep must take due holds with SKIP LOCKED
 before it knows which stock rows to give units back to. A reserve locks only its inventory

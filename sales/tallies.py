@@ -1,6 +1,7 @@
 """Tallies: units counted against a customer's limit or a channel's quota, changed only under
-the lock of the row they count in. Every transaction takes them after its stock rows, in
-scope order (reservations.locks states the whole order), so tallies never deadlock."""
+the lock of the row they count in. Every transaction takes them last, after its stock rows
+(and a promotion's waiting entries), in scope order (reservations.locks states the whole
+order), so tallies never deadlock."""
 
 from collections.abc import Iterable, Mapping
 

@@ -17,7 +17,7 @@ from reservations.errors import ExtensionLimit, InsufficientStock
 from reservations.invariants import find_violations
 from reservations.models import Reservation
 from reservations.planning import CartLine
-from reservations.services import carts, holds, transitions
+from reservations.services import carts, holds, transitions, waitlist
 from sales import services
 from sales.errors import AccountRequired, ChannelQuotaReached, LimitReached, NotOnSale
 from sales.models import Tally
@@ -206,4 +206,26 @@ def test_a_batch_walks_requests_in_arrival_order_as_one_by_one_would():
     assert unexpected_errors(outcomes, LimitReached, ChannelQuotaReached) == []
     per_customer = [_held_units(row, user=c) for c in customers]
     assert sum(per_customer) == 25 and max(per_customer) <= 4
+    assert find_violations() == []
+
+
+def test_a_waiting_shopper_is_promoted_under_the_rules_and_counts_in_their_limit():
+    row = InventoryFactory(total_stock=1)
+    services.set_policy(row.product_id, {"limit_per_customer": 1})
+    first, waiting = UserFactory(), UserFactory()
+    held = _hold(row, user=first)
+    joined = waitlist.join_waitlist(
+        product_id=row.product_id,
+        warehouse_id=row.warehouse_id,
+        quantity=1,
+        email=waiting.email,
+        user=waiting,
+    )
+    transitions.release(reservation_id=held.id, user=first)
+    entry = joined.entry
+    entry.refresh_from_db()
+    assert entry.status == entry.Status.PROMOTED
+    assert entry.reservation.user_id == waiting.pk
+    with pytest.raises(LimitReached):
+        _hold(row, user=waiting)
     assert find_violations() == []

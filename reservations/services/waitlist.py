@@ -19,10 +19,13 @@ from inventory import locks as stock_locks
 from inventory.errors import StockNotFound
 from inventory.selectors import available_units
 from reservations import access, events, locks
+from reservations.coalescer import HoldRequest
 from reservations.errors import InvalidTransition, StockAvailable, WaitlistEntryNotFound
 from reservations.models import WaitlistEntry
 from reservations.notifications import send_promotion_email
 from reservations.policy import check_quantity, hold_ttl
+from reservations.services import ruled
+from sales import selectors as sale_rules
 
 Status = WaitlistEntry.Status
 EventType = events.EventType
@@ -159,8 +162,11 @@ def cancel_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:
 
 
 def _promote(entry: WaitlistEntry) -> Promotion | None:
-    """Hold an entry's units on its (locked) stock row and mark it PROMOTED, if they fit."""
+    """Hold an entry's units on its (locked) stock row and mark it PROMOTED, if they fit (and,
+    for a product under sale rules, if its rules admit the hold: not before the sale opens,
+    not past the waiting shopper's limit or the storefront's quota)."""
     now = timezone.now()
+    payload = {"waitlistEntryId": str(entry.pk)}
     hold = locks.hold_stock(
         product_id=entry.product_id,
         warehouse_id=entry.warehouse_id,
@@ -169,8 +175,19 @@ def _promote(entry: WaitlistEntry) -> Promotion | None:
         expires_at=now + hold_ttl(),
         actor=PROMOTER,
         user_id=entry.user_id,
-        payload={"waitlistEntryId": str(entry.pk)},
+        payload=payload,
     )
+    if hold is None and sale_rules.has_rules(entry.product_id):
+        request = HoldRequest(
+            product_id=entry.product_id,
+            warehouse_id=entry.warehouse_id,
+            quantity=entry.quantity,
+            actor=PROMOTER,
+            user_id=entry.user_id,
+            payload=payload,
+        )
+        [outcome] = ruled.hold_batch([request], now=now)
+        hold = outcome if isinstance(outcome, locks.Hold) else None
     if hold is None:
         return None
     entry.status = Status.PROMOTED
