@@ -1,6 +1,7 @@
-"""Which of a stock row's hold requests a sale's rules admit, in arrival order: pure, no
-database. The caller has locked the row and the tallies the requests count against, and
-writes what this decides (reservations.services.ruled).
+"""Which of a stock row's hold requests a sale's rules admit, in arrival order, and the terms
+an admitted hold records: pure, no database. The caller has locked the row and the tallies
+the requests count against, and writes what this decides (reservations.services.ruled and
+ruled_orm).
 
 Each request is admitted only if the sale is open, its shopper may hold it (signed in when the
 product requires an account), the customer's limit, the channel's quota and what the channel
@@ -16,10 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+
 from core.errors import StockdError
 from reservations.errors import InsufficientStock
 from sales import tallies
 from sales.errors import AccountRequired, ChannelQuotaReached, LimitReached, NotOnSale
+from sales.models import WEB
 from sales.rules import Room, SaleRules
 
 
@@ -147,3 +151,45 @@ def _decide(
             available=sellable,
         )
     return Admitted(limit_scope, quota_scope)
+
+
+# Extensions a hold may have when no policy says otherwise (the original allowed one).
+DEFAULT_MAX_EXTENSIONS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What a new hold's row records of the rules it was admitted under."""
+
+    channel: str = WEB
+    hold_seconds: int | None = None
+    max_extensions: int = DEFAULT_MAX_EXTENSIONS
+    limit_tally_id: str | None = None
+    quota_tally_id: str | None = None
+
+    @property
+    def seconds(self) -> int:
+        return self.hold_seconds or settings.RESERVATION_TTL_SECONDS
+
+    def fields(self) -> dict:
+        return {
+            "channel": self.channel,
+            "hold_seconds": self.seconds,
+            "max_extensions": self.max_extensions,
+            "limit_tally_id": self.limit_tally_id,
+            "quota_tally_id": self.quota_tally_id,
+        }
+
+
+def terms_of(row: Row, ask: Ask, verdict: Admitted) -> Terms:
+    """The terms an admitted request's hold records."""
+    rules = row.rules[ask.channel]
+    return Terms(
+        channel=ask.channel,
+        hold_seconds=rules.seconds_to_hold(
+            signed_in=ask.user_id is not None, default=settings.RESERVATION_TTL_SECONDS
+        ),
+        max_extensions=rules.extensions_allowed(DEFAULT_MAX_EXTENSIONS),
+        limit_tally_id=verdict.limit_scope,
+        quota_tally_id=verdict.quota_scope,
+    )

@@ -11,9 +11,10 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SECRET_KEY", "stockd-test-secret-key")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("HTTPS_ONLY", "0")
-# Concurrency tests run up to 200 threads, each with its own connection from the pool; 40
-# pooled connections keep well under PostgreSQL's default max_connections of 100.
-os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "40")
+# Concurrency tests run up to 200 threads, each with its own connection from the pool. With
+# `make test`'s two xdist workers at 30 each, PostgreSQL's default max_connections of 100
+# leaves room for the servers, sweepers and race demos other tests start meanwhile.
+os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "30")
 os.environ.setdefault("DATABASE_POOL_TIMEOUT", "30")
 # Many tests reserve from one address; the rate limit's own tests turn it on (override_settings).
 # Set in the environment, so the servers tests start (tests/processes.py) run without it too.

@@ -56,15 +56,15 @@ def _assert_last_unit_held_once(row: Inventory) -> None:
     assert find_violations() == []
 
 
-POOL_SIZE = 40  # DATABASE_POOL_MAX_SIZE in tests/settings.py
+POOL_SIZE = 30  # DATABASE_POOL_MAX_SIZE in tests/settings.py
 
 
 @pytest.mark.django_db(transaction=True)
-def test_200_shoppers_through_a_40_connection_pool_racing_for_the_last_unit_get_one_hold():
+def test_200_shoppers_through_a_30_connection_pool_racing_for_the_last_unit_get_one_hold():
     """200 threads ask at once for the last unit; one gets it, 199 are refused with 0 left.
 
-    They share the test settings' pool of 40 connections (PostgreSQL allows 100 in all, so
-    200 real ones are not possible here) and the test's own thread keeps one, so at most 39
+    They share the test settings' pool of 30 connections (PostgreSQL allows 100 in all, so
+    200 real ones are not possible here) and the test's own thread keeps one, so at most 29
     holds really run against the row at the same moment; the other threads queue for a
     connection, as requests do behind a production pool, and race whoever holds one then.
     """

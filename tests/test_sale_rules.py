@@ -96,7 +96,7 @@ def test_the_limit_holds_across_keyed_holds_carts_and_routed_holds_at_once():
         ),
         lambda: holds.reserve_nearest(product_id=row.product_id, quantity=1, user=customer),
     ]
-    outcomes = run_together(60, lambda i: paths[i % 3]())
+    outcomes = run_together(30, lambda i: paths[i % 3]())
     assert unexpected_errors(outcomes, LimitReached) == []
     assert sum(o.error is None for o in outcomes) == 3
     assert _held_units(row, user=customer) == 3

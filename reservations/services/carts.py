@@ -24,7 +24,7 @@ from reservations.models import Reservation
 from reservations.planning import CartLine, PlannedHold, ShortLine, merge_lines, plan_cart
 from reservations.policy import check_quantity
 from reservations.rules import Plan, Step, TransitionError, plan_confirm, plan_release
-from reservations.services import ruled, sweeps, transitions
+from reservations.services import ruled_orm, sweeps, transitions
 from reservations.services.holds import RoutedHold
 from reservations.services.transitions import WRITERS
 from sales.models import WEB
@@ -86,7 +86,7 @@ def _write_cart(
     user_id = access.owner_id(user)
     guest_id = None if user_id else guest_id
     actor = access.actor_for(user)
-    terms = ruled.terms_for_planned(
+    terms = ruled_orm.terms_for_planned(
         [((h.product_id, h.warehouse_id), h.quantity) for h in plan],
         {key: row.available for key, row in row_of.items()},
         channel=channel,

@@ -2,117 +2,36 @@
 channel allocations, its own hold terms).
 
 The hold statements in reservations.locks leave such products alone; this path does what they
-do with the rules added, in one transaction: lock the stock row(s), lock the tallies the
-requests count against (after every stock row, in scope order: reservations.locks), let the
-pure walk in reservations.admission decide each request in arrival order, then write the
-admitted holds, their events and ledger entries, and add their units to the tallies. The
-coalescer runs a row's queued requests through `hold_batch` as one batch; holds inside a
-caller's transaction (keyed requests, carts) call it for one request, or `terms_for_cart`.
+do with the rules added, in one transaction, as SQL steps (`batch_steps`): read the rules,
+lock the stock row and the tallies the requests count against (after the row, in scope
+order: reservations.locks), let the pure walk in reservations.admission decide each request
+in arrival order, then write the admitted holds, their events, ledger entries and tally
+units. The coalescer runs a row's queued requests through the steps on its own connection
+(`arun`); a hold inside a caller's transaction (a keyed request, a waitlist promotion) runs
+them for one request on Django's (`hold_batch`). Carts and SQLite take the ORM's way
+(reservations.services.ruled_orm).
 """
 
 import json
 import uuid
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import StockdError
-from core.serving.requestid import current_request_id
 from idempotency.context import current_idempotency_key
-from inventory import locks as stock_locks
 from inventory.errors import StockNotFound
-from inventory.models import Inventory, LedgerEntry
+from inventory.models import LedgerEntry
 from reservations import admission, events, locks
-from reservations.admission import Admitted, Ask
+from reservations.admission import Ask
 from reservations.models import Reservation, ReservationEvent
+from reservations.services import ruled_orm
 from sales import selectors, tallies
-from sales.models import WEB
-
-# Extensions a hold may have when no policy says otherwise (the original allowed one).
-DEFAULT_MAX_EXTENSIONS = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Terms:
-    """What a new hold's row records of the rules it was admitted under."""
-
-    channel: str = WEB
-    hold_seconds: int | None = None
-    max_extensions: int = DEFAULT_MAX_EXTENSIONS
-    limit_tally_id: str | None = None
-    quota_tally_id: str | None = None
-
-    @property
-    def seconds(self) -> int:
-        return self.hold_seconds or settings.RESERVATION_TTL_SECONDS
-
-    def fields(self) -> dict:
-        return {
-            "channel": self.channel,
-            "hold_seconds": self.seconds,
-            "max_extensions": self.max_extensions,
-            "limit_tally_id": self.limit_tally_id,
-            "quota_tally_id": self.quota_tally_id,
-        }
-
-
-def _row(key: stock_locks.StockKey, available: int, asks: Sequence[Ask], now: datetime):
-    product_id, warehouse_id = key
-    channels = {ask.channel for ask in asks}
-    return admission.Row(
-        product_id=product_id,
-        warehouse_id=warehouse_id,
-        available=available,
-        now=now,
-        rules=selectors.rules_for(product_id, channels),
-        rooms=selectors.rooms_for(product_id, warehouse_id, channels),
-    )
-
-
-def _terms(row: admission.Row, ask: Ask, verdict: Admitted) -> Terms:
-    rules = row.rules[ask.channel]
-    return Terms(
-        channel=ask.channel,
-        hold_seconds=rules.seconds_to_hold(
-            signed_in=ask.user_id is not None, default=settings.RESERVATION_TTL_SECONDS
-        ),
-        max_extensions=rules.extensions_allowed(DEFAULT_MAX_EXTENSIONS),
-        limit_tally_id=verdict.limit_scope,
-        quota_tally_id=verdict.quota_scope,
-    )
-
-
-def decide(
-    asks_by_row: dict[stock_locks.StockKey, Sequence[Ask]],
-    available: dict[stock_locks.StockKey, int],
-    *,
-    now: datetime,
-) -> dict[stock_locks.StockKey, list[Terms | StockdError]]:
-    """Decide requests on locked stock rows: lock their tallies, walk each row's requests in
-    arrival order (a customer's units admitted on one row count on the next), and add the
-    admitted units to the tallies. Return each request's terms, or why it was refused."""
-    rows = {key: _row(key, available[key], asks, now) for key, asks in asks_by_row.items()}
-    counted = tallies.lock(
-        scope
-        for key, row in rows.items()
-        for scope in admission.scopes(row.product_id, asks_by_row[key], row.rules, row.rooms)
-    )
-    before = dict(counted)
-    decided = {}
-    for key, row in rows.items():
-        verdicts = admission.admit(row, asks_by_row[key], counted)
-        decided[key] = [
-            _terms(row, ask, v) if isinstance(v, Admitted) else v
-            for ask, v in zip(asks_by_row[key], verdicts, strict=True)
-        ]
-    tallies.add({scope: counted[scope] - before[scope] for scope in counted})
-    return decided
 
 
 @dataclass(frozen=True)
@@ -175,7 +94,7 @@ def batch_steps(requests: Sequence, *, now: datetime, idempotency_key: str = "")
         if isinstance(verdict, StockdError):
             outcomes.append(verdict)
             continue
-        terms = _terms(row, ask, verdict)
+        terms = admission.terms_of(row, ask, verdict)
         hold = locks.Hold.written(
             tuple(shown),
             reservation_id=uuid.uuid4(),
@@ -266,7 +185,7 @@ def hold_batch(requests: Sequence, *, now: datetime | None = None) -> list:
     now = now or timezone.now()
     with transaction.atomic():
         if connection.vendor != "postgresql":
-            return _hold_batch_portably(requests, now)
+            return ruled_orm.hold_batch(requests, now)
         outcomes = run(
             batch_steps(requests, now=now, idempotency_key=current_idempotency_key() or "")
         )
@@ -277,131 +196,3 @@ def hold_batch(requests: Sequence, *, now: datetime | None = None) -> list:
         ]
         transaction.on_commit(partial(events.announce, held))
     return outcomes
-
-
-def _hold_batch_portably(requests: Sequence, now: datetime) -> list:
-    """What batch_steps does, with the ORM, for SQLite (whose transactions are IMMEDIATE)."""
-    key = requests[0].key
-    row = (
-        Inventory.objects.sellable()
-        .filter(product_id=key[0], warehouse_id=key[1])
-        .select_related("product", "warehouse")
-        .select_for_update(of=("self",))
-        .first()
-    )
-    if row is None:
-        missing = StockNotFound(f"Product {key[0]} is not stocked in warehouse {key[1]}.")
-        return [missing for _ in requests]
-    asks = [Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests]
-    decided = decide({key: asks}, {key: row.available}, now=now)[key]
-    outcomes = []
-    written = []
-    for request, terms in zip(requests, decided, strict=True):
-        if isinstance(terms, StockdError):
-            outcomes.append(terms)
-            continue
-        reservation = _reservation(request, terms, row, now)
-        written.append((request, reservation))
-        outcomes.append(_hold_of(reservation, row))
-    _write(written, now)
-    return outcomes
-
-
-def _reservation(request, terms: Terms, row: Inventory, now: datetime) -> Reservation:
-    return Reservation(
-        id=uuid.uuid4(),
-        product=row.product,
-        warehouse=row.warehouse,
-        quantity=request.quantity,
-        expires_at=now + timedelta(seconds=terms.seconds),
-        created_at=now,
-        updated_at=now,
-        user_id=request.user_id,
-        guest_id=request.guest_id,
-        **terms.fields(),
-    )
-
-
-def _write(written: list[tuple], now: datetime) -> None:
-    """Insert the admitted holds and their events, then add them to the (locked) row."""
-    if not written:
-        return
-    Reservation.objects.bulk_create([reservation for _, reservation in written])
-    events.record(
-        events.about(
-            r, events.EventType.RESERVED, actor=request.actor, at=now, **request.event_payload()
-        )
-        for request, r in written
-    )
-    stock_locks.apply(
-        [
-            replace(
-                locks.stock_change(r, LedgerEntry.Reason.RESERVED, actor=request.actor),
-                request_id=(request.payload or {}).get(events.REQUEST_ID)
-                or current_request_id()
-                or "",
-            )
-            for request, r in written
-        ],
-        at=now,
-    )
-
-
-def _hold_of(reservation: Reservation, row: Inventory) -> locks.Hold:
-    product, warehouse = row.product, row.warehouse
-    return locks.Hold.written(
-        (product.name, product.price, product.image, product.category,
-         warehouse.name, warehouse.city, warehouse.location),
-        reservation_id=reservation.id,
-        product_id=reservation.product_id,
-        warehouse_id=reservation.warehouse_id,
-        quantity=reservation.quantity,
-        created_at=reservation.created_at,
-        expires_at=reservation.expires_at,
-        user_id=reservation.user_id,
-        guest_id=reservation.guest_id,
-        channel=reservation.channel,
-        hold_seconds=reservation.hold_seconds,
-        max_extensions=reservation.max_extensions,
-    )  # fmt: skip
-
-
-def give_back(released: Sequence[Reservation]) -> None:
-    """Take released holds' units off the tallies they counted in (call after locking their
-    stock rows: tallies come after them in the lock order)."""
-    units: dict[str, int] = {}
-    for reservation in released:
-        for scope in (reservation.limit_tally_id, reservation.quota_tally_id):
-            if scope is not None:
-                units[scope] = units.get(scope, 0) - reservation.quantity
-    if units:
-        tallies.lock(units)
-        tallies.add(units)
-
-
-def terms_for_planned(
-    planned: Sequence[tuple[stock_locks.StockKey, int]],
-    available: dict[stock_locks.StockKey, int],
-    *,
-    channel: str,
-    user_id: int | None,
-    guest_id: uuid.UUID | None,
-    now: datetime,
-) -> list[Terms]:
-    """The terms of holds planned on locked stock rows (a cart's lines: row, quantity), in
-    order; raise the first line's refusal (the caller's transaction then writes nothing).
-    Products without rules get the settings' terms and count in no tally."""
-    products = selectors.ruled_among({key[0] for key, _ in planned})
-    asks_by_row: dict[stock_locks.StockKey, list[Ask]] = {}
-    for key, quantity in planned:
-        if key[0] in products:
-            ask = Ask(quantity, channel, user_id=user_id, guest_id=guest_id)
-            asks_by_row.setdefault(key, []).append(ask)
-    decided = {key: iter(v) for key, v in decide(asks_by_row, available, now=now).items()}
-    terms = []
-    for key, _ in planned:
-        outcome = next(decided[key]) if key in decided else Terms(channel=channel)
-        if isinstance(outcome, StockdError):
-            raise outcome
-        terms.append(outcome)
-    return terms

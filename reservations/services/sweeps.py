@@ -14,7 +14,7 @@ from inventory import locks as stock_locks
 from inventory.models import Inventory, LedgerEntry
 from reservations import events, locks, metrics
 from reservations.models import Reservation
-from reservations.services import ruled, waitlist
+from reservations.services import ruled_orm, waitlist
 
 SWEEP_BATCH_SIZE = 500
 # The name of the lock that lets one scheduled sweep run at a time, on any host.
@@ -40,7 +40,7 @@ def _expire_batch(
     freed = list(dict.fromkeys(change.key for change in expiries))
     stock_locks.lock_stock_rows(freed)
     stock_locks.apply(expiries, at=now)
-    ruled.give_back(due)
+    ruled_orm.give_back(due)
     waitlist.offer_freed_units_on_commit(freed, promotions=promotions)
 
 

@@ -34,7 +34,7 @@ from reservations.rules import (
     plan_extend,
     plan_release,
 )
-from reservations.services import ruled, sweeps, waitlist
+from reservations.services import ruled_orm, sweeps, waitlist
 
 Status = Reservation.Status
 Reason = Reservation.ReleaseReason
@@ -82,7 +82,7 @@ def _write_release(
     events.record([events.about(reservation, event_type, actor=actor, at=now, reason=reason)])
     ledger_reason = LedgerReason.EXPIRED if expired else LedgerReason.RELEASED
     stock_locks.apply([locks.stock_change(reservation, ledger_reason, actor=actor)], at=now)
-    ruled.give_back([reservation])
+    ruled_orm.give_back([reservation])
     waitlist.offer_freed_units_on_commit([_stock_key(reservation)], promotions=promotions)
 
 
