@@ -4,20 +4,16 @@ locks (reservations.admission), so this is what a hold would be admitted for had
 at the moment of the read.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from inventory.models import Inventory, Product
-from sales import tallies
 from sales.errors import ProductNotFound
-from sales.models import WEB, Allocation, Tally
-from sales.rules import Room, SaleRules
-from sales.selectors import ALLOCATION_COLUMNS, rooms_from, rules_for
+from sales.models import WEB, Allocation
+from sales.rules import Room, SaleRules, channel_sellable
+from sales.selectors import ALLOCATION_COLUMNS, quota_used, rooms_by_warehouse, rules_for
 from sales.services import channel
 from warehouses.routing import Location, distance_km
-
-_WAREHOUSE = ALLOCATION_COLUMNS.index("warehouse_id")
 
 
 @dataclass(frozen=True)
@@ -25,10 +21,10 @@ class Offer:
     """One stock row as the channel sees it."""
 
     row: Inventory  # with available_units and its warehouse
+    room: Room | None  # the channel's allocation there
     sellable: int
     quota: int | None
     remaining: int | None  # of the quota, in the sale window
-    allocation_id: int | None  # the allocation whose quota caps it
     distance_km: float | None
 
 
@@ -39,19 +35,14 @@ class ChannelAvailability:
     rules: SaleRules
     on_sale: bool
     offers: list[Offer]  # nearest first with an origin, else by warehouse
+    used: dict[int, int]  # the units counted against each quota, by allocation
 
     @property
     def sellable(self) -> int:
         """What the channel may sell in all: a quota shared by warehouses counts once."""
-        capped: dict[int, int] = {}
-        total = 0
-        for offer in self.offers:
-            if offer.allocation_id is None:
-                total += offer.sellable
-            else:
-                capped[offer.allocation_id] = capped.get(offer.allocation_id, 0) + offer.sellable
-        remaining = {o.allocation_id: o.remaining for o in self.offers if o.allocation_id}
-        return total + sum(min(units, remaining[a]) for a, units in capped.items())
+        if not self.on_sale:
+            return 0
+        return channel_sellable(((o.room, o.row.available_units) for o in self.offers), self.used)
 
 
 def sellable_of(available: int, *, on_sale: bool, room: Room | None, remaining: int | None) -> int:
@@ -82,8 +73,19 @@ def channel_availability(
         .order_by("warehouse_id")
     )
     rules = rules_for(product_id, [channel_code])[channel_code]
-    rooms = _rooms(product_id, channel_code, [row.warehouse_id for row in rows])
-    remaining = _remaining(rooms.values(), rules.window)
+    allocations = Allocation.objects.filter(product_id=product_id, channel__code=channel_code)
+    rooms = rooms_by_warehouse(
+        allocations.values_list(*ALLOCATION_COLUMNS),
+        channel_code,
+        [row.warehouse_id for row in rows],
+    )
+    quotas = {
+        room.allocation_id: room.quota
+        for room in rooms.values()
+        if room is not None and room.quota is not None
+    }
+    used = quota_used((allocation, rules.window) for allocation in quotas)
+    remaining = {a: max(0, quota - used.get(a, 0)) for a, quota in quotas.items()}
     on_sale = rules.on_sale(now)
     offers = []
     for row in rows:
@@ -93,45 +95,18 @@ def channel_availability(
         offers.append(
             Offer(
                 row=row,
+                room=room,
                 sellable=sellable_of(
                     row.available_units, on_sale=on_sale, room=room, remaining=left
                 ),
                 quota=room.quota if capped else None,
                 remaining=left,
-                allocation_id=room.allocation_id if capped else None,
                 distance_km=None if origin is None else distance_km(origin, _location(row)),
             )
         )
     if origin is not None:
         offers.sort(key=lambda offer: (offer.distance_km, offer.row.warehouse_id))
-    return ChannelAvailability(product_id, channel_code, rules, on_sale, offers)
-
-
-def _rooms(product_id: int, code: str, warehouse_ids: list[int]) -> dict[int, Room | None]:
-    """The channel's allocation in each warehouse (sales.selectors.rooms_from: a warehouse's
-    own, else the product-wide one), from one read of all of them."""
-    rows = list(
-        Allocation.objects.filter(product_id=product_id, channel__code=code).values_list(
-            *ALLOCATION_COLUMNS
-        )
-    )
-    return {
-        warehouse_id: rooms_from(
-            (r for r in rows if r[_WAREHOUSE] in (None, warehouse_id)), [code]
-        )[code]
-        for warehouse_id in warehouse_ids
-    }
-
-
-def _remaining(rooms: Iterable[Room | None], window: str) -> dict[int, int]:
-    """Each quota's units left in the sale window, by allocation (a missing tally is 0 used)."""
-    quotas = {room.allocation_id: room.quota for room in rooms if room and room.quota is not None}
-    scopes = {tallies.quota_scope(a, window): a for a in quotas}
-    used = dict(Tally.objects.filter(scope__in=scopes).values_list("scope", "units"))
-    return {
-        allocation: max(0, quotas[allocation] - used.get(scope, 0))
-        for scope, allocation in scopes.items()
-    }
+    return ChannelAvailability(product_id, channel_code, rules, on_sale, offers, used)
 
 
 def _location(row: Inventory) -> Location:

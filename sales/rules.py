@@ -2,10 +2,22 @@
 what a channel may sell of a row's available units. No database access here."""
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
+
+UPCOMING, OPEN, ENDED = "upcoming", "open", "ended"
+
+
+def window_state(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> str:
+    """Where `now` falls in a sale window (either end may be open): before its start UPCOMING,
+    from its end ENDED, else OPEN."""
+    if starts_at is not None and now < starts_at:
+        return UPCOMING
+    if ends_at is not None and now >= ends_at:
+        return ENDED
+    return OPEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +44,12 @@ class SaleRules:
                     values[field.name] = value
         return cls(**values)
 
+    def state(self, now: datetime) -> str:
+        """Where `now` falls in the sale window: UPCOMING, OPEN or ENDED."""
+        return window_state(self.sale_starts_at, self.sale_ends_at, now)
+
     def on_sale(self, now: datetime) -> bool:
-        starts, ends = self.sale_starts_at, self.sale_ends_at
-        return (starts is None or starts <= now) and (ends is None or now < ends)
+        return self.state(now) == OPEN
 
     @property
     def window(self) -> str:
@@ -70,3 +85,24 @@ class Room:
             return 0
         kept = max(self.buffer or 0, math.ceil(available * (self.buffer_percent or 0) / 100))
         return max(0, available - kept)
+
+
+def channel_sellable(rows: Iterable[tuple[Room | None, int]], used: Mapping[int, int]) -> int:
+    """What a channel may sell in all of a product's stock rows, each given as (its room
+    there, its available units) with `used` the units counted against each quota (by
+    allocation): each row what its room leaves it, and rows under one quota together at most
+    what is left of that quota (a quota shared by warehouses counts once)."""
+    uncapped = 0
+    capped: dict[int, int] = {}
+    quotas: dict[int, int] = {}
+    for room, available in rows:
+        units = max(0, available) if room is None else room.sellable(available)
+        if room is None or room.quota is None:
+            uncapped += units
+        else:
+            capped[room.allocation_id] = capped.get(room.allocation_id, 0) + units
+            quotas[room.allocation_id] = room.quota
+    return uncapped + sum(
+        min(units, max(0, quotas[allocation] - used.get(allocation, 0)))
+        for allocation, units in capped.items()
+    )

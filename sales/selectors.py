@@ -9,7 +9,8 @@ from collections.abc import Collection, Iterable
 
 from django.db.models import Q
 
-from sales.models import Allocation, Channel, SalePolicy
+from sales import tallies
+from sales.models import Allocation, Channel, SalePolicy, Tally
 from sales.rules import Room, SaleRules
 
 # A policy's rules (SaleRules' fields), and the columns of a policy row and of an allocation
@@ -87,6 +88,20 @@ def rooms_from(rows: Iterable[tuple], channels: Collection[str]) -> dict[str, Ro
     return rooms
 
 
+def rooms_by_warehouse(
+    rows: Iterable[tuple], channel: str, warehouse_ids: Iterable[int]
+) -> dict[int, Room | None]:
+    """One channel's allocation in each warehouse (rooms_from), from allocation rows
+    (ALLOCATION_COLUMNS) of the product, read once for all of them."""
+    rows = [row for row in rows if row[0] == channel]
+    return {
+        warehouse_id: rooms_from(
+            (row for row in rows if row[2] in (None, warehouse_id)), [channel]
+        )[channel]
+        for warehouse_id in warehouse_ids
+    }
+
+
 def rules_for(product_id: int, channels: Collection[str]) -> dict[str, SaleRules]:
     """Each channel's rules for the product (rules_from)."""
     rows = (
@@ -107,3 +122,13 @@ def rooms_for(
         .values_list(*ALLOCATION_COLUMNS)
     )
     return rooms_from(rows, channels)
+
+
+def quota_used(quotas: Iterable[tuple[int, str]]) -> dict[int, int]:
+    """The units counted against each quota, by allocation, from (allocation id, sale
+    window) pairs: its tally in that window (none yet: 0)."""
+    scopes = {tallies.quota_scope(allocation, window): allocation for allocation, window in quotas}
+    if not scopes:
+        return {}
+    counted = Tally.objects.filter(scope__in=scopes).values_list("scope", "units")
+    return {scopes[scope]: units for scope, units in counted}

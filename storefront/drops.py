@@ -2,8 +2,8 @@
 ended; how many units one customer may hold; whether a guest must sign in first.
 
 Pure: the rules come from sales.selectors and the time from the caller, so the product page
-and the live stream (storefront.live.sales) decide the state with one rule, on the server's
-clock.
+and the live stream (storefront.live.sales) decide the state with one rule
+(sales.rules.window_state, which holds and the console follow too), on the server's clock.
 """
 
 import math
@@ -11,19 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sales.rules import SaleRules
-
-UPCOMING = "upcoming"
-OPEN = "open"
-ENDED = "ended"
-
-
-def state_at(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> str:
-    """Say whether the sale is upcoming, open or ended at `now` (SaleRules.on_sale's window)."""
-    if starts_at is not None and now < starts_at:
-        return UPCOMING
-    if ends_at is not None and now >= ends_at:
-        return ENDED
-    return OPEN
 
 
 def next_change(
@@ -96,7 +83,7 @@ class Drop:
 def drop_of(rules: SaleRules, *, now: datetime, signed_in: bool, default_hold_seconds: int) -> Drop:
     """Describe the sale `rules` set, at `now`, to a shopper signed in or not."""
     return Drop(
-        state=state_at(rules.sale_starts_at, rules.sale_ends_at, now),
+        state=rules.state(now),
         starts_at=rules.sale_starts_at,
         ends_at=rules.sale_ends_at,
         now=now,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from reservations.models import Reservation
 from sales import services
 from sales.errors import LimitReached, NotOnSale
+from sales.rules import ENDED, OPEN, UPCOMING, window_state
 from storefront import drops
 from storefront.error_messages import friendly
 from storefront.live import hub
@@ -269,9 +270,9 @@ NOON = datetime(2030, 1, 1, 12, tzinfo=UTC)
 def test_the_state_turns_at_the_start_and_at_the_end():
     starts, ends = NOON, NOON + timedelta(hours=1)
     second = timedelta(seconds=1)
-    assert drops.state_at(starts, ends, starts - second) == drops.UPCOMING
-    assert drops.state_at(starts, ends, starts) == drops.OPEN
-    assert drops.state_at(starts, ends, ends) == drops.ENDED
+    assert window_state(starts, ends, starts - second) == UPCOMING
+    assert window_state(starts, ends, starts) == OPEN
+    assert window_state(starts, ends, ends) == ENDED
     assert drops.next_change(starts, ends, starts - second) == starts
     assert drops.next_change(starts, ends, starts) == ends
     assert drops.next_change(starts, ends, ends) is None

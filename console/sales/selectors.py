@@ -24,21 +24,11 @@ from integrations.models import ApiKey
 from inventory.models import Inventory, Product
 from reservations.models import Reservation
 from sales import selectors as sale_selectors
-from sales import tallies
-from sales.models import Allocation, Channel, SalePolicy, Tally
-from sales.rules import Room, SaleRules
+from sales.models import Allocation, Channel, SalePolicy
+from sales.rules import ENDED, SaleRules, channel_sellable
 
 # Before any sale window: a channel without a start counts every hold it made.
 _DAWN = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def sale_state(rules: SaleRules, now: datetime) -> str:
-    """Say where `now` falls in the rules' window: "upcoming", "on sale" or "ended"."""
-    if rules.sale_starts_at is not None and now < rules.sale_starts_at:
-        return "upcoming"
-    if rules.sale_ends_at is not None and now >= rules.sale_ends_at:
-        return "ended"
-    return "on sale"
 
 
 @dataclass(frozen=True)
@@ -79,7 +69,7 @@ def products_with_rules(now: datetime) -> list[ProductSale]:
             policy=policies.get(product.pk),
             allocations=product.allocation_count,
             overrides=product.override_count,
-            state=sale_state(_window_of(policies.get(product.pk)), now),
+            state=_window_of(policies.get(product.pk)).state(now),
         )
         for product in products
     ]
@@ -144,7 +134,7 @@ class SaleBoard:
     @property
     def live(self) -> bool:
         """Whether any channel's sale is still to come or going on (worth refreshing)."""
-        return any(channel.state != "ended" for channel in self.channels)
+        return any(channel.state != ENDED for channel in self.channels)
 
     @property
     def sold(self) -> int:
@@ -162,46 +152,52 @@ def sale_board(product_id: int, *, now: datetime) -> SaleBoard:
     channels = list(Channel.objects.values_list("code", "name"))
     codes = [code for code, _ in channels]
     rules = sale_selectors.rules_for(product_id, codes)
-    allocations = list(Allocation.objects.filter(product_id=product_id).select_related("channel"))
-    used = _quota_units(allocations, rules)
+    allocations = list(
+        Allocation.objects.filter(product_id=product_id).values_list(
+            *sale_selectors.ALLOCATION_COLUMNS
+        )
+    )
     available = dict(
         Inventory.objects.sellable()
         .with_available()
         .filter(product_id=product_id)
         .values_list("warehouse_id", "available_units")
     )
+    rooms = {
+        code: sale_selectors.rooms_by_warehouse(allocations, code, available) for code in codes
+    }
+    quotas = {
+        room.allocation_id: (room.quota, rules[code].window)
+        for code in codes
+        for room in rooms[code].values()
+        if room is not None and room.quota is not None
+    }
+    used = sale_selectors.quota_used((a, window) for a, (_, window) in quotas.items())
     units = _units_by_channel(product_id, rules)
     figures = []
     for code, name in channels:
-        quota, counted, remaining = _room_left(
-            [a for a in allocations if a.channel.code == code], available, used, rules[code]
-        )
+        capping = {
+            room.allocation_id
+            for room in rooms[code].values()
+            if room is not None and room.quota is not None
+        }
         sold, held = units.get(code, (0, 0))
         figures.append(
             ChannelFigures(
                 code=code,
                 name=name,
-                state=sale_state(rules[code], now),
+                state=rules[code].state(now),
                 sold=sold,
                 held=held,
-                quota=quota,
-                counted=counted,
-                remaining=remaining,
+                quota=sum(quotas[a][0] for a in capping) if capping else None,
+                counted=sum(used.get(a, 0) for a in capping),
+                remaining=channel_sellable(
+                    ((rooms[code][w], units) for w, units in available.items()), used
+                ),
             )
         )
     total = sum(max(0, units) for units in available.values())
     return SaleBoard(product_id=product_id, available=total, channels=figures, now=now)
-
-
-def _quota_units(allocations: list[Allocation], rules: dict[str, SaleRules]) -> dict[str, int]:
-    scopes = [
-        tallies.quota_scope(a.pk, rules[a.channel.code].window)
-        for a in allocations
-        if a.quota is not None
-    ]
-    if not scopes:
-        return {}
-    return dict(Tally.objects.filter(scope__in=scopes).values_list("scope", "units"))
 
 
 def _units_by_channel(product_id: int, rules: dict[str, SaleRules]) -> dict[str, tuple[int, int]]:
@@ -226,45 +222,3 @@ def _units_by_channel(product_id: int, rules: dict[str, SaleRules]) -> dict[str,
         )
     )
     return {row["channel"]: (row["sold"], row["held"]) for row in rows}
-
-
-def _room_left(
-    allocations: list[Allocation],
-    available: dict[int, int],
-    used: dict[str, int],
-    rules: SaleRules,
-) -> tuple[int | None, int, int]:
-    """A channel's quota (None without one), the units counted against it, and what it may
-    still hold across the warehouses.
-
-    Each stock row follows the channel's allocation for its warehouse, else its product-wide
-    one (as holds do: sales.selectors.rooms_for). Rows under one allocation share its quota,
-    so what they may sell is capped once by what is left of it.
-    """
-    general = next((a for a in allocations if a.warehouse_id is None), None)
-    specific = {a.warehouse_id: a for a in allocations if a.warehouse_id is not None}
-    rows_of: dict[Allocation | None, list[int]] = defaultdict(list)
-    for warehouse_id, units in available.items():
-        rows_of[specific.get(warehouse_id, general)].append(max(0, units))
-    quota: int | None = None
-    counted = remaining = 0
-    for allocation, units in rows_of.items():
-        if allocation is None:
-            remaining += sum(units)
-            continue
-        room = Room(
-            allocation_id=allocation.pk,
-            quota=allocation.quota,
-            buffer=allocation.buffer,
-            buffer_percent=allocation.buffer_percent,
-            floor=allocation.floor,
-        )
-        sellable = sum(room.sellable(u) for u in units)
-        if allocation.quota is not None:
-            scope = tallies.quota_scope(allocation.pk, rules.window)
-            taken = used.get(scope, 0)
-            sellable = min(sellable, max(0, allocation.quota - taken))
-            quota = (quota or 0) + allocation.quota
-            counted += taken
-        remaining += sellable
-    return quota, counted, remaining

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sales.models import WEB
+from sales.rules import window_state
 from sales.selectors import rules_for
 from storefront import drops
 
@@ -102,7 +103,7 @@ class SaleWatch:
         starts, ends = (None, None) if window is None else (window.starts_at, window.ends_at)
         message = {
             "productId": str(self.product_id),
-            "state": drops.state_at(starts, ends, now),
+            "state": window_state(starts, ends, now),
             "saleStartsAt": drops.iso(starts) or None,
             "saleEndsAt": drops.iso(ends) or None,
         }
@@ -130,6 +131,6 @@ class SaleWatch:
             and self._window is not None
             and (
                 self._said["state"]
-                != drops.state_at(self._window.starts_at, self._window.ends_at, now)
+                != window_state(self._window.starts_at, self._window.ends_at, now)
             )
         )
