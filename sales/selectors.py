@@ -7,8 +7,9 @@ the hold coalescer, which reads on its own async connections inside the batch's 
 
 from collections.abc import Collection, Iterable
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from inventory.models import Product
 from sales import tallies
 from sales.models import Allocation, Channel, SalePolicy, Tally
 from sales.rules import Room, SaleRules
@@ -50,18 +51,22 @@ SELECT c.code, {", ".join(f"a.{column}" for column in ALLOCATION_COLUMNS[1:])}
 """
 
 
+def ruled_products() -> QuerySet[Product]:
+    """The products whose holds follow a sale rule or an allocation."""
+    return Product.objects.filter(
+        Exists(SalePolicy.objects.filter(product=OuterRef("pk")))
+        | Exists(Allocation.objects.filter(product=OuterRef("pk")))
+    )
+
+
 def has_rules(product_id: int) -> bool:
-    """Say whether holds of this product follow any sale rule or allocation."""
-    return bool(ruled_among([product_id]))
+    """Say whether holds of this product follow any sale rule or allocation (one query)."""
+    return ruled_products().filter(pk=product_id).exists()
 
 
 def ruled_among(product_ids: Collection[int]) -> set[int]:
     """The products among these whose holds follow a sale rule or an allocation."""
-    return set(
-        SalePolicy.objects.filter(product_id__in=product_ids).values_list("product_id", flat=True)
-    ) | set(
-        Allocation.objects.filter(product_id__in=product_ids).values_list("product_id", flat=True)
-    )
+    return set(ruled_products().filter(pk__in=product_ids).values_list("pk", flat=True))
 
 
 def rules_from(rows: Iterable[tuple], channels: Collection[str]) -> dict[str, SaleRules]:

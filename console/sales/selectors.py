@@ -9,7 +9,6 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -48,9 +47,7 @@ def products_with_rules(now: datetime) -> list[ProductSale]:
     allocations = Allocation.objects.filter(product=OuterRef("pk"))
     overrides = SalePolicy.objects.filter(product=OuterRef("pk"), channel__isnull=False)
     products = list(
-        Product.objects.filter(
-            Exists(SalePolicy.objects.filter(product=OuterRef("pk"))) | Exists(allocations)
-        )
+        sale_selectors.ruled_products()
         .annotate(
             allocation_count=_count_of(allocations),
             override_count=_count_of(overrides),

@@ -161,7 +161,7 @@ def cancel_entry(*, entry_id: uuid.UUID, user) -> WaitlistEntry:
 # --- promotion ---------------------------------------------------------------------------
 
 
-def _promote(entry: WaitlistEntry) -> Promotion | None:
+def _promote(entry: WaitlistEntry, *, ruled_product: bool) -> Promotion | None:
     """Hold an entry's units on its (locked) stock row and mark it PROMOTED, if they fit (and,
     for a product under sale rules, if its rules admit the hold: not before the sale opens,
     not past the waiting shopper's limit or the storefront's quota)."""
@@ -177,7 +177,7 @@ def _promote(entry: WaitlistEntry) -> Promotion | None:
         user_id=entry.user_id,
         payload=payload,
     )
-    if hold is None and sale_rules.has_rules(entry.product_id):
+    if hold is None and ruled_product:
         request = HoldRequest(
             product_id=entry.product_id,
             warehouse_id=entry.warehouse_id,
@@ -216,8 +216,9 @@ def promote_waiting(*, product_id: int, warehouse_id: int) -> list[Promotion]:
     with transaction.atomic():
         if stock_locks.lock_sellable_stock_row((product_id, warehouse_id)) is None:
             return []
+        ruled_product = sale_rules.has_rules(product_id)
         for entry in locks.lock_waiting_entries(product_id=product_id, warehouse_id=warehouse_id):
-            promotion = _promote(entry)
+            promotion = _promote(entry, ruled_product=ruled_product)
             if promotion is not None:
                 promotions.append(promotion)
                 entry_id = str(promotion.waitlist_entry_id)
