@@ -1,6 +1,8 @@
 """Which outbound events a stretch of committed ledger entries makes.
 
-- exact, one per entry that causes it: `reservation.*` for the holds' own entries, and
+- exact, one per entry that causes it: `reservation.*` for the holds' own entries,
+  `transfer.*` for a transfer's line leaving its source (shipped), arriving (received) or
+  coming back (cancelled), and
   `stock.out_of_stock` / `stock.back_in_stock` / `stock.low` when available crosses zero or
   the row's alert threshold (each entry says what available was before and after it, and a
   row's entries are numbered without gaps, so no crossing is missed or counted twice);
@@ -22,6 +24,7 @@ from integrations.models import Event
 from inventory.levels import level
 from inventory.models import LedgerEntry
 from reservations.models import Reservation
+from transfers.models import Transfer
 
 Type = Event.Type
 ALL_TYPES = frozenset(Type.values)
@@ -32,6 +35,12 @@ RESERVATION_EVENTS = {
     Reason.RELEASED: Type.RESERVATION_RELEASED,
     Reason.EXPIRED: Type.RESERVATION_EXPIRED,
 }
+TRANSFER_EVENTS = {
+    Reason.TRANSFER_OUT: Type.TRANSFER_SHIPPED,
+    Reason.TRANSFER_IN: Type.TRANSFER_RECEIVED,
+    Reason.TRANSFER_BACK: Type.TRANSFER_CANCELLED,
+}
+TRANSFER_REFERENCE = "transfer:"
 # What a hold's status was once the entry's step was made.
 STATUS_AFTER = {
     Reason.RESERVED: Reservation.Status.PENDING,
@@ -106,12 +115,47 @@ def _reservations(entries: list[Entry], types: Container[str]) -> dict[str, dict
     }
 
 
+def _transfers(entries: list[Entry], types: Container[str]) -> dict[str, dict]:
+    """The transfers the entries name, as events show them, by reference (one query; none
+    when no transfer event is wanted)."""
+    ids = {
+        e.reference.removeprefix(TRANSFER_REFERENCE)
+        for e in entries
+        if e.reason in TRANSFER_EVENTS and TRANSFER_EVENTS[e.reason] in types
+    }
+    if not ids:
+        return {}
+    transfers = Transfer.objects.filter(pk__in=ids).values(
+        "id", "reference", "state", "source_id", "destination_id"
+    )
+    return {
+        f"{TRANSFER_REFERENCE}{t['id']}": {
+            "id": str(t["id"]),
+            "reference": t["reference"],
+            "state": t["state"],
+            "fromWarehouseId": str(t["source_id"]),
+            "toWarehouseId": str(t["destination_id"]),
+        }
+        for t in transfers
+    }
+
+
+def _transfer_line(entry: Entry) -> dict:
+    """What the entry moved of its transfer's line: units shipped or returned (on hand at the
+    source), or received and damaged (at the destination)."""
+    on_hand, unsellable = entry.deltas[0], entry.deltas[3]
+    if entry.reason == Reason.TRANSFER_IN:
+        return {"productId": str(entry.product_id), "received": on_hand, "damaged": unsellable}
+    return {"productId": str(entry.product_id), "units": abs(on_hand)}
+
+
 def events_of(entries: list[Entry], types: Container[str] = ALL_TYPES) -> list[Event]:
     """The events of `types` a stretch of committed entries makes, each row's in sequence
     order (the feed's commit-safe order is by transaction id, which a transaction that waited
     for the row's lock after taking its id breaks); a row's `stock.changed` comes last."""
     entries = sorted(entries, key=lambda e: (e.product_id, e.warehouse_id, e.sequence))
     holds = _reservations(entries, types)
+    transfers = _transfers(entries, types)
     last_of_row = {(e.product_id, e.warehouse_id): e for e in entries}
     made: list[Event] = []
     for entry in entries:
@@ -121,6 +165,15 @@ def events_of(entries: list[Entry], types: Container[str] = ALL_TYPES) -> list[E
             hold["status"] = STATUS_AFTER[entry.reason]
             made.append(
                 _event(entry, reservation_event, {**stock_data(entry), "reservation": hold})
+            )
+        transfer_event = TRANSFER_EVENTS.get(entry.reason)
+        if transfer_event in types:
+            transfer = transfers.get(entry.reference, {"id": entry.reference})
+            line = _transfer_line(entry)
+            made.append(
+                _event(
+                    entry, transfer_event, {**stock_data(entry), "transfer": transfer, "line": line}
+                )
             )
         made.extend(
             _event(entry, crossing, stock_data(entry))

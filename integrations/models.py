@@ -65,6 +65,9 @@ class Event(models.Model):
         RESERVATION_CONFIRMED = "reservation.confirmed"
         RESERVATION_RELEASED = "reservation.released"
         RESERVATION_EXPIRED = "reservation.expired"
+        TRANSFER_SHIPPED = "transfer.shipped"
+        TRANSFER_RECEIVED = "transfer.received"
+        TRANSFER_CANCELLED = "transfer.cancelled"
 
     public_id = models.UUIDField(unique=True, help_text="The id receivers dedupe by.")
     type = models.CharField(max_length=32, choices=Type.choices)

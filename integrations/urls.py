@@ -1,12 +1,20 @@
 from django.urls import path
 
 from integrations.availability_api import AvailabilityApi
+from integrations.preorders_api import PreorderTermsApi
 from integrations.sales_api import AllocationApi, AllocationsApi, ChannelsApi, PolicyApi
 from integrations.stock_api import (
     StockAdjustmentsApi,
     StockLedgerApi,
     StockLevelApi,
     StockLevelsApi,
+)
+from integrations.transfers_api import (
+    TransferApi,
+    TransferCancelApi,
+    TransferReceiveApi,
+    TransfersApi,
+    TransferShipApi,
 )
 from integrations.webhooks_api import (
     EventsApi,
@@ -25,6 +33,26 @@ urlpatterns = [
     ),
     path("api/stock/adjustments", StockAdjustmentsApi.as_view(), name="api-stock-adjustments"),
     path("api/stock/ledger", StockLedgerApi.as_view(), name="api-stock-ledger"),
+    path(
+        "api/stock/preorders/<str:product_id>/<str:warehouse_id>",
+        PreorderTermsApi.as_view(),
+        name="api-stock-preorders",
+    ),
+    path("api/transfers", TransfersApi.as_view(), name="api-transfers"),
+    path("api/transfers/<str:transfer_id>", TransferApi.as_view(), name="api-transfer"),
+    path(
+        "api/transfers/<str:transfer_id>/ship", TransferShipApi.as_view(), name="api-transfer-ship"
+    ),
+    path(
+        "api/transfers/<str:transfer_id>/receive",
+        TransferReceiveApi.as_view(),
+        name="api-transfer-receive",
+    ),
+    path(
+        "api/transfers/<str:transfer_id>/cancel",
+        TransferCancelApi.as_view(),
+        name="api-transfer-cancel",
+    ),
     path("api/webhooks", WebhooksApi.as_view(), name="api-webhooks"),
     path("api/webhooks/<str:webhook_id>", WebhookApi.as_view(), name="api-webhook"),
     path(

@@ -196,6 +196,12 @@ class LedgerEntry(models.Model):
         DAMAGED = "DAMAGED", "units were found damaged"
         COUNTED = "COUNTED", "a count set the figures"
         REPAIRED = "REPAIRED", "a drifted counter was recomputed"
+        TRANSFER_OUT = "TRANSFER_OUT", "units left on a transfer"
+        IN_TRANSIT = "IN_TRANSIT", "a transfer's units are on their way here"
+        TRANSFER_IN = "TRANSFER_IN", "a transfer's units arrived"
+        TRANSFER_BACK = "TRANSFER_BACK", "a cancelled transfer's units came back"
+        CALLED_OFF = "CALLED_OFF", "a cancelled transfer's units will not arrive"
+        PREORDERED = "PREORDERED", "arriving units went to confirmed preorders"
 
     # Indexed by the unique (stock, sequence) constraint, which every read by row uses.
     stock = models.ForeignKey(
@@ -235,3 +241,34 @@ class LedgerEntry(models.Model):
         return available_of(
             self.on_hand_after, self.held_after, self.safety_after, self.unsellable_after
         )
+
+
+class PreorderTerms(models.Model):
+    """Whether shoppers may preorder a stock row's incoming units, how many, and when they are
+    expected. `placed` counts the units of its preorders not yet served (reservations'
+    preorder service keeps it, under this row's lock; check_invariants proves it)."""
+
+    stock = models.OneToOneField(Inventory, on_delete=models.CASCADE, related_name="preorders")
+    limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units that may be preordered; blank: preorders off."
+    )
+    eta = models.DateField(null=True, blank=True, help_text="When the units are expected.")
+    placed = models.PositiveIntegerField(default=0, help_text="Units preordered, not yet served.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "preorder terms"
+
+    def __str__(self) -> str:
+        return f"{self.stock_id}: {self.placed}/{self.limit}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.limit is not None
+
+    def remaining(self, incoming: int) -> int:
+        """Units shoppers may still preorder when `incoming` units are expected: the limit and
+        what is coming, less what was preordered."""
+        if self.limit is None:
+            return 0
+        return max(0, min(self.limit, incoming) - self.placed)

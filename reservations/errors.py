@@ -61,3 +61,15 @@ class CronSecretInvalid(StockdError):
     code = "UNAUTHORIZED"
     status = HTTPStatus.UNAUTHORIZED
     detail = "The cron secret (x-cron-secret or Authorization: Bearer) is missing or wrong."
+
+
+class PreordersClosed(StockdError):
+    code = "PREORDERS_CLOSED"
+    status = HTTPStatus.CONFLICT
+    detail = "This product takes no preorders in that warehouse."
+
+
+class PreorderLimitReached(StockdError):
+    code = "PREORDER_LIMIT_REACHED"
+    status = HTTPStatus.CONFLICT
+    detail = "Every preorder place for this product in that warehouse is taken."

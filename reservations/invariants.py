@@ -9,6 +9,8 @@
    1 .. version without gaps, and their deltas sum to each quantity state.
 6. Every tally (a customer's limit, a channel's quota in a sale window) equals the units of
    the PENDING and CONFIRMED holds counted in it: no limit or quota is ever passed unseen.
+7. Every row's preorder places taken (PreorderTerms.placed) equal the units of its
+   confirmed preorders not served yet: no preorder limit is ever passed unseen.
 
 Not checked here: that total_stock is the row's opening stock less its CONFIRMED units (plus
 adjustments). No row records its opening stock (creating a row logs no event), and event ids
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from inventory.locks import COLUMNS
-from inventory.models import STATES, Inventory, LedgerEntry
+from inventory.models import STATES, Inventory, LedgerEntry, PreorderTerms
 from reservations.models import Reservation, ReservationEvent
 from sales.models import Tally
 
@@ -36,6 +38,8 @@ _CONFIRMED = Reservation.Status.CONFIRMED.value
 _RELEASED = Reservation.Status.RELEASED.value
 _EXPIRED = Reservation.ReleaseReason.EXPIRED.value
 _TALLIES = Tally._meta.db_table
+_PREORDER_TERMS = PreorderTerms._meta.db_table
+_PREORDER = Reservation.Kind.PREORDER.value
 _Type = ReservationEvent.Type
 _EXITS = f"'{_Type.CONFIRMED.value}', '{_Type.RELEASED.value}', '{_Type.EXPIRED.value}'"
 
@@ -145,6 +149,20 @@ SELECT scope, COALESCE(t.units, 0), COALESCE(h.units, 0)
 """
 
 
+_PREORDER_DRIFT_SQL = f"""
+SELECT i.id, i.product_id, i.warehouse_id, COALESCE(t.placed, 0), COALESCE(p.open, 0)
+  FROM {_STOCK} AS i
+  LEFT JOIN {_PREORDER_TERMS} AS t ON t.stock_id = i.id
+  LEFT JOIN (SELECT product_id, warehouse_id, SUM(quantity - served) AS open
+               FROM {_HOLDS}
+              WHERE kind = '{_PREORDER}' AND status = '{_CONFIRMED}'
+              GROUP BY product_id, warehouse_id) AS p
+         ON p.product_id = i.product_id AND p.warehouse_id = i.warehouse_id
+ WHERE COALESCE(t.placed, 0) <> COALESCE(p.open, 0)
+ ORDER BY i.id
+"""
+
+
 def _rows(sql: str) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
@@ -152,7 +170,7 @@ def _rows(sql: str) -> list[tuple]:
 
 
 def find_violations() -> list[Violation]:
-    """Return every row that breaks invariant 1, 2, 4, 5 or 6; an empty list when all hold."""
+    """Return every row that breaks invariant 1, 2, 4, 5, 6 or 7; an empty list when all hold."""
     violations = [
         Violation(
             1,
@@ -200,5 +218,14 @@ def find_violations() -> list[Violation]:
     violations += [
         Violation(6, f"tally {scope}", f"counts {units} unit(s) but its holds sum to {held}")
         for scope, units, held in _rows(_TALLY_DRIFT_SQL)
+    ]
+    violations += [
+        Violation(
+            7,
+            f"inventory {row_id}",
+            f"product {product} @ warehouse {warehouse}: {placed} preorder unit(s) placed but "
+            f"its open preorders await {awaiting}",
+        )
+        for row_id, product, warehouse, placed, awaiting in _rows(_PREORDER_DRIFT_SQL)
     ]
     return violations

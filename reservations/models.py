@@ -44,6 +44,10 @@ class Reservation(models.Model):
         CONFIRMED = "CONFIRMED"
         RELEASED = "RELEASED"
 
+    class Kind(models.TextChoices):
+        HOLD = "HOLD"
+        PREORDER = "PREORDER"
+
     class ReleaseReason(models.TextChoices):
         CANCELLED = "CANCELLED"
         EXPIRED = "EXPIRED"
@@ -72,6 +76,14 @@ class Reservation(models.Model):
     max_extensions = models.PositiveSmallIntegerField(default=1, db_default=1)
     extensions = models.PositiveSmallIntegerField(default=0, db_default=0)
     channel = models.CharField(max_length=32, default=WEB, db_default=WEB)
+    # A preorder is confirmed when it is placed, against incoming units (never held: they are
+    # not on hand); receipts serve it, oldest first, counting `served` units up to quantity.
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.HOLD, db_default="HOLD"
+    )
+    eta = models.DateField(null=True, blank=True, help_text="A preorder's expected arrival.")
+    served = models.PositiveIntegerField(default=0, db_default=0)
+    served_at = models.DateTimeField(null=True, blank=True)
     # The tallies its units count in while PENDING or CONFIRMED (a customer's limit, a
     # channel's quota); a release gives them back.
     # No foreign-key constraint: its check would run once per hold on the hot quota tally's
@@ -123,6 +135,12 @@ class Reservation(models.Model):
                 name="reservation_guest_recent",
             ),
             models.Index(fields=["-created_at"], name="reservation_recent"),
+            # A receipt serves a row's open preorders, oldest first.
+            models.Index(
+                fields=["product", "warehouse", "created_at", "id"],
+                condition=Q(kind="PREORDER", status="CONFIRMED"),
+                name="reservation_preorder_queue",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -139,10 +157,24 @@ class Reservation(models.Model):
                 condition=~Q(status="CONFIRMED") | Q(confirmed_at__isnull=False),
                 name="reservation_confirmed_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(served__lte=models.F("quantity")), name="reservation_served_in_range"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.status} {self.quantity} x {self.product_id}@{self.warehouse_id}"
+
+    @property
+    def is_preorder(self) -> bool:
+        return self.kind == self.Kind.PREORDER
+
+    @property
+    def awaiting(self) -> int:
+        """A confirmed preorder's units not served yet (0 for holds)."""
+        if self.is_preorder and self.status == self.Status.CONFIRMED:
+            return self.quantity - self.served
+        return 0
 
     @property
     def extended(self) -> bool:
@@ -170,6 +202,7 @@ class ReservationEvent(models.Model):
         WAITLIST_JOINED = "WAITLIST_JOINED"
         WAITLIST_PROMOTED = "WAITLIST_PROMOTED"
         WAITLIST_CANCELLED = "WAITLIST_CANCELLED"
+        PREORDER_SERVED = "PREORDER_SERVED"
 
     type = models.CharField(max_length=24, choices=Type.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "inventory",
     "sales",
     "reservations",
+    "transfers",
     "integrations",
     "storefront",
     "accounts",
@@ -372,6 +373,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A transfer's state and a sale's state are both called `state`: name each set.
+    "ENUM_NAME_OVERRIDES": {"TransferStateEnum": "transfers.models.Transfer.State"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi.document_bad_input",  # every operation taking input documents its 400

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from inventory.models import Inventory
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
-from reservations.notifications import send_promotion_email
+from reservations.notifications import email_shopper
 from reservations.services import holds, sweeps, transitions, waitlist
 from reservations.tasks import expire_due_reservations as expire_task
 from stockd.celery import app as celery_app
@@ -249,7 +249,7 @@ def test_a_real_celery_worker_emails_the_promoted_waitlist_shopper(tmp_path):
         entry.refresh_from_db()
         assert entry.status == WaitlistEntry.Status.PROMOTED
         wait_for(
-            lambda: _succeeded(log, send_promotion_email.name),
+            lambda: _succeeded(log, email_shopper.name),
             timeout=WORKER_TIMEOUT_SECONDS,
             what="the worker to send the promotion email",
             log=log,
@@ -257,7 +257,7 @@ def test_a_real_celery_worker_emails_the_promoted_waitlist_shopper(tmp_path):
 
     assert mail.outbox == []  # not sent in this process
     text = log.read_text()
-    assert len(_succeeded(log, send_promotion_email.name)) == 1
+    assert len(_succeeded(log, email_shopper.name)) == 1
     assert f"emailed waitlist entry {entry.id} about reservation {entry.reservation_id}" in text
     assert "To: waiting@example.com" in text
     assert f"Subject: {stock.product.name} is held for you" in text

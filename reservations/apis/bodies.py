@@ -37,6 +37,7 @@ def reservation_body(
         "warehouseId": str(reservation.warehouse_id),
         "quantity": reservation.quantity,
         "status": reservation.status,
+        "kind": reservation.kind,
         "releaseReason": reservation.release_reason,
         "expiresAt": reservation.expires_at,
         "createdAt": reservation.created_at,
@@ -61,6 +62,9 @@ def reservation_body(
             "location": warehouse.location,
         },
     }
+    if reservation.kind == Reservation.Kind.PREORDER:
+        body["eta"] = reservation.eta
+        body["served"] = reservation.served
     if reservation.confirmed_at:
         body["confirmedAt"] = reservation.confirmed_at
     if reservation.released_at:
@@ -78,6 +82,16 @@ class ReservationOutputSerializer(serializers.Serializer):
     warehouseId = serializers.CharField()
     quantity = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Reservation.Status.choices)
+    kind = serializers.ChoiceField(
+        choices=Reservation.Kind.choices,
+        help_text="HOLD, or PREORDER: confirmed when placed, served when its units arrive.",
+    )
+    eta = serializers.DateField(
+        required=False, allow_null=True, help_text="Only for preorders: the expected arrival."
+    )
+    served = serializers.IntegerField(
+        required=False, help_text="Only for preorders: units that arrived and ship."
+    )
     releaseReason = serializers.ChoiceField(
         choices=Reservation.ReleaseReason.choices, allow_null=True
     )

@@ -11,11 +11,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.fields import IdField
+from core.fields import IdField, StrictBooleanField
 from core.ids import parse_uuid
 from core.openapi import documented, documented_page, error_response, uuid_path_parameter
 from core.paging import DEFAULT_PAGE_SIZE, PageSerializer, page_response
@@ -30,7 +31,7 @@ from reservations.apis.bodies import (
 )
 from reservations.apis.inputs import LocatedSerializer, QuantityField
 from reservations.models import Reservation
-from reservations.services import holds, transitions
+from reservations.services import holds, preorders, transitions
 from reservations.services.waitlist import Promotion
 from reservations.throttling import ReserveRateThrottle
 
@@ -46,6 +47,18 @@ class ReserveInput(LocatedSerializer):
         "(to lat/lng or city), or the one with most available without a location.",
     )
     quantity = QuantityField()
+    preorder = StrictBooleanField(
+        required=False,
+        help_text="Preorder incoming units (the warehouse's row has none available and takes "
+        "preorders): a CONFIRMED reservation of kind PREORDER, with its eta. Needs "
+        "warehouseId, and a signed-in shopper or a channel's key.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        data = super().validate(data)
+        if data.get("preorder") and "warehouseId" not in data:
+            raise serializers.ValidationError({"warehouseId": "A preorder names its warehouse."})
+        return data
 
 
 # One instance, its fields bound once: DRF deep-copies a serializer's declared fields for each
@@ -84,12 +97,13 @@ class ReservationCollectionApi(APIView):
         ok=ReservationOutputSerializer,
         status=201,
         errors={
-            400: "Bad input",
+            400: "Bad input; STOCK_AVAILABLE (a preorder while units can be held)",
             404: "Unknown product or warehouse",
             401: "ACCOUNT_REQUIRED: the product needs a signed-in shopper",
             403: "An API key that is not a sales channel's (scope `holds`)",
             409: "INSUFFICIENT_STOCK, with `available`; NOT_ON_SALE, with `saleStartsAt`; "
-            "LIMIT_REACHED, with `limit` and `alreadyHeld`; CHANNEL_QUOTA_REACHED; or "
+            "LIMIT_REACHED, with `limit` and `alreadyHeld`; CHANNEL_QUOTA_REACHED; "
+            "PREORDER_LIMIT_REACHED, with `remaining`; PREORDERS_CLOSED; or "
             "IDEMPOTENCY_KEY_IN_USE",
             422: "IDEMPOTENCY_KEY_REUSED; or PINCODE_NOT_SERVICEABLE",
             429: "RATE_LIMITED: over RESERVE_RATE_LIMIT for this client; see Retry-After",
@@ -99,7 +113,10 @@ class ReservationCollectionApi(APIView):
     def post(self, request: Request) -> Response:
         """Hold units of a product in a warehouse until they are confirmed, released or expire."""
         line, shopper = read_line(request, request.data)
-        if "warehouseId" in line:
+        if line.get("preorder"):
+            preorder = preorders.place(warehouse_id=line["warehouseId"], **shopper)
+            body = reservation_body(preorder, request)
+        elif "warehouseId" in line:
             hold = holds.reserve(warehouse_id=line["warehouseId"], **shopper)
             body = reservation_body(hold, request)
         else:

@@ -2,7 +2,8 @@
 the event loop ahead of Django (core.serving.lean), awaiting the hold coalescer.
 
 It answers the common case only: a POST without an Idempotency-Key or a query string, with a
-JSON object (UTF-8) for its body, accepting JSON, while HOLD_COALESCING is on. A body naming
+JSON object (UTF-8) for its body, accepting JSON, while HOLD_COALESCING is on, and not a
+preorder. A body naming
 a `warehouseId` holds there; one without is routed to the nearest warehouse that fits, each
 attempt awaiting the coalescer (holds.areserve_nearest). Everything else (keyed retries, other
 media types, bodies DRF must refuse) goes to ReservationCollectionApi through Django,
@@ -62,7 +63,9 @@ class LeanReserve:
             given = parse_json(io.BytesIO(request.body))
         except (DisallowedHost, ParseError):
             return None
-        return given if isinstance(given, dict) else None
+        if not isinstance(given, dict) or "preorder" in given:  # preorders: Django's view
+            return None
+        return given
 
     async def answer(self, request: HttpRequest, given: dict) -> HttpResponse:
         coalescer.get().use_running_loop()  # the server's loop outlives every request

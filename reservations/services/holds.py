@@ -79,6 +79,7 @@ class NewHold:
     hold_seconds: int | None = None
     max_extensions: int = 1
     status: str = Reservation.Status.PENDING
+    kind: str = Reservation.Kind.HOLD
     release_reason: None = None
     extensions: int = 0
     extended: bool = False

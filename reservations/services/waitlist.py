@@ -22,7 +22,7 @@ from reservations import access, events, locks
 from reservations.coalescer import HoldRequest
 from reservations.errors import InvalidTransition, StockAvailable, WaitlistEntryNotFound
 from reservations.models import WaitlistEntry
-from reservations.notifications import send_promotion_email
+from reservations.notifications import email_shopper
 from reservations.policy import check_quantity, hold_ttl
 from reservations.services import ruled
 from sales import selectors as sale_rules
@@ -222,7 +222,7 @@ def promote_waiting(*, product_id: int, warehouse_id: int) -> list[Promotion]:
             if promotion is not None:
                 promotions.append(promotion)
                 entry_id = str(promotion.waitlist_entry_id)
-                transaction.on_commit(partial(send_promotion_email.delay, entry_id))
+                transaction.on_commit(partial(email_shopper.delay, "waitlist_promotion", entry_id))
     return promotions
 
 
