@@ -144,8 +144,12 @@ def _transfer_line(entry: Entry) -> dict:
     """What the entry moved of its transfer's line: units shipped or returned (on hand at the
     source), or received and damaged (at the destination)."""
     on_hand, unsellable = entry.deltas[0], entry.deltas[3]
-    if entry.reason == Reason.TRANSFER_IN:
-        return {"productId": str(entry.product_id), "received": on_hand, "damaged": unsellable}
+    if entry.reason == Reason.TRANSFER_IN:  # broken units are on hand, as unsellable
+        return {
+            "productId": str(entry.product_id),
+            "received": on_hand - unsellable,
+            "damaged": unsellable,
+        }
     return {"productId": str(entry.product_id), "units": abs(on_hand)}
 
 

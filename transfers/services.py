@@ -190,8 +190,8 @@ def ship(transfer_id, *, actor: str) -> Transfer:
 
 
 def receive(transfer_id, receipts: Sequence[Receipt], *, actor: str) -> Transfer:
-    """Book units of a shipped transfer that arrived: good ones join the destination's on
-    hand, broken ones its unsellable, and both leave its incoming. May be called until every
+    """Book units of a shipped transfer that arrived: all join the destination's on hand, the
+    broken ones as unsellable (so available grows by the good ones), and leave its incoming. May be called until every
     shipped unit is accounted for (RECEIVED; PARTIALLY_RECEIVED until then).
 
     The good units go, in this order and in this transaction: to the destination's confirmed
@@ -236,7 +236,7 @@ def receive(transfer_id, receipts: Sequence[Receipt], *, actor: str) -> Transfer
             changes.append(
                 stock_locks.Change(
                     (r.product_id, destination), Reason.TRANSFER_IN, actor,
-                    on_hand=r.received, unsellable=r.damaged, reference=reference,
+                    on_hand=r.received + r.damaged, unsellable=r.damaged, reference=reference,
                     incoming=-min(r.received + r.damaged, incoming),
                 )
             )  # fmt: skip
