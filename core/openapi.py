@@ -37,7 +37,9 @@ ErrorSerializer = inline_serializer(
             required=False, help_text="INSUFFICIENT_STOCK, STOCK_AVAILABLE: units available."
         ),
         "productId": serializers.CharField(
-            required=False, help_text="INSUFFICIENT_STOCK of a cart: the short line's product."
+            required=False,
+            help_text="INSUFFICIENT_STOCK of a cart or a transfer, RECEIPT_EXCEEDS_SHIPMENT: "
+            "the line's product.",
         ),
         "saleStartsAt": serializers.DateTimeField(
             required=False, allow_null=True, help_text="NOT_ON_SALE: when the sale opens."
@@ -58,7 +60,16 @@ ErrorSerializer = inline_serializer(
             required=False, help_text="CHANNEL_QUOTA_REACHED: the channel's quota."
         ),
         "remaining": serializers.IntegerField(
-            required=False, help_text="CHANNEL_QUOTA_REACHED: what the channel may still hold."
+            required=False,
+            help_text="CHANNEL_QUOTA_REACHED: what the channel may still hold; "
+            "PREORDER_LIMIT_REACHED: the preorder places left.",
+        ),
+        "state": serializers.CharField(
+            required=False, help_text="INVALID_TRANSITION of a transfer: its state now."
+        ),
+        "outstanding": serializers.IntegerField(
+            required=False,
+            help_text="RECEIPT_EXCEEDS_SHIPMENT: the line's units still to arrive.",
         ),
         "warehouseId": serializers.CharField(
             required=False,
@@ -101,7 +112,8 @@ ErrorSerializer = inline_serializer(
         ),
         "index": serializers.IntegerField(
             required=False,
-            help_text="INSUFFICIENT_STOCK, NOT_FOUND of stock adjustments: the refused item.",
+            help_text="INSUFFICIENT_STOCK, NOT_FOUND of stock adjustments and transfers: the "
+            "refused item or line.",
         ),
         "retryAfter": serializers.IntegerField(
             required=False,

@@ -85,8 +85,6 @@ class PreorderTermsApi(StockApi):
             400: "VALIDATION_ERROR",
             **_AUTH_ERRORS,
             **_NOT_FOUND,
-            409: "IDEMPOTENCY_KEY_IN_USE",
-            422: "IDEMPOTENCY_KEY_REUSED",
             428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header.",
         },
     )

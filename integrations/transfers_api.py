@@ -27,11 +27,7 @@ _AUTH_ERRORS = {
     403: "FORBIDDEN: the key lacks the scope (stock:read, stock:write), the user is not "
     "staff, or a cross-site write.",
 }
-_KEY_ERRORS = {
-    409: "IDEMPOTENCY_KEY_IN_USE: the same key is being answered",
-    422: "IDEMPOTENCY_KEY_REUSED: the key came with another request",
-    428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header.",
-}
+_KEY_ERRORS = {428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header."}
 
 
 class TransferLineSerializer(serializers.Serializer):
@@ -209,8 +205,7 @@ class TransferShipApi(StockApi):
         errors={
             **_ACTION_ERRORS,
             409: "INSUFFICIENT_STOCK (with `index`, `productId`, `available`): a line has "
-            "fewer units available at the source; INVALID_TRANSITION: not a DRAFT; "
-            + _KEY_ERRORS[409],
+            "fewer units available at the source; INVALID_TRANSITION: not a DRAFT",
         },
     )
     @idempotent("transfers.ship", required=True)
@@ -243,7 +238,7 @@ class TransferReceiveApi(StockApi):
             "a line booking no units",
             **_ACTION_ERRORS,
             409: "RECEIPT_EXCEEDS_SHIPMENT (with `index`, `productId`, `outstanding`): more "
-            "than was shipped; INVALID_TRANSITION: not in transit; " + _KEY_ERRORS[409],
+            "than was shipped; INVALID_TRANSITION: not in transit",
         },
     )
     @idempotent("transfers.receive", required=True)
@@ -268,7 +263,7 @@ class TransferCancelApi(StockApi):
         parameters=[_ID, IDEMPOTENCY_KEY],
         errors={
             **_ACTION_ERRORS,
-            409: "INVALID_TRANSITION: units were received already; " + _KEY_ERRORS[409],
+            409: "INVALID_TRANSITION: units were received already",
         },
     )
     @idempotent("transfers.cancel", required=True)

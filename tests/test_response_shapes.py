@@ -34,7 +34,7 @@ from inventory.models import Inventory
 from payments import signatures
 from reservations.models import Reservation, WaitlistEntry
 from reservations.planning import CartLine
-from reservations.services import carts, holds, transitions
+from reservations.services import carts, holds, preorders, stock_states, transitions
 from sales import services as sales
 from tests.asgi_client import ASGI, WSGI, AsgiClient, committed_rows
 from tests.dispatching import catch_up, settled_position
@@ -45,7 +45,9 @@ from tests.factories import (
     ReservationFactory,
     UserFactory,
     WaitlistEntryFactory,
+    WarehouseFactory,
 )
+from transfers import services as transfers
 
 COMPONENTS = "#/components/schemas/"
 UNKNOWN_ID = "987654"
@@ -1815,6 +1817,385 @@ def read_the_availability_for_an_unknown_channel(api):
 def read_the_availability_at_a_pincode_nobody_serves(api):
     query = {"productId": _row().product_id, "pincode": "012345"}
     return _code(api.get("/api/availability", query), "PINCODE_NOT_SERVICEABLE")
+
+
+# Transfers (stock:read to read, stock:write to act) and preorders.
+
+
+def _transfer_body(source: Inventory, destination_id: int, quantity: int = 2) -> dict[str, Any]:
+    return {
+        "fromWarehouseId": str(source.warehouse_id),
+        "toWarehouseId": str(destination_id),
+        "lines": [{"productId": str(source.product_id), "quantity": quantity}],
+    }
+
+
+def _draft(quantity: int = 2, on_hand: int = 5) -> tuple[Inventory, str]:
+    """A DRAFT transfer of `quantity` units out of a row with `on_hand`; the row and its id."""
+    source = _row(total=on_hand)
+    line = transfers.Line(source.product_id, quantity)
+    destination_id = WarehouseFactory().pk
+    transfer = transfers.create(
+        source_id=source.warehouse_id,
+        destination_id=destination_id,
+        lines=[line],
+        reference="",
+        actor="test",
+    )
+    return source, str(transfer.pk)
+
+
+def _in_transit(quantity: int = 2) -> tuple[Inventory, str]:
+    source, transfer_id = _draft(quantity)
+    transfers.ship(transfer_id, actor="test")
+    return source, transfer_id
+
+
+def _transfer_act(api, transfer_id: str, action: str, body=None, *, scopes=WRITE_KEY, key="t"):
+    headers = {**(_bearer(*scopes) if scopes else {}), **({"Idempotency-Key": key} if key else {})}
+    url = f"/api/transfers/{transfer_id}/{action}"
+    return api.post(url, body or {}, format="json", headers=headers)
+
+
+def _receipt(source: Inventory, received: int, damaged: int = 0) -> dict[str, Any]:
+    line = {"productId": str(source.product_id), "received": received, "damaged": damaged}
+    return {"lines": [line]}
+
+
+@answers("transfers_create", 201)
+def create_a_transfer(api):
+    source = _row()
+    body = _transfer_body(source, WarehouseFactory().pk)
+    headers = {**_bearer(*WRITE_KEY), "Idempotency-Key": "t"}
+    response = api.post("/api/transfers", body, format="json", headers=headers)
+    assert response.json()["state"] == "DRAFT"
+    return response
+
+
+@answers("transfers_create", 400)
+def create_a_transfer_to_its_own_warehouse(api):
+    source = _row()
+    headers = {**_bearer(*WRITE_KEY), "Idempotency-Key": "t"}
+    body = _transfer_body(source, source.warehouse_id)
+    return _code(
+        api.post("/api/transfers", body, format="json", headers=headers), "VALIDATION_ERROR"
+    )
+
+
+@answers("transfers_create", 401)
+def create_a_transfer_without_a_key(api):
+    return _code(api.post("/api/transfers", {}, format="json"), "NOT_AUTHENTICATED")
+
+
+@answers("transfers_create", 403)
+def create_a_transfer_with_a_read_key(api):
+    headers = {**_bearer(*READ_KEY), "Idempotency-Key": "t"}
+    return _code(api.post("/api/transfers", {}, format="json", headers=headers), "FORBIDDEN")
+
+
+@answers("transfers_create", 404)
+def create_a_transfer_to_an_unknown_warehouse(api):
+    headers = {**_bearer(*WRITE_KEY), "Idempotency-Key": "t"}
+    body = _transfer_body(_row(), int(UNKNOWN_ID))
+    return _code(api.post("/api/transfers", body, format="json", headers=headers), "NOT_FOUND")
+
+
+@answers("transfers_create", 428)
+def create_a_transfer_without_an_idempotency_key(api):
+    body = _transfer_body(_row(), WarehouseFactory().pk)
+    response = api.post("/api/transfers", body, format="json", headers=_bearer(*WRITE_KEY))
+    return _code(response, "IDEMPOTENCY_KEY_REQUIRED")
+
+
+@answers("transfers_list", 200)
+def list_transfers(api):
+    _draft()
+    response = api.get("/api/transfers", headers=_bearer(*READ_KEY))
+    assert response["X-Total-Count"] == "1"
+    return response
+
+
+@answers("transfers_list", 400)
+def list_transfers_of_an_unknown_state(api):
+    response = api.get("/api/transfers", {"state": "LOST"}, headers=_bearer(*READ_KEY))
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("transfers_list", 401)
+def list_transfers_without_a_key(api):
+    return _code(api.get("/api/transfers"), "NOT_AUTHENTICATED")
+
+
+@answers("transfers_list", 403)
+def list_transfers_with_a_webhooks_key(api):
+    return _code(api.get("/api/transfers", headers=_bearer("webhooks")), "FORBIDDEN")
+
+
+@answers("transfers_retrieve", 200)
+def read_a_transfer(api):
+    _, transfer_id = _in_transit()
+    response = api.get(f"/api/transfers/{transfer_id}", headers=_bearer(*READ_KEY))
+    assert [step["action"] for step in response.json()["history"]] == ["CREATED", "SHIPPED"]
+    return response
+
+
+@answers("transfers_retrieve", 400)
+def read_a_transfer_by_a_malformed_id(api):
+    return _code(api.get("/api/transfers/nope", headers=_bearer(*READ_KEY)), "INVALID_ID")
+
+
+@answers("transfers_retrieve", 401)
+def read_a_transfer_without_a_key(api):
+    return _code(api.get(f"/api/transfers/{uuid.uuid4()}"), "NOT_AUTHENTICATED")
+
+
+@answers("transfers_retrieve", 403)
+def read_a_transfer_with_a_webhooks_key(api):
+    response = api.get(f"/api/transfers/{uuid.uuid4()}", headers=_bearer("webhooks"))
+    return _code(response, "FORBIDDEN")
+
+
+@answers("transfers_retrieve", 404)
+def read_an_unknown_transfer(api):
+    response = api.get(f"/api/transfers/{uuid.uuid4()}", headers=_bearer(*READ_KEY))
+    return _code(response, "NOT_FOUND")
+
+
+@answers("transfers_ship", 200)
+def ship_a_transfer(api):
+    _, transfer_id = _draft()
+    response = _transfer_act(api, transfer_id, "ship")
+    assert response.json()["lines"][0]["shipped"] == 2
+    return response
+
+
+@answers("transfers_ship", 400)
+def ship_a_transfer_by_a_malformed_id(api):
+    return _code(_transfer_act(api, "nope", "ship"), "INVALID_ID")
+
+
+@answers("transfers_ship", 401)
+def ship_a_transfer_without_a_key(api):
+    return _code(_transfer_act(api, str(uuid.uuid4()), "ship", scopes=()), "NOT_AUTHENTICATED")
+
+
+@answers("transfers_ship", 403)
+def ship_a_transfer_with_a_read_key(api):
+    return _code(_transfer_act(api, str(uuid.uuid4()), "ship", scopes=READ_KEY), "FORBIDDEN")
+
+
+@answers("transfers_ship", 404)
+def ship_an_unknown_transfer(api):
+    return _code(_transfer_act(api, str(uuid.uuid4()), "ship"), "NOT_FOUND")
+
+
+@answers("transfers_ship", 409)
+def ship_more_than_is_available(api):
+    source, transfer_id = _draft(quantity=5, on_hand=5)
+    _hold(source)
+    response = _transfer_act(api, transfer_id, "ship")
+    assert (response.json()["index"], response.json()["available"]) == (0, 4)
+    return _code(response, "INSUFFICIENT_STOCK")
+
+
+@answers("transfers_ship", 409)
+def ship_a_shipped_transfer(api):
+    _, transfer_id = _in_transit()
+    return _code(_transfer_act(api, transfer_id, "ship"), "INVALID_TRANSITION")
+
+
+@answers("transfers_ship", 428)
+def ship_without_an_idempotency_key(api):
+    _, transfer_id = _draft()
+    return _code(_transfer_act(api, transfer_id, "ship", key=None), "IDEMPOTENCY_KEY_REQUIRED")
+
+
+@answers("transfers_receive", 200)
+def receive_part_of_a_transfer(api):
+    source, transfer_id = _in_transit()
+    response = _transfer_act(api, transfer_id, "receive", _receipt(source, 1))
+    assert response.json()["state"] == "PARTIALLY_RECEIVED"
+    return response
+
+
+@answers("transfers_receive", 400)
+def receive_a_product_not_on_the_transfer(api):
+    _, transfer_id = _in_transit()
+    response = _transfer_act(api, transfer_id, "receive", _receipt(_row(), 1))
+    return _code(response, "VALIDATION_ERROR")
+
+
+@answers("transfers_receive", 401)
+def receive_without_a_key(api):
+    response = _transfer_act(api, str(uuid.uuid4()), "receive", scopes=())
+    return _code(response, "NOT_AUTHENTICATED")
+
+
+@answers("transfers_receive", 403)
+def receive_with_a_read_key(api):
+    response = _transfer_act(api, str(uuid.uuid4()), "receive", scopes=READ_KEY)
+    return _code(response, "FORBIDDEN")
+
+
+@answers("transfers_receive", 404)
+def receive_an_unknown_transfer(api):
+    response = _transfer_act(api, str(uuid.uuid4()), "receive", _receipt(_row(), 1))
+    return _code(response, "NOT_FOUND")
+
+
+@answers("transfers_receive", 409)
+def receive_more_than_was_shipped(api):
+    source, transfer_id = _in_transit(quantity=2)
+    response = _transfer_act(api, transfer_id, "receive", _receipt(source, 2, 1))
+    assert response.json()["outstanding"] == 2
+    return _code(response, "RECEIPT_EXCEEDS_SHIPMENT")
+
+
+@answers("transfers_receive", 428)
+def receive_without_an_idempotency_key(api):
+    source, transfer_id = _in_transit()
+    response = _transfer_act(api, transfer_id, "receive", _receipt(source, 1), key=None)
+    return _code(response, "IDEMPOTENCY_KEY_REQUIRED")
+
+
+@answers("transfers_cancel", 200)
+def cancel_a_transfer_in_transit(api):
+    source, transfer_id = _in_transit()
+    response = _transfer_act(api, transfer_id, "cancel")
+    source.refresh_from_db()
+    assert (response.json()["state"], source.total_stock) == ("CANCELLED", 5)
+    return response
+
+
+@answers("transfers_cancel", 400)
+def cancel_a_transfer_by_a_malformed_id(api):
+    return _code(_transfer_act(api, "nope", "cancel"), "INVALID_ID")
+
+
+@answers("transfers_cancel", 401)
+def cancel_a_transfer_without_a_key(api):
+    return _code(_transfer_act(api, str(uuid.uuid4()), "cancel", scopes=()), "NOT_AUTHENTICATED")
+
+
+@answers("transfers_cancel", 403)
+def cancel_a_transfer_with_a_read_key(api):
+    return _code(_transfer_act(api, str(uuid.uuid4()), "cancel", scopes=READ_KEY), "FORBIDDEN")
+
+
+@answers("transfers_cancel", 404)
+def cancel_an_unknown_transfer(api):
+    return _code(_transfer_act(api, str(uuid.uuid4()), "cancel"), "NOT_FOUND")
+
+
+@answers("transfers_cancel", 409)
+def cancel_a_received_transfer(api):
+    source, transfer_id = _in_transit()
+    transfers.receive(transfer_id, [transfers.Receipt(source.product_id, 2, 0)], actor="test")
+    return _code(_transfer_act(api, transfer_id, "cancel"), "INVALID_TRANSITION")
+
+
+@answers("transfers_cancel", 428)
+def cancel_without_an_idempotency_key(api):
+    _, transfer_id = _draft()
+    return _code(_transfer_act(api, transfer_id, "cancel", key=None), "IDEMPOTENCY_KEY_REQUIRED")
+
+
+def _preorders(api, row: Inventory, body=None, *, scopes=WRITE_KEY, key: str | None = "p"):
+    url = f"/api/stock/preorders/{row.product_id}/{row.warehouse_id}"
+    headers = _bearer(*scopes) if scopes else {}
+    if body is None:
+        return api.get(url, headers=headers)
+    headers = {**headers, **({"Idempotency-Key": key} if key else {})}
+    return api.put(url, body, format="json", headers=headers)
+
+
+_UNSTOCKED = Inventory(product_id=int(UNKNOWN_ID), warehouse_id=int(UNKNOWN_ID))
+
+
+@answers("stock_preorders_retrieve", 200)
+def read_a_rows_preorder_terms(api):
+    response = _preorders(api, _row(), scopes=READ_KEY)
+    assert (response.json()["limit"], response.json()["remaining"]) == (None, 0)
+    return response
+
+
+@answers("stock_preorders_retrieve", 400)
+def read_the_preorder_terms_of_a_malformed_row(api):
+    response = api.get("/api/stock/preorders/x/1", headers=_bearer(*READ_KEY))
+    return _code(response, "INVALID_ID")
+
+
+@answers("stock_preorders_retrieve", 401)
+def read_preorder_terms_without_a_key(api):
+    return _code(_preorders(api, _row(), scopes=()), "NOT_AUTHENTICATED")
+
+
+@answers("stock_preorders_retrieve", 403)
+def read_preorder_terms_with_a_webhooks_key(api):
+    return _code(_preorders(api, _row(), scopes=("webhooks",)), "FORBIDDEN")
+
+
+@answers("stock_preorders_retrieve", 404)
+def read_the_preorder_terms_of_an_unstocked_row(api):
+    return _code(_preorders(api, _UNSTOCKED, scopes=READ_KEY), "NOT_FOUND")
+
+
+@answers("stock_preorders_set", 200)
+def turn_preorders_on(api):
+    response = _preorders(api, _row(), {"limit": 10, "eta": "2027-01-14"})
+    assert response.json()["eta"] == "2027-01-14"
+    return response
+
+
+@answers("stock_preorders_set", 400)
+def turn_preorders_on_with_a_zero_limit(api):
+    return _code(_preorders(api, _row(), {"limit": 0}), "VALIDATION_ERROR")
+
+
+@answers("stock_preorders_set", 401)
+def turn_preorders_on_without_a_key(api):
+    return _code(_preorders(api, _row(), {"limit": 1}, scopes=()), "NOT_AUTHENTICATED")
+
+
+@answers("stock_preorders_set", 403)
+def turn_preorders_on_with_a_read_key(api):
+    return _code(_preorders(api, _row(), {"limit": 1}, scopes=READ_KEY), "FORBIDDEN")
+
+
+@answers("stock_preorders_set", 404)
+def turn_preorders_on_for_an_unstocked_row(api):
+    return _code(_preorders(api, _UNSTOCKED, {"limit": 1}), "NOT_FOUND")
+
+
+@answers("stock_preorders_set", 428)
+def turn_preorders_on_without_an_idempotency_key(api):
+    return _code(_preorders(api, _row(), {"limit": 1}, key=None), "IDEMPOTENCY_KEY_REQUIRED")
+
+
+def _sold_out_with_preorders(limit: int) -> Inventory:
+    row = _row(total=0)
+    stock_states.adjust_states(
+        [stock_states.Adjustment(row.product_id, row.warehouse_id, "incoming", 10, "ADJUSTED")],
+        actor="test",
+    )
+    preorders.set_terms((row.product_id, row.warehouse_id), limit=limit, eta=None)
+    return row
+
+
+@answers("reservations_create", 201)
+def preorder_incoming_units(api):
+    body = {**_line(_sold_out_with_preorders(limit=5)), "preorder": True}
+    response = _shopper(api).post("/api/reservations", body, format="json")
+    assert (response.json()["kind"], response.json()["status"]) == ("PREORDER", "CONFIRMED")
+    return response
+
+
+@answers("reservations_create", 409)
+def preorder_past_the_limit(api):
+    body = {**_line(_sold_out_with_preorders(limit=1), quantity=2), "preorder": True}
+    response = _shopper(api).post("/api/reservations", body, format="json")
+    assert response.json()["remaining"] == 1
+    return _code(response, "PREORDER_LIMIT_REACHED")
 
 
 # --- the tests -----------------------------------------------------------------------------
