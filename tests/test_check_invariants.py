@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from inventory.models import Inventory
+from inventory.models import Inventory, PreorderTerms
 from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
-from reservations.services import holds, transitions
-from tests.factories import InventoryFactory, ReservationEventFactory
+from reservations.services import holds, preorders, transitions
+from tests.factories import InventoryFactory, ReservationEventFactory, UserFactory
 from tests.processes import env_for_test_database, manage
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +204,18 @@ def test_an_oversold_row_breaks_invariant_1(stock):
         call_command("check_invariants", stderr=err)
     assert failure.value.returncode == 1
     assert f"invariant 1 broken: inventory {stock.pk}" in err.getvalue()
+
+
+def test_preorder_places_that_drift_from_their_preorders_break_invariant_7():
+    row = InventoryFactory(total_stock=0, incoming_stock=5)
+    preorders.set_terms((row.product_id, row.warehouse_id), limit=5, eta=None)
+    preorders.place(
+        product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=2, user=UserFactory()
+    )
+    assert find_violations() == []
+
+    PreorderTerms.objects.filter(stock=row).update(placed=1)
+
+    (violation,) = find_violations()
+    assert (violation.invariant, violation.subject) == (7, f"inventory {row.pk}")
+    assert "1 preorder unit(s) placed but its open preorders await 2" in violation.detail

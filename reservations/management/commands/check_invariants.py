@@ -7,7 +7,8 @@ from reservations.services.repair import RepairRefused, repair_reserved_stock
 class Command(BaseCommand):
     help = (
         "Check invariants 1 (never oversold), 2 (reserved_stock = sum of PENDING holds), "
-        "4 (a hold leaves PENDING once) and 5 (each row's ledger replays to its counters) "
+        "4 (a hold leaves PENDING once), 5 (each row's ledger replays to its counters), "
+        "6 (sale tallies equal their holds) and 7 (preorder places equal open preorders) "
         "over the whole database; exit 1 naming the bad rows."
     )
 
