@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("console.dashboard.urls")),
     path("", include("console.stock.urls")),
     path("", include("console.inventory.urls")),
+    path("", include("console.transfers.urls")),
     path("", include("console.holds.urls")),
     path("", include("console.events.urls")),
     path("", include("console.race.urls")),

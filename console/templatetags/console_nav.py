@@ -37,6 +37,12 @@ SECTIONS = (
         ),
     ),
     Section(
+        "console-transfers",
+        "truck",
+        "Transfers",
+        ("console-transfers", "console-transfer"),
+    ),
+    Section(
         "console-reservations",
         "timer",
         "Reservations",
