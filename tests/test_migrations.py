@@ -10,7 +10,7 @@ from django.db.migrations.recorder import MigrationRecorder
 
 # Unapplied in this order: idempotency's migration depends on reservations' 0003, reservations
 # on inventory, inventory on warehouses.
-DOMAIN_APPS = ("idempotency", "reservations", "sales", "inventory", "warehouses")
+DOMAIN_APPS = ("idempotency", "transfers", "reservations", "sales", "inventory", "warehouses")
 
 
 def _domain_tables() -> set[str]:
