@@ -20,6 +20,7 @@ from inventory.errors import ProductNotFound, StockNotFound
 from inventory.models import Inventory, LedgerEntry, Product
 from reservations.errors import InsufficientStock
 from reservations.services import preorders, waitlist
+from reservations.services.stock_states import MAX_UNITS
 from transfers.errors import (
     InvalidTransferTransition,
     ReceiptExceedsShipment,
@@ -158,6 +159,12 @@ def ship(transfer_id, *, actor: str) -> Transfer:
             [(x.product_id, source) for x in lines] + [(x.product_id, destination) for x in lines]
         )
         for index, line in enumerate(lines):
+            incoming = rows[(line.product_id, destination)].incoming_stock
+            if incoming + line.quantity > MAX_UNITS:
+                raise InvalidInput(
+                    f"Line {index}: the destination would expect more than {MAX_UNITS:,} units.",
+                    index=index,
+                )
             available = rows[(line.product_id, source)].available
             if available < line.quantity:
                 raise InsufficientStock(
@@ -191,8 +198,9 @@ def ship(transfer_id, *, actor: str) -> Transfer:
 
 def receive(transfer_id, receipts: Sequence[Receipt], *, actor: str) -> Transfer:
     """Book units of a shipped transfer that arrived: all join the destination's on hand, the
-    broken ones as unsellable (so available grows by the good ones), and leave its incoming. May be called until every
-    shipped unit is accounted for (RECEIVED; PARTIALLY_RECEIVED until then).
+    broken ones as unsellable (so available grows by the good ones), and leave its incoming.
+    May be called until every shipped unit is accounted for (RECEIVED; PARTIALLY_RECEIVED
+    until then).
 
     The good units go, in this order and in this transaction: to the destination's confirmed
     preorders, oldest first; then to its waitlist, first come first served; what is left is on

@@ -30,6 +30,8 @@ from reservations.services import carts, holds, transitions
 from storefront import cart, places
 from tests.e2e.axe import AxeAudit, serious_violations
 from tests.factories import UserFactory
+from transfers import services as transfers
+from warehouses.models import Warehouse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -230,6 +232,15 @@ def test_console_pages_have_no_serious_violations(page: Page, seeded: str):
     staff.force_login(UserFactory(is_staff=True, email="ops@stockd.com"))
     _sign_in_browser(page, site, staff.cookies[settings.SESSION_COOKIE_NAME].value)
     product = rows[0].product_id
+    others = Warehouse.objects.exclude(pk=rows[0].warehouse_id)
+    transfer = transfers.create(
+        source_id=rows[0].warehouse_id,
+        destination_id=others.first().pk,
+        lines=[transfers.Line(product, 1)],
+        reference="A11Y",
+        actor="test",
+    )
+    transfers.ship(transfer.pk, actor="test")
     pages = {
         "console dashboard": reverse("console-dashboard"),
         "console stock": reverse("console-stock"),
@@ -246,6 +257,10 @@ def test_console_pages_have_no_serious_violations(page: Page, seeded: str):
         "console reservations": reverse("console-reservations"),
         "console race": reverse("console-race"),
         "console analytics": reverse("console-analytics"),
+        "console transfers": reverse("console-transfers"),
+        "console transfer, in transit": reverse(
+            "console-transfer", kwargs={"transfer_id": transfer.pk}
+        ),
     }
     for state, path in pages.items():
         page.goto(site + path)
