@@ -181,28 +181,34 @@ def _refused(request: HttpRequest, transfer_id: uuid.UUID, error: StockdError) -
     return _detail_page(request, detail, status=int(error.status), problem=problem)
 
 
+def _step(request: HttpRequest, transfer_id: uuid.UUID, service, done: str) -> HttpResponse:
+    """Take a step on a transfer (`service`: ship or cancel); back to its page, saying `done`
+    or why not."""
+    try:
+        service(transfer_id, actor=actor_for(request.user))
+    except StockdError as error:
+        return _refused(request, transfer_id, error)
+    messages.success(request, done)
+    return redirect("console-transfer", transfer_id=transfer_id)
+
+
 @require_POST
 @staff_required
 def ship(request: HttpRequest, transfer_id: uuid.UUID) -> HttpResponse:
     """Ship a DRAFT transfer, every line or none; say why not on its page."""
-    try:
-        services.ship(transfer_id, actor=actor_for(request.user))
-    except StockdError as error:
-        return _refused(request, transfer_id, error)
-    messages.success(request, "Shipped: the units left the source and are on their way.")
-    return redirect("console-transfer", transfer_id=transfer_id)
+    return _step(
+        request,
+        transfer_id,
+        services.ship,
+        "Shipped: the units left the source and are on their way.",
+    )
 
 
 @require_POST
 @staff_required
 def cancel(request: HttpRequest, transfer_id: uuid.UUID) -> HttpResponse:
     """Cancel a transfer (an in-transit one's units go back to the source); say why not."""
-    try:
-        services.cancel(transfer_id, actor=actor_for(request.user))
-    except StockdError as error:
-        return _refused(request, transfer_id, error)
-    messages.success(request, "Cancelled.")
-    return redirect("console-transfer", transfer_id=transfer_id)
+    return _step(request, transfer_id, services.cancel, "Cancelled.")
 
 
 @require_POST
