@@ -97,6 +97,17 @@ def scopes(
     }
 
 
+def outside_window(rules: SaleRules, now: datetime) -> NotOnSale | None:
+    """The refusal of a hold (or a preorder) made outside the sale window, or None inside."""
+    if rules.on_sale(now):
+        return None
+    starts, ends = rules.sale_starts_at, rules.sale_ends_at
+    return NotOnSale(
+        saleStartsAt=None if starts is None else starts.isoformat(),
+        saleEndsAt=None if ends is None else ends.isoformat(),
+    )
+
+
 def admit(row: Row, asks: Sequence[Ask], counted: dict[str, int]) -> list[Admitted | StockdError]:
     """Decide each request in arrival order. `counted` holds each tally's locked units; the
     units admitted are added to it (so a customer's holds on one row count on the next)."""
@@ -117,12 +128,9 @@ def _decide(
     row: Row, ask: Ask, available: int, counted: Mapping[str, int]
 ) -> Admitted | StockdError:
     rules, room = row.rules[ask.channel], row.rooms[ask.channel]
-    if not rules.on_sale(row.now):
-        starts = rules.sale_starts_at
-        return NotOnSale(
-            saleStartsAt=None if starts is None else starts.isoformat(),
-            saleEndsAt=None if rules.sale_ends_at is None else rules.sale_ends_at.isoformat(),
-        )
+    closed = outside_window(rules, row.now)
+    if closed is not None:
+        return closed
     if rules.requires_account and ask.user_id is None:
         return AccountRequired()
     limit_scope, quota_scope = row.limit_scope(ask), row.quota_scope(ask)

@@ -11,6 +11,8 @@ from reservations.errors import (
     ExtensionLimit,
     InsufficientStock,
     InvalidTransition,
+    PreorderLimitReached,
+    PreordersClosed,
     ReservationExpired,
 )
 from sales.errors import AccountRequired, LimitReached, NotOnSale
@@ -50,6 +52,11 @@ def friendly(error: StockdError, *, where: str | None = None) -> str:
         return "This product is for account holders: sign in or create an account to reserve it."
     if isinstance(error, LimitReached):
         return _limit_reached(error)
+    if isinstance(error, PreorderLimitReached):
+        return _preorder_places(error, where)
+    if isinstance(error, PreordersClosed):
+        place = f" in {where}" if where else " here"
+        return f"Preorders for this product{place} have closed. Join the waitlist instead."
     return error.detail
 
 
@@ -78,3 +85,11 @@ def _limit_reached(error: LimitReached) -> str:
             "Check out or cancel a hold in My reservations to hold more."
         )
     return f"Limit {limit} per customer: you hold {held}, so you can add {limit - held} more."
+
+
+def _preorder_places(error: PreorderLimitReached, where: str | None) -> str:
+    left, place = error.extra.get("remaining", 0), f" in {where}" if where else ""
+    if left <= 0:
+        return f"Preorders{place} just filled up. Join the waitlist to hear when units are back."
+    places = "place" if left == 1 else "places"
+    return f"Only {left} preorder {places} left{place}: lower the quantity to preorder."

@@ -18,6 +18,7 @@ urlpatterns = [
     path("products/<int:product_id>/", product.product_page, name="product"),
     path("products/<int:product_id>/reserve/", product.reserve, name="product-reserve"),
     path("products/<int:product_id>/cart/", product.add_to_cart, name="product-add-to-cart"),
+    path("products/<int:product_id>/preorder/", product.preorder, name="product-preorder"),
     path("products/<int:product_id>/waitlist/", product.join_waitlist, name="product-waitlist"),
     path(
         "products/<int:product_id>/waitlist/leave/",

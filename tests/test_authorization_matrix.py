@@ -19,13 +19,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from integrations.keys import create_key
 from integrations.models import ApiKey, Webhook
-from inventory.models import Inventory, Product
+from inventory.models import Inventory, PreorderTerms, Product
 from reservations.models import Reservation, ReservationEvent, WaitlistEntry
 from reservations.planning import CartLine
 from reservations.services import carts, holds, waitlist
 from sales.models import Allocation, Channel, SalePolicy
 from tests.asgi_client import ASGI, TRANSPORTS, AsgiClient, committed_rows
 from tests.factories import InventoryFactory, UserFactory
+from transfers import services as transfer_services
+from transfers.models import Transfer, TransferLine, TransferStep
 from warehouses.models import Warehouse
 
 ANONYMOUS, SHOPPER_A, SHOPPER_B, STAFF = "anonymous", "shopper A", "shopper B", "staff"
@@ -143,6 +145,24 @@ def _channel(world: World) -> Channel:
     return Channel.objects.get_or_create(code="matrix", defaults={"name": "Matrix"})[0]
 
 
+def _transfer(world: World, *, shipped: bool = False) -> str:
+    """A transfer of one unit of the row's product to the sold-out row's warehouse."""
+    transfer = transfer_services.create(
+        source_id=world.row.warehouse_id,
+        destination_id=world.sold_out.warehouse_id,
+        lines=[transfer_services.Line(world.row.product_id, 1)],
+        reference="matrix",
+        actor="test:matrix",
+    )
+    if shipped:
+        transfer_services.ship(transfer.pk, actor="test:matrix")
+    return str(transfer.pk)
+
+
+def transfer_url(name: str, *, shipped: bool = False) -> Callable[[World], str]:
+    return lambda world: reverse(name, kwargs={"transfer_id": _transfer(world, shipped=shipped)})
+
+
 def _stock_line(world: World) -> dict:
     return {"productId": world.row.product_id, "warehouseId": world.row.warehouse_id}
 
@@ -253,6 +273,14 @@ CALLS = [
         lambda w: reverse("product-waitlist", kwargs={"product_id": w.sold_out.product_id}),
         everyone(302),
         data=lambda w: {"warehouse": w.sold_out.warehouse_id, "quantity": 1, "email": "x@y.in"},
+    ),
+    # No terms on the row: a guest is sent to sign in, a signed-in shopper back with a message.
+    Call(
+        "product-preorder",
+        "POST",
+        lambda w: reverse("product-preorder", kwargs={"product_id": w.sold_out.product_id}),
+        everyone(302),
+        data=lambda w: {"warehouse": w.sold_out.warehouse_id, "quantity": 1},
     ),
     Call(
         "product-waitlist-leave",
@@ -475,6 +503,36 @@ CALLS = [
         named("console-inventory-import-apply", token="no-such-job"),
         console(404),
     ),
+    Call("console-transfers", "GET", named("console-transfers"), console(200)),
+    Call(
+        "console-transfers",
+        "POST",
+        named("console-transfers"),
+        console(302),  # the destination gets a stock row for the product
+        data=lambda w: {
+            "source": w.row.warehouse_id,
+            "destination": w.sold_out.warehouse_id,
+            "lines-TOTAL_FORMS": 1,
+            "lines-INITIAL_FORMS": 0,
+            "lines-0-product": w.row.product_id,
+            "lines-0-quantity": 1,
+        },
+    ),
+    Call("console-transfer", "GET", transfer_url("console-transfer"), console(200)),
+    Call("console-transfer-ship", "POST", transfer_url("console-transfer-ship"), console(302)),
+    Call(
+        "console-transfer-receive",
+        "POST",
+        transfer_url("console-transfer-receive", shipped=True),
+        console(302),
+        data=lambda w: {f"good-{w.row.product_id}": 1},
+    ),
+    Call(
+        "console-transfer-cancel",
+        "POST",
+        transfer_url("console-transfer-cancel", shipped=True),
+        console(302),
+    ),
     Call("console-reservations", "GET", named("console-reservations"), console(200)),
     Call(
         "console-reservations-release",
@@ -582,6 +640,52 @@ CALLS = [
             + f"?productId={w.row.product_id}&warehouseId={w.row.warehouse_id}"
         ),
         staff_api(200),
+    ),
+    Call(
+        "api-stock-preorders",
+        "GET",
+        lambda w: reverse(
+            "api-stock-preorders",
+            kwargs={"product_id": w.row.product_id, "warehouse_id": w.row.warehouse_id},
+        ),
+        staff_api(200),
+    ),
+    Call(
+        "api-stock-preorders",
+        "PUT",
+        lambda w: reverse(
+            "api-stock-preorders",
+            kwargs={"product_id": w.row.product_id, "warehouse_id": w.row.warehouse_id},
+        ),
+        staff_api(428),  # reached: every stock write needs an Idempotency-Key
+        data={"limit": 5},
+    ),
+    Call("api-transfers", "GET", named("api-transfers"), staff_api(200)),
+    Call(
+        "api-transfers",
+        "POST",
+        named("api-transfers"),
+        staff_api(428),
+        data=lambda w: {
+            "fromWarehouseId": str(w.row.warehouse_id),
+            "toWarehouseId": str(w.sold_out.warehouse_id),
+            "lines": [{"productId": str(w.row.product_id), "quantity": 1}],
+        },
+    ),
+    Call("api-transfer", "GET", transfer_url("api-transfer"), staff_api(200)),
+    Call("api-transfer-ship", "POST", transfer_url("api-transfer-ship"), staff_api(428)),
+    Call(
+        "api-transfer-receive",
+        "POST",
+        transfer_url("api-transfer-receive", shipped=True),
+        staff_api(428),
+        data=lambda w: {"lines": [{"productId": str(w.row.product_id), "received": 1}]},
+    ),
+    Call(
+        "api-transfer-cancel",
+        "POST",
+        transfer_url("api-transfer-cancel", shipped=True),
+        staff_api(428),
     ),
     Call("api-webhooks", "GET", named("api-webhooks"), staff_api(200)),
     Call(
@@ -752,7 +856,8 @@ def snapshot() -> dict:
     """Every row an action could change, as plain values."""
     models = [
         *(Reservation, ReservationEvent, WaitlistEntry, Inventory, Product, Warehouse),
-        *(Channel, SalePolicy, Allocation, ApiKey),
+        *(Channel, SalePolicy, Allocation, ApiKey, PreorderTerms),
+        *(Transfer, TransferLine, TransferStep),
     ]
     state = {model.__name__: sorted(map(repr, model.objects.values())) for model in models}
     state["users"] = sorted(map(repr, get_user_model().objects.values("id", "email")))

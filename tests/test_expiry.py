@@ -258,7 +258,7 @@ def test_a_real_celery_worker_emails_the_promoted_waitlist_shopper(tmp_path):
     assert mail.outbox == []  # not sent in this process
     text = log.read_text()
     assert len(_succeeded(log, email_shopper.name)) == 1
-    assert f"emailed waitlist entry {entry.id} about reservation {entry.reservation_id}" in text
+    assert f"emailed the shopper of waitlist_promotion {entry.id}" in text
     assert "To: waiting@example.com" in text
     assert f"Subject: {stock.product.name} is held for you" in text
     assert f"{settings.SITE_URL}/checkout/{entry.reservation_id}/" in text

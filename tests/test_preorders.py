@@ -1,9 +1,10 @@
 """Preorders: a stock row's terms over the API, and shoppers' preorders with
 `POST /api/reservations` and "preorder": true, capped by the limit and what is coming."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from integrations.keys import create_key
@@ -13,6 +14,7 @@ from reservations.invariants import find_violations
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import preorders
 from reservations.services.stock_states import Adjustment, adjust_states
+from sales import services as sales
 from tests.factories import InventoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +185,14 @@ def test_a_preorder_cannot_be_released_as_a_hold():
 
     assert refused.status_code == 409
     assert Reservation.objects.get(pk=placed["id"]).status == "CONFIRMED"
+
+
+def test_a_preorder_waits_for_the_sale_to_open():
+    row = incoming_row()
+    preorders.set_terms((row.product_id, row.warehouse_id), limit=10, eta=ETA)
+    sales.set_policy(row.product_id, {"sale_starts_at": timezone.now() + timedelta(hours=1)})
+
+    refused = preorder(shopper(), row)
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "NOT_ON_SALE")
+    assert not Reservation.objects.exists()

@@ -5,13 +5,13 @@ destination's preorders, then its waitlist, then the sale."""
 import pytest
 from rest_framework.test import APIClient
 
-from integrations import derive, feed
 from integrations.keys import create_key
 from integrations.models import ApiKey
 from inventory.models import Inventory, LedgerEntry
 from reservations.invariants import find_violations
 from reservations.models import Reservation, WaitlistEntry
 from reservations.services import holds, preorders, waitlist
+from tests.dispatching import pull_to_the_end
 from tests.factories import InventoryFactory, ProductFactory, UserFactory, WarehouseFactory
 from transfers.models import Transfer
 
@@ -249,15 +249,19 @@ def test_transfer_actions_make_transfer_events(erp):
     source, destination = rows(on_hand=10)
     transfer_id = shipped(erp, source, destination, 10)
     act(erp, transfer_id, "receive", receipt(destination, 7, 3))
+    poller = APIClient()
+    poller.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {create_key(name='poll', scopes=['webhooks']).plain}"
+    )
 
-    entries, _ = feed.read(feed.Cursor(), limit=1000)
-    made = [e for e in derive.events_of(entries) if e.type.startswith("transfer.")]
+    events, _ = pull_to_the_end(poller)
 
-    assert [(e.type, e.warehouse_id) for e in made] == [
-        ("transfer.shipped", source.warehouse_id),
-        ("transfer.received", destination.warehouse_id),
+    made = [e for e in events if e["type"].startswith("transfer.")]
+    assert [(e["type"], e["data"]["warehouseId"]) for e in made] == [
+        ("transfer.shipped", str(source.warehouse_id)),
+        ("transfer.received", str(destination.warehouse_id)),
     ]
-    received = made[1].data
+    received = made[1]["data"]
     assert received["transfer"]["id"] == transfer_id
     assert received["line"] == {"productId": str(destination.product_id), "received": 7,
                                 "damaged": 3}  # fmt: skip

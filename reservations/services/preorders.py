@@ -20,6 +20,7 @@ from inventory import locks as stock_locks
 from inventory.errors import StockNotFound
 from inventory.models import Inventory, LedgerEntry, PreorderTerms
 from reservations import access, events
+from reservations.admission import outside_window
 from reservations.errors import (
     PreorderLimitReached,
     PreordersClosed,
@@ -28,6 +29,7 @@ from reservations.errors import (
 from reservations.models import Reservation
 from reservations.notifications import email_shopper
 from reservations.policy import check_quantity
+from sales import selectors as sale_rules
 from sales.errors import AccountRequired
 from sales.models import WEB
 
@@ -125,12 +127,17 @@ def place(
 
     Refuse (changing nothing) a shopper without an account on the storefront (AccountRequired:
     the preorder outlives the browser session, and its shopper is emailed when it ships), a
-    row without open terms (PreordersClosed), a row with units available to hold
-    (StockAvailable) and a preorder past the places left (PreorderLimitReached).
+    preorder outside the product's sale window (NotOnSale: it must not jump a drop's start;
+    the sale's other rules do not apply), a row without open terms (PreordersClosed), a row
+    with units available to hold (StockAvailable) and a preorder past the places left
+    (PreorderLimitReached).
     """
     check_quantity(quantity)
     if channel == WEB and access.owner_id(user) is None:
         raise AccountRequired("Sign in or create an account to preorder.")
+    closed = outside_window(sale_rules.rules_for(product_id, [channel])[channel], timezone.now())
+    if closed is not None:
+        raise closed
     with transaction.atomic():
         terms = (
             PreorderTerms.objects.select_for_update()
@@ -150,7 +157,10 @@ def place(
                 available=offer.available,
             )
         if quantity > offer.remaining:
-            raise PreorderLimitReached(remaining=offer.remaining)
+            raise PreorderLimitReached(
+                f"{offer.remaining} preorder place(s) left, {quantity} asked.",
+                remaining=offer.remaining,
+            )
         now = timezone.now()
         preorder = Reservation.objects.create(
             product_id=product_id,

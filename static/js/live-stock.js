@@ -26,6 +26,15 @@
  * records that the stream did it (tests). Every event is also dispatched on the document as
  * `stock:sale`.
  *
+ * A product's stream also sends `preorder` events, {productId, offers: {W: {state, remaining,
+ * eta}}} for its rows with preorder terms, as it opens and whenever they change. The buy panel's
+ * preorder box says what it was rendered for (#preorder[data-preorder-warehouse]
+ * [data-preorder-state][data-preorder-left][data-preorder-eta]); when an event says otherwise
+ * for its row (a row missing from it offers none), or a stock message says units are available
+ * there again, the box gets a `preorder:changed` event and fetches the buy panel again (its
+ * hx-get), so "N preorder places left" counts down. Every event is also dispatched on the
+ * document as `stock:preorder`.
+ *
  * The browser reconnects by itself with Last-Event-ID; if the stream is closed for good
  * (a 502 during a deploy, a 503 from a server that does not stream) it tries again after 5 s,
  * then slower, up to a minute; then and when the page comes back from the back-forward
@@ -79,6 +88,36 @@
       applySale(sale);
       document.dispatchEvent(new CustomEvent("stock:sale", { detail: sale }));
     });
+    source.addEventListener("preorder", function (event) {
+      var preorders;
+      try { preorders = JSON.parse(event.data); } catch (error) { return; }
+      applyPreorders(preorders);
+      document.dispatchEvent(new CustomEvent("stock:preorder", { detail: preorders }));
+    });
+  }
+
+  function preorderBox(productId) {
+    var page = document.querySelector(".product-page" + byAttr("data-product-id", productId));
+    return page && page.querySelector("#preorder[data-preorder-warehouse]");
+  }
+
+  function applyPreorders(preorders) {
+    var box = preorderBox(preorders.productId);
+    if (!box || !window.htmx) return;
+    var offer = (preorders.offers || {})[box.getAttribute("data-preorder-warehouse")] ||
+      { state: "", remaining: 0, eta: "" };
+    var same = box.getAttribute("data-preorder-state") === offer.state &&
+      box.getAttribute("data-preorder-left") === String(offer.remaining) &&
+      box.getAttribute("data-preorder-eta") === (offer.eta || "");
+    if (!same) window.htmx.trigger(box, "preorder:changed");
+  }
+
+  function applyToPreorder(change) {
+    // Units back on sale there: the panel offers them instead of preorders.
+    var box = preorderBox(change.productId);
+    if (!box || !window.htmx || change.available <= 0) return;
+    if (box.getAttribute("data-preorder-warehouse") !== String(change.warehouseId)) return;
+    if (box.getAttribute("data-preorder-state")) window.htmx.trigger(box, "preorder:changed");
   }
 
   function applySale(sale) {
@@ -188,6 +227,7 @@
     applyToCatalogue(change);
     applyToProductPage(change);
     applyToRows(change);
+    applyToPreorder(change);
     document.dispatchEvent(new CustomEvent("stock:change", { detail: change }));
   }
 

@@ -1,4 +1,5 @@
-"""The product page's forms: the delivery check, and what a shopper buys or waits for."""
+"""The product page's forms: the delivery check, and what a shopper buys, preorders or waits
+for."""
 
 from django import forms
 from django.conf import settings
@@ -106,6 +107,16 @@ class WaitlistForm(_WarehouseQuantityForm):
             "invalid": "Enter a valid email address, e.g. ann@example.com.",
         },
     )
+
+
+class PreorderForm(_WarehouseQuantityForm):
+    """Units to preorder from the chosen warehouse: whether places are left is the preorder
+    service's call, made under its lock."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        limit = settings.MAX_QUANTITY_PER_RESERVATION
+        self.fields["quantity"].error_messages["max_value"] = f"At most {limit} per preorder."
 
 
 class LeaveWaitlistForm(forms.Form):

@@ -24,6 +24,7 @@ from django.db import connection
 from integrations.feed import Cursor
 from storefront.live import feed
 from storefront.live.feed import StockChange
+from storefront.live.preorders import PreorderPlaces
 from storefront.live.sales import SaleWindows
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class StockHub:
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stock-hub")
-        self.sale_windows = SaleWindows(self.read)  # products' streams share them
+        # Products' streams share them.
+        self.sale_windows = SaleWindows(self.read)
+        self.preorder_places = PreorderPlaces(self.read)
 
     @property
     def subscriber_count(self) -> int:

@@ -10,10 +10,7 @@ A sale event carries no SSE id, so it leaves the stream's resume point (a ledger
 where it was. Streams of products with no sale window send none.
 """
 
-import asyncio
 import json
-import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +19,7 @@ from sales.models import WEB
 from sales.rules import window_state
 from sales.selectors import rules_for
 from storefront import drops
-
-logger = logging.getLogger(__name__)
+from storefront.live.reads import ProductReads
 
 # How long a process trusts a product's window before reading it again: a sale moved by
 # staff reaches open streams within this (plus a heartbeat), at one read per product per
@@ -49,41 +45,14 @@ def read_window(product_id: int) -> Window | None:
     return Window(rules.sale_starts_at, rules.sale_ends_at)
 
 
-class SaleWindows:
+class SaleWindows(ProductReads[Window | None]):
     """A process's sale windows, each read at most once per REFRESH_SECONDS and shared by
     every stream of the product. `run` runs ORM code off the event loop (the hub's thread)."""
 
     def __init__(self, run: Callable[..., Awaitable]) -> None:
-        self._run = run
-        self._known: dict[int, tuple[float, Window | None]] = {}
-        self._reading: dict[int, asyncio.Future] = {}
-
-    async def of(self, product_id: int) -> Window | None:
-        known = self._known.get(product_id)
-        if known is not None and time.monotonic() - known[0] < REFRESH_SECONDS:
-            return known[1]
-        reading = self._reading.get(product_id)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read(product_id))
-            self._reading[product_id] = reading
-        # Shielded: a client that goes away cancels its own wait, not the others' read.
-        return await asyncio.shield(reading)
-
-    async def _read(self, product_id: int) -> Window | None:
-        try:
-            window = await self._run(read_window, product_id)
-        except Exception:
-            logger.exception("Reading the sale window of product %s failed.", product_id)
-            known = self._known.get(product_id)
-            return None if known is None else known[1]
-        finally:
-            self._reading.pop(product_id, None)
-        now = time.monotonic()
-        self._known = {
-            pid: entry for pid, entry in self._known.items() if now - entry[0] < REFRESH_SECONDS
-        }
-        self._known[product_id] = (now, window)
-        return window
+        super().__init__(
+            run, read_window, refresh_seconds=lambda: REFRESH_SECONDS, what="sale window"
+        )
 
 
 class SaleWatch:

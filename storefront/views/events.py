@@ -8,7 +8,9 @@ an event id of the stream before the ledger), the stream starts at the newest ch
 `?product=<id>` keeps one product's rows, and adds a `sale` event (no SSE id) when the stream
 opens and whenever that product's sale opens, ends or is moved (storefront.live.sales), so
 the product page turns to "Reserve" at the start with no reload. Products with no sale
-window get none.
+window get none. Likewise a `preorder` event says its rows' preorder places, eta and state
+when the stream opens and when they change (storefront.live.preorders), so "N preorder places
+left" counts down; products without preorder terms get none.
 
 Under ASGI the view is async and the stream is an async generator fed by the process's
 StockHub: an open stream holds no thread and no database connection. A WSGI server would give
@@ -33,8 +35,9 @@ from core.errors import InvalidId
 from core.ids import parse_int_id
 from integrations.feed import Cursor
 from reservations import metrics
-from storefront.live import feed, hub, sales
+from storefront.live import feed, hub, preorders, sales
 from storefront.live.feed import StockChange
+from storefront.live.preorders import PreorderWatch
 from storefront.live.sales import SaleWatch
 
 HEARTBEAT_SECONDS = 15.0
@@ -88,11 +91,13 @@ async def _stream(
 ) -> AsyncIterator[bytes]:
     """Yield the preamble, a resuming client's catch-up, then each batch the hub hands out.
 
-    A heartbeat comment goes out after HEARTBEAT_SECONDS of silence. When the client goes,
-    the ASGI handler cancels the wait and the subscription is dropped.
+    A heartbeat comment goes out after HEARTBEAT_SECONDS of silence. A product's stream also
+    wakes to say its sale's changes on time and to read its preorder places again. When the
+    client goes, the ASGI handler cancels the wait and the subscription is dropped.
     """
     subscription = stock_hub.subscribe(start=start, product_id=product_id)
     watch = None if product_id is None else SaleWatch(product_id)
+    places = None if product_id is None else PreorderWatch(product_id)
     sent = start
     metrics.live_stream_opened()
     try:
@@ -100,27 +105,37 @@ async def _stream(
         text, sent = _messages(await stock_hub.catch_up(subscription), sent)
         if text:
             yield text
+        quiet_since = time.monotonic()
         while True:
-            wait = HEARTBEAT_SECONDS
-            if watch is not None:
+            wait = HEARTBEAT_SECONDS - (time.monotonic() - quiet_since)
+            if watch is not None and places is not None:
                 window = await stock_hub.sale_windows.of(watch.product_id)
                 if news := watch.news(window, timezone.now()):
                     yield news
-                wait = watch.seconds_to_wait(timezone.now(), at_most=HEARTBEAT_SECONDS)
+                    quiet_since = time.monotonic()
+                wait = watch.seconds_to_wait(timezone.now(), at_most=wait)
+                if news := places.news(await stock_hub.preorder_places.of(places.product_id)):
+                    yield news
+                    quiet_since = time.monotonic()
+                wait = places.seconds_to_wait(at_most=wait)
             try:
                 batch = await asyncio.wait_for(subscription.queue.get(), max(0.0, wait))
             except TimeoutError:
                 if watch is not None and watch.due(timezone.now()):
                     continue  # the sale opens or ends now: say so first
+                if time.monotonic() - quiet_since < HEARTBEAT_SECONDS:
+                    continue  # woke to read the preorder places again
                 # Nothing is queued: every change up to the hub's cursor has gone out.
                 cursor = stock_hub.cursor or sent
                 yield _heartbeat(cursor if cursor > sent else None)
                 sent = max(sent, cursor)
+                quiet_since = time.monotonic()
                 continue
             if isinstance(batch, hub.Overflow):
                 return
             text, sent = _messages(batch, sent)
             yield text
+            quiet_since = time.monotonic()
     finally:
         stock_hub.unsubscribe(subscription)
         metrics.live_stream_closed()
@@ -134,16 +149,22 @@ def _stream_on_this_thread(*, start: Cursor, product_id: int | None) -> Iterator
     cursor = sent = start
     quiet_since = time.monotonic()
     watch = None if product_id is None else SaleWatch(product_id)
+    places = None if product_id is None else PreorderWatch(product_id)
     window, window_read_at = None, -sales.REFRESH_SECONDS
+    boxes_read_at = -preorders.REFRESH_SECONDS
     metrics.live_stream_opened()
     try:
         yield _preamble(start)
         while True:
-            if watch is not None:
+            if watch is not None and places is not None:
                 if time.monotonic() - window_read_at >= sales.REFRESH_SECONDS:
                     window, window_read_at = sales.read_window(product_id), time.monotonic()
                 if news := watch.news(window, timezone.now()):
                     yield news
+                if time.monotonic() - boxes_read_at >= preorders.REFRESH_SECONDS:
+                    boxes, boxes_read_at = preorders.read_boxes(product_id), time.monotonic()
+                    if news := places.news(boxes):
+                        yield news
             read = feed.read_changes(cursor)
             cursor = read.cursor
             wanted = [c for c in read.changes if product_id is None or c.product_id == product_id]

@@ -1,5 +1,8 @@
 """The orders page: a shopper's holds and confirmed orders, newest first, a page at a time.
 
+A preorder shows as one, with how far its delivery has come: awaiting stock (and when it is
+expected), "2 of 3 shipped" while part of it has been served, then shipped.
+
 A signed-in shopper sees the holds of their account; a guest the holds this browser made
 (its guest cookie), with a prompt to sign up and keep them. Nobody sees anyone else's: staff
 too see only their own here (everyone's are in the admin and GET /api/reservations).
@@ -37,9 +40,10 @@ class OrderLine:
     """A hold as the orders page shows it: its state in words and a badge tone."""
 
     reservation: Reservation
-    state: str  # held, confirmed, expired, released
+    # held, confirmed, expired, released; a preorder's awaiting, part-shipped, shipped
+    state: str
     label: str
-    tone: str  # a badge class: warn, ok, off, bad
+    tone: str  # a badge class: warn, ok, off, bad, soft
 
     @property
     def total(self) -> Decimal:
@@ -53,7 +57,19 @@ class OrderLine:
         )
 
 
+def _preorder_line(preorder: Reservation) -> OrderLine:
+    """A confirmed preorder: awaiting stock until units arrive, then shipped as they do."""
+    if preorder.served <= 0:
+        return OrderLine(preorder, "awaiting", "Awaiting stock", "warn")
+    if preorder.served < preorder.quantity:
+        label = f"{preorder.served} of {preorder.quantity} shipped"
+        return OrderLine(preorder, "part-shipped", label, "soft")
+    return OrderLine(preorder, "shipped", "Shipped", "ok")
+
+
 def _line(reservation: Reservation, now: datetime) -> OrderLine:
+    if reservation.is_preorder and reservation.status == Reservation.Status.CONFIRMED:
+        return _preorder_line(reservation)
     if reservation.status == Reservation.Status.CONFIRMED:
         return OrderLine(reservation, "confirmed", "Confirmed", "ok")
     if reservation.status == Reservation.Status.PENDING:

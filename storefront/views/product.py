@@ -2,7 +2,13 @@
 
 GET shows the page; `?pincode=` adds the delivery quote, `?warehouse=` and `?quantity=` preset
 what to buy. An htmx request names the part it replaces (its target id) and gets that named
-partial. Reserve, add to cart and join the waitlist are POSTs that redirect after success.
+partial. Reserve, add to cart, preorder and join the waitlist are POSTs that redirect after
+success.
+
+A warehouse sold out with units coming and preorders on (storefront.preorders) offers them in
+the buy panel: the eta, the places left and "Preorder" (signed-in shoppers; others are asked
+to sign in), or "Preorders are full" above the waitlist. The live stream says when the places
+change, and the panel fetches itself again (storefront.live.preorders).
 
 A product under a sale window (sales) shows its state in the buy panel: "On sale in
 HH:MM:SS" before the start, Reserve while open, "Sale ended" after; the live stream tells the
@@ -23,6 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import NotFound, StockdError
@@ -32,9 +39,11 @@ from inventory.errors import ProductNotFound
 from inventory.models import Inventory, Product
 from inventory.selectors import product_detail
 from reservations import guests
-from reservations.services import holds, waitlist
+from reservations.errors import StockAvailable
+from reservations.services import holds, preorders, waitlist
 from sales.errors import AccountRequired
 from sales.models import WEB
+from sales.rules import ENDED, UPCOMING
 from sales.selectors import rules_for
 from storefront import cart, places, waitlists
 from storefront.drops import Drop, drop_of
@@ -42,16 +51,19 @@ from storefront.error_messages import friendly
 from storefront.forms.product import (
     DeliveryCheckForm,
     LeaveWaitlistForm,
+    PreorderForm,
     PurchaseForm,
     WaitlistForm,
 )
 from storefront.hold_limits import refused_over_rate
+from storefront.preorders import PreorderBox, boxes_of_product
 from storefront.views.partials import wants_partial
 from warehouses.delivery import DeliveryOption
 from warehouses.errors import PincodeNotServiceable
 
 TEMPLATE = "storefront/product.html"
 PARTIALS = ("delivery", "buy-panel")  # each named after the DOM id it replaces
+BuyForm = PurchaseForm | WaitlistForm | PreorderForm
 
 # Colour names of the catalogue, shown as swatches; a name not here gets a neutral one.
 _SWATCHES = {
@@ -149,12 +161,20 @@ def _drop(request: HttpRequest, product: Product) -> Drop:
     )
 
 
+def _preorder_box(product: Product, chosen: Inventory | None, drop: Drop) -> PreorderBox | None:
+    """The chosen sold-out row's preorders; none while the product's sale is not open (a
+    preorder must not jump the sale's start)."""
+    if chosen is None or drop.state in (UPCOMING, ENDED):
+        return None
+    return boxes_of_product(product.id).get(chosen.warehouse_id)
+
+
 def _page_context(
     product: Product,
     *,
     params: Mapping[str, str],
     drop: Drop,
-    buy_form: PurchaseForm | WaitlistForm | None = None,
+    buy_form: BuyForm | None = None,
 ) -> dict:
     """Build what the page shows from the query (or a POST that failed), the product's stock
     and its sale."""
@@ -177,11 +197,16 @@ def _page_context(
         for w_id in order
     ]
     sold_out = chosen is None or chosen.available_units <= 0
+    preorder = _preorder_box(product, chosen, drop) if sold_out else None
     bound = limit if sold_out else min(limit, chosen.available_units)
-    if drop.limit is not None:
+    if preorder is not None and preorder.is_open:
+        bound = min(limit, preorder.remaining)
+    elif drop.limit is not None:
         bound = min(bound, drop.limit)
     if buy_form is None:
         form_class = WaitlistForm if sold_out else PurchaseForm
+        if preorder is not None and preorder.is_open:
+            form_class = PreorderForm
         initial = {"quantity": min(quantity, bound), "pincode": pincode}
         buy_form = form_class(stock=rows, initial=initial)
     images = [product.image_url] if product.image_url else []
@@ -196,6 +221,7 @@ def _page_context(
         "choices": choices,
         "chosen": chosen,
         "sold_out": sold_out,
+        "preorder": preorder,
         "buy_form": buy_form,
         "quantity_max": bound,
         "max_per_hold": limit,
@@ -255,9 +281,7 @@ def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     )
 
 
-def _refused_page(
-    request: HttpRequest, product: Product, form: PurchaseForm | WaitlistForm
-) -> HttpResponse:
+def _refused_page(request: HttpRequest, product: Product, form: BuyForm) -> HttpResponse:
     """Show the page again with the form's errors next to its fields; nothing was changed."""
     params = {key: request.POST.get(key) for key in ("warehouse", "quantity", "pincode")}
     params = {key: value for key, value in params.items() if value}
@@ -265,7 +289,7 @@ def _refused_page(
     return _render_page(request, context, status=400)
 
 
-def _posted(form_class: type[PurchaseForm] | type[WaitlistForm]) -> Callable:
+def _posted(form_class: type[BuyForm]) -> Callable:
     """Make a view take the product and its posted form, already valid (POST only).
 
     An unknown or inactive product is the 404 page; an invalid form shows the page again
@@ -331,6 +355,51 @@ def add_to_cart(request: HttpRequest, product: Product, form: PurchaseForm) -> H
             product, warehouse_id=row.warehouse_id, pincode=form.cleaned_data["pincode"]
         )
     )
+
+
+@_posted(PreorderForm)
+def preorder(request: HttpRequest, product: Product, form: PreorderForm) -> HttpResponse:
+    """Preorder incoming units in the chosen warehouse and go to My orders.
+
+    A shopper without an account is sent to sign in and back here; a refusal (places taken,
+    preorders closed, units back in stock, the sale not open) comes back here as a message,
+    and nothing is placed.
+    """
+    row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
+    city = row.warehouse.city
+    back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
+    try:
+        placed = preorders.place(
+            product_id=product.id,
+            warehouse_id=row.warehouse_id,
+            quantity=form.cleaned_data["quantity"],
+            user=request.user,
+            channel=WEB,
+        )
+    except AccountRequired:
+        messages.info(
+            request,
+            "Sign in or create an account to preorder: a preorder waits for its delivery, "
+            "so it belongs to an account. You come back here after.",
+        )
+        return redirect(f"{reverse('login')}?{urlencode({NEXT: back})}")
+    except StockAvailable:
+        messages.info(
+            request,
+            f"Good news: {product.name} is back in stock in {city}. Reserve it now instead "
+            "of preordering.",
+        )
+        return redirect(back)
+    except StockdError as refused:
+        messages.error(request, friendly(refused, where=city))
+        return redirect(back)
+    when = f"around {date_format(placed.eta, 'j M Y')}" if placed.eta else "when it arrives"
+    messages.success(
+        request,
+        f"Preordered {placed.quantity} × {product.name} from {city}. It ships {when}; "
+        "we email you when it does.",
+    )
+    return redirect("orders")
 
 
 @_posted(WaitlistForm)
