@@ -9,6 +9,7 @@ from storefront.views import (
     landing,
     orders,
     product,
+    product_forms,
 )
 
 urlpatterns = [
@@ -16,13 +17,15 @@ urlpatterns = [
     path("products/", catalogue.catalogue, name="catalogue"),
     path("deliver-to/", catalogue.deliver_to, name="deliver-to"),
     path("products/<int:product_id>/", product.product_page, name="product"),
-    path("products/<int:product_id>/reserve/", product.reserve, name="product-reserve"),
-    path("products/<int:product_id>/cart/", product.add_to_cart, name="product-add-to-cart"),
-    path("products/<int:product_id>/preorder/", product.preorder, name="product-preorder"),
-    path("products/<int:product_id>/waitlist/", product.join_waitlist, name="product-waitlist"),
+    path("products/<int:product_id>/reserve/", product_forms.reserve, name="product-reserve"),
+    path("products/<int:product_id>/cart/", product_forms.add_to_cart, name="product-add-to-cart"),
+    path("products/<int:product_id>/preorder/", product_forms.preorder, name="product-preorder"),
+    path(
+        "products/<int:product_id>/waitlist/", product_forms.join_waitlist, name="product-waitlist"
+    ),
     path(
         "products/<int:product_id>/waitlist/leave/",
-        product.leave_waitlist,
+        product_forms.leave_waitlist,
         name="product-waitlist-leave",
     ),
     path("cart/", cart.cart_page, name="cart"),

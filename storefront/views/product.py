@@ -3,7 +3,7 @@
 GET shows the page; `?pincode=` adds the delivery quote, `?warehouse=` and `?quantity=` preset
 what to buy. An htmx request names the part it replaces (its target id) and gets that named
 partial. Reserve, add to cart, preorder and join the waitlist are POSTs that redirect after
-success.
+success (storefront.views.product_forms).
 
 A warehouse sold out with units coming and preorders on (storefront.preorders) offers them in
 the buy panel: the eta, the places left and "Preorder" (signed-in shoppers; others are asked
@@ -16,46 +16,35 @@ page when that changes and the panel fetches itself again (storefront.live.sales
 refused because the product requires an account is sent to sign in, and back here after.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.dateformat import format as date_format
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
-from core.errors import NotFound, StockdError
-from core.links import NEXT
 from inventory.delivery import DeliveryQuote, quote_delivery
 from inventory.errors import ProductNotFound
 from inventory.models import Inventory, Product
 from inventory.selectors import product_detail
-from reservations import guests
-from reservations.errors import StockAvailable
-from reservations.services import holds, preorders, waitlist
-from sales.errors import AccountRequired
 from sales.models import WEB
 from sales.rules import ENDED, UPCOMING
 from sales.selectors import rules_for
-from storefront import cart, places, waitlists
+from storefront import places, waitlists
 from storefront.drops import Drop, drop_of
 from storefront.error_messages import friendly
 from storefront.forms.product import (
     DeliveryCheckForm,
-    LeaveWaitlistForm,
     PreorderForm,
     PurchaseForm,
     WaitlistForm,
 )
-from storefront.hold_limits import refused_over_rate
 from storefront.preorders import PreorderBox, boxes_of_product
 from storefront.views.partials import wants_partial
 from warehouses.delivery import DeliveryOption
@@ -151,7 +140,7 @@ def _quote(product: Product, form: DeliveryCheckForm, quantity: int) -> Delivery
     return None
 
 
-def _drop(request: HttpRequest, product: Product) -> Drop:
+def drop_for(request: HttpRequest, product: Product) -> Drop:
     """Read the storefront's sale rules of the product as this shopper sees them now."""
     return drop_of(
         rules_for(product.id, [WEB])[WEB],
@@ -169,7 +158,7 @@ def _preorder_box(product: Product, chosen: Inventory | None, drop: Drop) -> Pre
     return boxes_of_product(product.id).get(chosen.warehouse_id)
 
 
-def _page_context(
+def page_context(
     product: Product,
     *,
     params: Mapping[str, str],
@@ -228,17 +217,17 @@ def _page_context(
         "hold_minutes": max(1, settings.RESERVATION_TTL_SECONDS // 60),
         "drop": drop,
         # Where signing in (or up) from this page comes back to.
-        "back_here": _back_to_product(
+        "back_here": back_to_product(
             product, warehouse_id=chosen.warehouse_id if chosen else None, pincode=pincode
         ),
     }
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
+def not_found(request: HttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, {"product": None}, status=404)
 
 
-def _render_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+def render_page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
     chosen = context["chosen"]
     if context["sold_out"] and chosen is not None:  # the shopper's place in its queue, if any
         where = {"product_id": context["product"].id, "warehouse_id": chosen.warehouse_id}
@@ -257,7 +246,7 @@ def _render_page(request: HttpRequest, context: dict, *, status: int = 200) -> H
     return response
 
 
-def _back_to_product(product: Product, *, warehouse_id: int | None, pincode: str = "") -> str:
+def back_to_product(product: Product, *, warehouse_id: int | None, pincode: str = "") -> str:
     """The product page's URL, keeping the warehouse chosen and the delivery quote."""
     query = {"warehouse": warehouse_id} if warehouse_id else {}
     if pincode:
@@ -271,191 +260,11 @@ def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     """Show a product; with ?pincode= its delivery quote too. Unknown or inactive: 404."""
     product = product_detail(product_id=product_id)
     if product is None:
-        return _not_found(request)
+        return not_found(request)
     params = request.GET.dict()
     deliver_to = places.current(request)
     if "pincode" not in params and deliver_to is not None and deliver_to.pincode:
         params["pincode"] = deliver_to.pincode  # the place chosen on the catalogue
-    return _render_page(
-        request, _page_context(product, params=params, drop=_drop(request, product))
+    return render_page(
+        request, page_context(product, params=params, drop=drop_for(request, product))
     )
-
-
-def _refused_page(request: HttpRequest, product: Product, form: BuyForm) -> HttpResponse:
-    """Show the page again with the form's errors next to its fields; nothing was changed."""
-    params = {key: request.POST.get(key) for key in ("warehouse", "quantity", "pincode")}
-    params = {key: value for key, value in params.items() if value}
-    context = _page_context(product, params=params, drop=_drop(request, product), buy_form=form)
-    return _render_page(request, context, status=400)
-
-
-def _posted(form_class: type[BuyForm]) -> Callable:
-    """Make a view take the product and its posted form, already valid (POST only).
-
-    An unknown or inactive product is the 404 page; an invalid form shows the page again
-    with its errors (400), and the view is not called.
-    """
-
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @require_POST
-        @wraps(view)
-        def handle(request: HttpRequest, product_id: int) -> HttpResponse:
-            product = product_detail(product_id=product_id)
-            if product is None:
-                return _not_found(request)
-            form = form_class(request.POST, stock=list(product.inventory.all()))
-            if not form.is_valid():
-                return _refused_page(request, product, form)
-            return view(request, product, form)
-
-        return handle
-
-    return decorate
-
-
-@_posted(PurchaseForm)
-def reserve(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpResponse:
-    """Hold the units in the chosen warehouse and go to checkout; an error comes back here."""
-    if (over_rate := refused_over_rate(request)) is not None:
-        return over_rate
-    row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
-    guest = guests.guest_id_for_new_hold(request)
-    try:
-        reservation = holds.reserve(
-            product_id=product.id,
-            warehouse_id=row.warehouse_id,
-            quantity=form.cleaned_data["quantity"],
-            user=request.user,
-            guest_id=guest,
-        )
-    except AccountRequired as refused:
-        back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
-        messages.info(request, friendly(refused))
-        return redirect(f"{reverse('login')}?{urlencode({NEXT: back})}")
-    except StockdError as refused:
-        messages.error(request, friendly(refused, where=row.warehouse.city))
-        return redirect(_back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode))
-    response = redirect("checkout", reservation_id=reservation.id)
-    guests.remember_guest(request, response, guest)
-    return response
-
-
-@_posted(PurchaseForm)
-def add_to_cart(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpResponse:
-    """Put the units in the session's cart (nothing is held yet) and come back with a message."""
-    row, quantity = form.cleaned_data["warehouse"], form.cleaned_data["quantity"]
-    cart.add(request, product_id=product.id, warehouse_id=row.warehouse_id, quantity=quantity)
-    messages.success(
-        request,
-        f"Added {quantity} × {product.name} from {row.warehouse.city} to your cart. "
-        "Hold everything in it from the cart page.",
-    )
-    return redirect(
-        _back_to_product(
-            product, warehouse_id=row.warehouse_id, pincode=form.cleaned_data["pincode"]
-        )
-    )
-
-
-@_posted(PreorderForm)
-def preorder(request: HttpRequest, product: Product, form: PreorderForm) -> HttpResponse:
-    """Preorder incoming units in the chosen warehouse and go to My orders.
-
-    A shopper without an account is sent to sign in and back here; a refusal (places taken,
-    preorders closed, units back in stock, the sale not open) comes back here as a message,
-    and nothing is placed.
-    """
-    row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
-    city = row.warehouse.city
-    back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
-    try:
-        placed = preorders.place(
-            product_id=product.id,
-            warehouse_id=row.warehouse_id,
-            quantity=form.cleaned_data["quantity"],
-            user=request.user,
-            channel=WEB,
-        )
-    except AccountRequired:
-        messages.info(
-            request,
-            "Sign in or create an account to preorder: a preorder waits for its delivery, "
-            "so it belongs to an account. You come back here after.",
-        )
-        return redirect(f"{reverse('login')}?{urlencode({NEXT: back})}")
-    except StockAvailable:
-        messages.info(
-            request,
-            f"Good news: {product.name} is back in stock in {city}. Reserve it now instead "
-            "of preordering.",
-        )
-        return redirect(back)
-    except StockdError as refused:
-        messages.error(request, friendly(refused, where=city))
-        return redirect(back)
-    when = f"around {date_format(placed.eta, 'j M Y')}" if placed.eta else "when it arrives"
-    messages.success(
-        request,
-        f"Preordered {placed.quantity} × {product.name} from {city}. It ships {when}; "
-        "we email you when it does.",
-    )
-    return redirect("orders")
-
-
-@_posted(WaitlistForm)
-def join_waitlist(request: HttpRequest, product: Product, form: WaitlistForm) -> HttpResponse:
-    """Queue the shopper's email for the chosen warehouse and come back with their position."""
-    row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
-    back = _back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
-    try:
-        joined = waitlist.join_waitlist(
-            product_id=product.id,
-            warehouse_id=row.warehouse_id,
-            quantity=form.cleaned_data["quantity"],
-            email=form.cleaned_data["email"],
-            user=request.user,
-        )
-    except StockdError as refused:
-        messages.error(request, friendly(refused, where=row.warehouse.city))
-        return redirect(back)
-    waitlists.remember(request, joined.entry)
-    place = waitlist.position(joined.entry)
-    where = f"{product.name} in {row.warehouse.city}"
-    if joined.created:
-        messages.success(
-            request,
-            f"You're #{place} on the waitlist for {where}. When units come back we hold them "
-            f"for you and email {joined.entry.email} a link to check out.",
-        )
-    else:
-        messages.info(
-            request,
-            f"{joined.entry.email} is already on the waitlist for {where}: you're #{place}. "
-            "We'll email you when it is your turn.",
-        )
-    return redirect(back)
-
-
-@require_POST
-def leave_waitlist(request: HttpRequest, product_id: int) -> HttpResponse:
-    """Take the shopper's entry for this product off the waitlist; back to the product."""
-    form = LeaveWaitlistForm(request.POST)
-    if not form.is_valid():
-        return HttpResponseBadRequest("Say which waitlist entry to leave: send entry=<its id>.")
-    try:
-        entry = waitlist.get_entry(entry_id=form.cleaned_data["entry"], user=request.user)
-        if entry.product_id != product_id:
-            raise Http404("No such waitlist entry for this product.")
-        waitlist.cancel_entry(entry_id=entry.pk, user=request.user)
-    except NotFound:
-        raise Http404("No such waitlist entry.") from None
-    except StockdError as refused:  # promoted meanwhile: its hold is waiting at checkout
-        messages.error(request, friendly(refused))
-    else:
-        messages.success(
-            request, f"You left the waitlist for {entry.product.name} in {entry.warehouse.city}."
-        )
-    back = _back_to_product(
-        entry.product, warehouse_id=entry.warehouse_id, pincode=form.cleaned_data["pincode"]
-    )
-    return redirect(back)
