@@ -18,6 +18,7 @@ from core.rates import Rate, parse_rate
 from idempotency.models import IdempotencyKey
 from inventory.models import Inventory
 from reservations.models import Reservation, ReservationEvent
+from reservations.services import preorders
 from tests.caches import own_redis
 from tests.factories import InventoryFactory, UserFactory
 from tests.processes import clean_env
@@ -323,3 +324,18 @@ def test_holding_a_cart_again_after_the_limit_releases_nothing(client, api, row,
     assert [h.status for h in cart_holds] == [Reservation.Status.PENDING]
     row.refresh_from_db()
     assert row.reserved_stock == 2 + (LIMIT - 1)
+
+
+def test_the_preorder_form_counts_in_the_same_budget(client, api, row, limited):
+    coming = InventoryFactory(total_stock=0, incoming_stock=10)
+    preorders.set_terms((coming.product_id, coming.warehouse_id), limit=10, eta=None)
+    shopper = UserFactory()
+    client.force_login(shopper)
+    api.force_login(shopper)  # a signed-in shopper's budget is the account's
+    _use_up(api, row)
+
+    form = {"warehouse": coming.warehouse_id, "quantity": "1"}
+    response = client.post(f"/products/{coming.product_id}/preorder/", form)
+
+    _assert_rate_limited_page(response)
+    assert not Reservation.objects.filter(kind=Reservation.Kind.PREORDER).exists()

@@ -120,8 +120,10 @@ def preorder(request: HttpRequest, product: Product, form: PreorderForm) -> Http
 
     A shopper without an account is sent to sign in and back here; a refusal (places taken,
     preorders closed, units back in stock, the sale not open) comes back here as a message,
-    and nothing is placed.
+    and nothing is placed. It counts in the client's reserve rate limit, as the API's does.
     """
+    if (over_rate := refused_over_rate(request)) is not None:
+        return over_rate
     row, pincode = form.cleaned_data["warehouse"], form.cleaned_data["pincode"]
     city = row.warehouse.city
     back = page.back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
