@@ -140,7 +140,9 @@ def place(
         raise closed
     with transaction.atomic():
         terms = (
-            PreorderTerms.objects.select_for_update()
+            # Only the terms row (of=self): the join must not lock the stock row, which a
+            # receipt locks before the terms.
+            PreorderTerms.objects.select_for_update(of=("self",))
             .filter(stock__product_id=product_id, stock__warehouse_id=warehouse_id)
             .first()
         )
@@ -208,7 +210,7 @@ def serve(key: stock_locks.StockKey, units: int, *, actor: str) -> list[Served]:
     """
     if units <= 0:
         return []
-    terms = PreorderTerms.objects.select_for_update().filter(
+    terms = PreorderTerms.objects.select_for_update(of=("self",)).filter(
         stock__product_id=key[0], stock__warehouse_id=key[1]
     )
     terms = terms.first()
