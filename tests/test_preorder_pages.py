@@ -63,7 +63,7 @@ def _preorder_box(page: str) -> str:
 
 def _post_preorder(client, row: Inventory, quantity: int):
     url = reverse("product-preorder", kwargs={"product_id": row.product_id})
-    return client.post(url, {"warehouse": row.warehouse_id, "quantity": quantity})
+    return client.post(url, {"warehouse": row.warehouse_id, "quantity": quantity, "method": "upi"})
 
 
 def _place(row: Inventory, quantity: int, user=None) -> Reservation:
@@ -116,6 +116,7 @@ def test_a_signed_in_preorder_is_placed_and_awaits_stock_on_my_orders(client, co
     _signed_in(client)
     box = _preorder_box(_page(client, row))
     assert 'data-testid="preorder-button"' in box and "csrfmiddlewaretoken" in box
+    assert 'name="method" value="upi"' in box  # a preorder is paid for when placed
 
     response = _post_preorder(client, row, 2)
 
@@ -130,12 +131,24 @@ def test_a_signed_in_preorder_is_placed_and_awaits_stock_on_my_orders(client, co
     assert placed.user_id == int(client.session["_auth_user_id"])
     orders = client.get(reverse("orders"))
     assert [str(m) for m in get_messages(orders.wsgi_request)] == [
-        "Preordered 2 × Trail Runner from "
+        "Payment received (UPI). Preordered 2 × Trail Runner from "
         f"{row.warehouse.city}. It ships around 14 Jan 2027; we email you when it does."
     ]
     order = _order(orders.content.decode(), placed)
     assert '<span class="badge" data-testid="preorder-badge">Preorder</span>' in order
     assert "Awaiting stock ships around 14 Jan 2027" in _text(order)
+
+
+def test_a_preorder_without_a_way_to_pay_comes_back_with_the_error(client, coming):
+    row, _ = coming
+    _signed_in(client)
+    url = reverse("product-preorder", kwargs={"product_id": row.product_id})
+
+    response = client.post(url, {"warehouse": row.warehouse_id, "quantity": 1})
+
+    assert response.status_code == 400
+    assert "Choose how you would like to pay." in _preorder_box(response.content.decode())
+    assert not Reservation.objects.exists()
 
 
 def test_a_signed_out_shopper_is_asked_to_sign_in_and_places_nothing(client, coming):

@@ -334,7 +334,7 @@ def test_the_preorder_form_counts_in_the_same_budget(client, api, row, limited):
     api.force_login(shopper)  # a signed-in shopper's budget is the account's
     _use_up(api, row)
 
-    form = {"warehouse": coming.warehouse_id, "quantity": "1"}
+    form = {"warehouse": coming.warehouse_id, "quantity": "1", "method": "upi"}
     response = client.post(f"/products/{coming.product_id}/preorder/", form)
 
     _assert_rate_limited_page(response)

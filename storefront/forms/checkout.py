@@ -9,19 +9,23 @@ class CheckoutActionForm(forms.Form):
     action = forms.ChoiceField(choices=[("extend", "Extend"), ("release", "Cancel")])
 
 
-class PaymentForm(forms.Form):
-    """The simulated payment step before a hold is confirmed: no money moves, only a choice."""
+PAYMENT_METHODS = [("upi", "UPI"), ("card", "Credit or debit card"), ("cod", "Cash on delivery")]
 
-    method = forms.ChoiceField(
+
+def payment_method_field() -> forms.ChoiceField:
+    """How the shopper pays (simulated): at a hold's checkout, and with a preorder."""
+    return forms.ChoiceField(
         label="How would you like to pay?",
-        choices=[
-            ("upi", "UPI"),
-            ("card", "Credit or debit card"),
-            ("cod", "Cash on delivery"),
-        ],
+        choices=PAYMENT_METHODS,
         widget=forms.RadioSelect,
         error_messages={
             "required": "Choose how you would like to pay.",
             "invalid_choice": "Choose one of the ways to pay listed here.",
         },
     )
+
+
+class PaymentForm(forms.Form):
+    """The simulated payment step before a hold is confirmed: no money moves, only a choice."""
+
+    method = payment_method_field()

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 
 from inventory.models import Inventory
+from storefront.forms.checkout import payment_method_field
 from warehouses.pincodes import is_pincode
 
 PINCODE_SHAPE = "A pincode has 6 digits and does not start with 0, e.g. 560001."
@@ -110,8 +111,11 @@ class WaitlistForm(_WarehouseQuantityForm):
 
 
 class PreorderForm(_WarehouseQuantityForm):
-    """Units to preorder from the chosen warehouse: whether places are left is the preorder
-    service's call, made under its lock."""
+    """Units to preorder from the chosen warehouse, and how the shopper pays (a preorder is
+    confirmed when placed: it is paid for then, as a hold is at its checkout). Whether places
+    are left is the preorder service's call, made under its lock."""
+
+    method = payment_method_field()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

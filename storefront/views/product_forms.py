@@ -24,6 +24,7 @@ from sales.errors import AccountRequired
 from sales.models import WEB
 from storefront import cart, waitlists
 from storefront.error_messages import friendly
+from storefront.forms.checkout import PAYMENT_METHODS
 from storefront.forms.product import (
     LeaveWaitlistForm,
     PreorderForm,
@@ -153,10 +154,11 @@ def preorder(request: HttpRequest, product: Product, form: PreorderForm) -> Http
         messages.error(request, friendly(refused, where=city))
         return redirect(back)
     when = f"around {date_format(placed.eta, 'j M Y')}" if placed.eta else "when it arrives"
+    paid_by = dict(PAYMENT_METHODS)[form.cleaned_data["method"]]
     messages.success(
         request,
-        f"Preordered {placed.quantity} × {product.name} from {city}. It ships {when}; "
-        "we email you when it does.",
+        f"Payment received ({paid_by}). Preordered {placed.quantity} × {product.name} from "
+        f"{city}. It ships {when}; we email you when it does.",
     )
     return redirect("orders")
 
