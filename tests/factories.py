@@ -5,8 +5,10 @@ import factory
 from django.conf import settings
 from django.utils import timezone
 from factory.django import DjangoModelFactory
+from rest_framework.test import APIClient
 
 from idempotency.models import IdempotencyKey
+from integrations.keys import create_key
 from inventory import locks as stock_locks
 from inventory.locks import COLUMNS
 from inventory.models import STATES, Inventory, LedgerEntry, Product
@@ -139,3 +141,12 @@ class IdempotencyKeyFactory(DjangoModelFactory):
     response_status = 201
     response_body = factory.LazyFunction(dict)
     created_at = factory.LazyFunction(timezone.now)
+
+
+def key_client(*scopes: str) -> APIClient:
+    """An API client sending a new API key with these scopes (an integration's)."""
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {create_key(name='erp', scopes=list(scopes)).plain}"
+    )
+    return client

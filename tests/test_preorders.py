@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from integrations.keys import create_key
 from integrations.models import ApiKey
 from inventory.models import Inventory
 from reservations.invariants import find_violations
@@ -15,7 +14,7 @@ from reservations.models import Reservation, ReservationEvent
 from reservations.services import preorders
 from reservations.services.stock_states import Adjustment, adjust_states
 from sales import services as sales
-from tests.factories import InventoryFactory, UserFactory
+from tests.factories import InventoryFactory, UserFactory, key_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +23,7 @@ ETA = date(2027, 1, 14)
 
 @pytest.fixture
 def erp() -> APIClient:
-    client = APIClient()
-    key = create_key(name="erp", scopes=[ApiKey.Scope.STOCK_READ, ApiKey.Scope.STOCK_WRITE])
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.plain}")
-    return client
+    return key_client(ApiKey.Scope.STOCK_READ, ApiKey.Scope.STOCK_WRITE)
 
 
 def incoming_row(incoming: int = 30, on_hand: int = 0) -> Inventory:

@@ -11,24 +11,16 @@ from inventory.levels import level_of
 from inventory.models import Inventory, LedgerEntry, Product
 from reservations.invariants import find_violations
 from reservations.services import holds
-from tests.factories import InventoryFactory, UserFactory, WarehouseFactory
+from tests.factories import InventoryFactory, UserFactory, WarehouseFactory, key_client
 
 pytestmark = pytest.mark.django_db
 
 READ, WRITE = ApiKey.Scope.STOCK_READ, ApiKey.Scope.STOCK_WRITE
 
 
-def client_with(*scopes: str) -> APIClient:
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {create_key(name='erp', scopes=list(scopes)).plain}"
-    )
-    return client
-
-
 @pytest.fixture
 def erp() -> APIClient:
-    return client_with(READ, WRITE)
+    return key_client(READ, WRITE)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ destination's preorders, then its waitlist, then the sale."""
 import pytest
 from rest_framework.test import APIClient
 
-from integrations.keys import create_key
 from integrations.models import ApiKey
 from inventory.models import Inventory, LedgerEntry
 from reservations.errors import PreorderLimitReached, StockAvailable
@@ -13,7 +12,13 @@ from reservations.invariants import find_violations
 from reservations.models import Reservation, WaitlistEntry
 from reservations.services import holds, preorders, waitlist
 from tests.dispatching import pull_to_the_end
-from tests.factories import InventoryFactory, ProductFactory, UserFactory, WarehouseFactory
+from tests.factories import (
+    InventoryFactory,
+    ProductFactory,
+    UserFactory,
+    WarehouseFactory,
+    key_client,
+)
 from tests.races import run_together, unexpected_errors
 from transfers import services as transfers
 from transfers.models import Transfer
@@ -23,10 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # receipts email after a r
 
 @pytest.fixture
 def erp() -> APIClient:
-    client = APIClient()
-    key = create_key(name="erp", scopes=[ApiKey.Scope.STOCK_READ, ApiKey.Scope.STOCK_WRITE])
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.plain}")
-    return client
+    return key_client(ApiKey.Scope.STOCK_READ, ApiKey.Scope.STOCK_WRITE)
 
 
 def states(row: Inventory) -> dict:
@@ -252,12 +254,7 @@ def test_transfer_actions_make_transfer_events(erp):
     source, destination = rows(on_hand=10)
     transfer_id = shipped(erp, source, destination, 10)
     act(erp, transfer_id, "receive", receipt(destination, 7, 3))
-    poller = APIClient()
-    poller.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {create_key(name='poll', scopes=['webhooks']).plain}"
-    )
-
-    events, _ = pull_to_the_end(poller)
+    events, _ = pull_to_the_end(key_client(ApiKey.Scope.WEBHOOKS))
 
     made = [e for e in events if e["type"].startswith("transfer.")]
     assert [(e["type"], e["data"]["warehouseId"]) for e in made] == [
