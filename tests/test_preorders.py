@@ -192,3 +192,26 @@ def test_a_preorder_waits_for_the_sale_to_open():
 
     assert (refused.status_code, refused.json()["code"]) == (409, "NOT_ON_SALE")
     assert not Reservation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the emails go after a real commit
+def test_units_received_through_the_stock_api_serve_preorders_first(erp, mailoutbox):
+    row = incoming_row(incoming=10)
+    preorders.set_terms((row.product_id, row.warehouse_id), limit=10, eta=ETA)
+    placed = [preorder(shopper(), row, quantity=2).json()["id"] for _ in range(3)]
+    body = {
+        "items": [
+            {"productId": str(row.product_id), "warehouseId": str(row.warehouse_id),
+             "state": "onHand", "delta": 5, "reason": "RECEIVED"},
+            {"productId": str(row.product_id), "warehouseId": str(row.warehouse_id),
+             "state": "incoming", "delta": -5, "reason": "RECEIVED"},
+        ]
+    }  # fmt: skip
+
+    answer = erp.post("/api/stock/adjustments", body, format="json", HTTP_IDEMPOTENCY_KEY="grn")
+
+    assert [Reservation.objects.get(pk=p).served for p in placed] == [2, 2, 1]
+    (level,) = answer.json()["levels"]
+    assert (level["onHand"], level["available"], level["incoming"]) == (0, 0, 5)
+    assert len(mailoutbox) == 3
+    assert find_violations() == []

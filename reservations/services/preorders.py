@@ -200,6 +200,27 @@ class Served:
     units: int
 
 
+def serve_arrivals(
+    arrived: dict[stock_locks.StockKey, int],
+    rows: dict[stock_locks.StockKey, Inventory],
+    *,
+    actor: str,
+) -> set[stock_locks.StockKey]:
+    """Give units that arrived on locked rows (`arrived`, by row; `rows`, their states now) to
+    their open preorders: one query finds the rows that have any (a receipt of 10,000 rows
+    has few). Each row gives at most what it has available. Return the rows that served."""
+    waiting = set(
+        PreorderTerms.objects.filter(
+            placed__gt=0, stock_id__in=[rows[key].id for key in arrived]
+        ).values_list("stock__product_id", "stock__warehouse_id")
+    )
+    served = set()
+    for key in sorted(waiting):
+        if serve(key, min(arrived[key], rows[key].available), actor=actor):
+            served.add(key)
+    return served
+
+
 def serve(key: stock_locks.StockKey, units: int, *, actor: str) -> list[Served]:
     """Give up to `units` arrived good units of a locked row to its open preorders, oldest
     first, inside the caller's transaction: those units leave on hand (one PREORDERED ledger

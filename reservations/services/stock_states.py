@@ -1,6 +1,7 @@
 """Stock writes for integrations: adjust any state of many rows at once, or set a row's states
 if it is still at the version the caller read (compare-and-set). Each change is written to
-the ledger; units made available are offered to the waitlist on commit."""
+the ledger. Units received on hand (reason RECEIVED) go first to the row's open preorders, in
+the same transaction; units made available are offered to the waitlist on commit."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from inventory.errors import StaleVersion, StockNotFound
 from inventory.levels import level_of
 from inventory.models import STATES, Inventory, LedgerEntry, available_of
 from reservations.errors import InsufficientStock
-from reservations.services import waitlist
+from reservations.services import preorders, waitlist
 
 # No state of a row goes above this (the columns hold 32-bit integers).
 MAX_UNITS = 1_000_000_000
@@ -85,10 +86,11 @@ def _not_stocked(key: stock_locks.StockKey, **extra) -> StockNotFound:
 def adjust_states(adjustments: Sequence[Adjustment], *, actor: str) -> list[Inventory]:
     """Make every adjustment, in order, in one transaction, or none of them.
 
-    Raise StockNotFound for a row that does not exist and InsufficientStock when an
-    adjustment would take a state or available below zero (naming its `index` and the row's
-    current `level`). Return the changed rows, each once, in the order
-    they were first adjusted.
+    Units received on hand (reason RECEIVED) serve the rows' open preorders first, oldest
+    first (reservations.services.preorders). Raise StockNotFound for a row that does not exist
+    and InsufficientStock when an adjustment would take a state or available below zero
+    (naming its `index` and the row's current `level`). Return the changed rows, each once,
+    in the order they were first adjusted.
     """
     with transaction.atomic():
         rows = _locked_rows(a.key for a in adjustments)
@@ -113,8 +115,19 @@ def adjust_states(adjustments: Sequence[Adjustment], *, actor: str) -> list[Inve
                 for a in adjustments
             ]
         )
+        if preorders.serve_arrivals(_arrivals(adjustments), changed, actor=actor):
+            changed = {**changed, **_locked_rows(changed)}  # their states once served
         _offer_if_grown(rows, changed)
     return list(changed.values())
+
+
+def _arrivals(adjustments: Sequence[Adjustment]) -> dict[stock_locks.StockKey, int]:
+    """The units each row received on hand (RECEIVED adjustments): what preorders wait for."""
+    arrived: dict[stock_locks.StockKey, int] = {}
+    for a in adjustments:
+        if a.reason == LedgerEntry.Reason.RECEIVED and a.state == "on_hand" and a.delta > 0:
+            arrived[a.key] = arrived.get(a.key, 0) + a.delta
+    return arrived
 
 
 def set_states(
