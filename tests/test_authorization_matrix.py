@@ -280,7 +280,7 @@ CALLS = [
         "POST",
         lambda w: reverse("product-preorder", kwargs={"product_id": w.sold_out.product_id}),
         everyone(302),
-        data=lambda w: {"warehouse": w.sold_out.warehouse_id, "quantity": 1},
+        data=lambda w: {"warehouse": w.sold_out.warehouse_id, "quantity": 1, "method": "upi"},
     ),
     Call(
         "product-waitlist-leave",

@@ -28,6 +28,11 @@ MAX_CONNECTIONS = 10
 # the two (a render, a network hop, a payment check). It is the demo's point: any gap between
 # read and write is a window for another shopper's write to be lost.
 NAIVE_THINK_SECONDS = 0.05
+# The original checked the count in its app, between its SELECT ... FOR UPDATE and its UPDATE:
+# one round trip to the database (a serverless function's) with the row locked. Without it the
+# winner could commit before the others took their snapshots on a busy machine, and the demo
+# would show no error by luck.
+ORIGINAL_ROUND_TRIP_SECONDS = 0.01
 # The original waited on FOR UPDATE without limit; a bound makes every run end.
 LOCK_TIMEOUT = "5s"
 JOIN_TIMEOUT_SECONDS = 120.0
@@ -263,6 +268,7 @@ def _serializable(pool: Connections, sql_: _Statements, row_id: int, quantity: i
             if available < quantity:
                 conn.execute("ROLLBACK")
                 return SOLD_OUT
+            time.sleep(ORIGINAL_ROUND_TRIP_SECONDS)
             conn.execute(sql_.take, (quantity, quantity, row_id))
             conn.execute("COMMIT")
         except Exception:
