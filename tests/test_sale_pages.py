@@ -304,7 +304,8 @@ async def _sale_event(reader) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_the_products_stream_says_the_sale_opens_at_the_start(row, monkeypatch):
     monkeypatch.setattr(hub, "POLL_SECONDS", 0.05)
-    starts = timezone.now() + timedelta(seconds=1.5)
+    # Far enough ahead that a loaded machine opens the stream before the start.
+    starts = timezone.now() + timedelta(seconds=4)
     _policy(row, sale_starts_at=starts)
 
     async def scenario():
