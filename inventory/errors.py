@@ -12,6 +12,11 @@ class ProductNotFound(NotFound):
 class StockNotFound(NotFound):
     detail = "No such product in that warehouse."
 
+    @classmethod
+    def of_row(cls, product_id: int, warehouse_id: int, **extra) -> "StockNotFound":
+        """The error naming a stock row (product and warehouse) that does not exist."""
+        return cls(f"Product {product_id} is not stocked in warehouse {warehouse_id}.", **extra)
+
 
 class StockBelowReserved(StockdError):
     code = "STOCK_BELOW_RESERVED"

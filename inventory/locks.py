@@ -68,6 +68,12 @@ def lock_stock_rows(keys: Iterable[StockKey]) -> list[Inventory]:
     return list(Inventory.objects.filter(condition).order_by("pk").select_for_update())
 
 
+def lock_stock_rows_by_key(keys: Iterable[StockKey]) -> dict[StockKey, Inventory]:
+    """Lock the inventory rows of `keys` (lock_stock_rows) and return them by key; a key
+    without a row is missing from the answer."""
+    return {(r.product_id, r.warehouse_id): r for r in lock_stock_rows(keys)}
+
+
 def lock_sellable_stock_row(key: StockKey) -> Inventory | None:
     """Lock one stock row if shoppers can hold it (active product and warehouse), else None."""
     product_id, warehouse_id = key

@@ -141,8 +141,14 @@ def _refuse(transfer: Transfer, step: str) -> InvalidTransferTransition:
     )
 
 
-def _locked_rows(keys) -> dict[stock_locks.StockKey, Inventory]:
-    return {(r.product_id, r.warehouse_id): r for r in stock_locks.lock_stock_rows(keys)}
+def _lock_both_ends(
+    transfer: Transfer, lines: list[TransferLine]
+) -> dict[stock_locks.StockKey, Inventory]:
+    """Lock the stock rows of every line at the source and at the destination, by key."""
+    ends = (transfer.source_id, transfer.destination_id)
+    return stock_locks.lock_stock_rows_by_key(
+        (line.product_id, warehouse_id) for warehouse_id in ends for line in lines
+    )
 
 
 def ship(transfer_id, *, actor: str) -> Transfer:
@@ -155,9 +161,7 @@ def ship(transfer_id, *, actor: str) -> Transfer:
         if transfer.state != State.DRAFT:
             raise _refuse(transfer, "shipped")
         source, destination = transfer.source_id, transfer.destination_id
-        rows = _locked_rows(
-            [(x.product_id, source) for x in lines] + [(x.product_id, destination) for x in lines]
-        )
+        rows = _lock_both_ends(transfer, lines)
         for index, line in enumerate(lines):
             incoming = rows[(line.product_id, destination)].incoming_stock
             if incoming + line.quantity > MAX_UNITS:
@@ -235,7 +239,7 @@ def receive(transfer_id, receipts: Sequence[Receipt], *, actor: str) -> Transfer
                     outstanding=line.outstanding,
                 )
         destination, reference = transfer.destination_id, reference_of(transfer)
-        rows = _locked_rows([(r.product_id, destination) for r in receipts])
+        rows = stock_locks.lock_stock_rows_by_key((r.product_id, destination) for r in receipts)
         now = timezone.now()
         changes = []
         for r in receipts:
@@ -293,10 +297,7 @@ def cancel(transfer_id, *, actor: str) -> Transfer:
         if transfer.state == State.IN_TRANSIT:
             source, destination = transfer.source_id, transfer.destination_id
             reference = reference_of(transfer)
-            rows = _locked_rows(
-                [(x.product_id, source) for x in lines]
-                + [(x.product_id, destination) for x in lines]
-            )
+            rows = _lock_both_ends(transfer, lines)
             changes = []
             for line in lines:
                 incoming = rows[(line.product_id, destination)].incoming_stock

@@ -323,7 +323,7 @@ def _stock_error(key: StockKey, available: int | None) -> StockdError:
     """The error of a hold refused on stock row `key` with `available` units (None: no row)."""
     product_id, warehouse_id = key
     if available is None:
-        return StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+        return StockNotFound.of_row(product_id, warehouse_id)
     return InsufficientStock(
         f"Only {available} unit(s) available in warehouse {warehouse_id}.",
         available=available,

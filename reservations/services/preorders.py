@@ -57,7 +57,7 @@ class Offer:
 def _row(key: stock_locks.StockKey) -> Inventory:
     row = Inventory.objects.filter(product_id=key[0], warehouse_id=key[1]).first()
     if row is None:
-        raise StockNotFound(f"Product {key[0]} is not stocked in warehouse {key[1]}.")
+        raise StockNotFound.of_row(*key)
     return row
 
 
@@ -149,7 +149,7 @@ def place(
         row = Inventory.objects.sellable().filter(product_id=product_id, warehouse_id=warehouse_id)
         row = row.first()
         if row is None:
-            raise StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+            raise StockNotFound.of_row(product_id, warehouse_id)
         offer = _offer(row, terms)
         if offer.limit is None:
             raise PreordersClosed()

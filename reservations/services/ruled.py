@@ -75,7 +75,7 @@ def batch_steps(requests: Sequence, *, now: datetime, idempotency_key: str = "")
         locking.append((tallies.LOCK_SQL, [scopes]))
     stock, *locked = yield Step(locking)
     if not stock:
-        missing = StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+        missing = StockNotFound.of_row(product_id, warehouse_id)
         return [missing for _ in requests]
     stock_id, available, *shown = stock[0]
     row = admission.Row(

@@ -99,7 +99,7 @@ def hold_batch(requests: Sequence, now: datetime) -> list:
         .first()
     )
     if row is None:
-        missing = StockNotFound(f"Product {key[0]} is not stocked in warehouse {key[1]}.")
+        missing = StockNotFound.of_row(*key)
         return [missing for _ in requests]
     asks = [Ask(r.quantity, r.channel, user_id=r.user_id, guest_id=r.guest_id) for r in requests]
     decided = decide({key: asks}, {key: row.available}, now=now)[key]

@@ -31,7 +31,7 @@ def adjust_stock(
     with transaction.atomic():
         rows = stock_locks.lock_stock_rows([key])
         if not rows:
-            raise StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+            raise StockNotFound.of_row(product_id, warehouse_id)
         (row,) = rows
         if row.total_stock + delta < row.committed:
             raise StockBelowReserved(available=row.available)
@@ -78,9 +78,7 @@ def change_error(row: Inventory | None, change: TotalChange) -> StockdError | No
     Pure: it reads the row as given and touches no database.
     """
     if row is None:
-        return StockNotFound(
-            f"Product {change.product_id} is not stocked in warehouse {change.warehouse_id}."
-        )
+        return StockNotFound.of_row(change.product_id, change.warehouse_id)
     if change.total < 0:
         return InvalidInput("The total must be a whole number, 0 or more.")
     if change.expected_total is not None and row.total_stock != change.expected_total:
@@ -167,7 +165,7 @@ def set_total(
         raise StockNotFound(f"No stock row {inventory_id}.")
     change = TotalChange(*key, total=total, expected_total=expected_total)
     with transaction.atomic():
-        rows = {(r.product_id, r.warehouse_id): r for r in stock_locks.lock_stock_rows([key])}
+        rows = stock_locks.lock_stock_rows_by_key([key])
         problem = change_error(rows.get(key), change)
         if problem is not None:
             raise problem
@@ -187,7 +185,7 @@ def set_totals(*, changes: Sequence[TotalChange], reason: str = "", actor: str) 
     if len(set(keys)) != len(keys):
         raise InvalidInput("Each stock row may be changed only once in a batch.")
     with transaction.atomic():
-        rows = {(r.product_id, r.warehouse_id): r for r in stock_locks.lock_stock_rows(keys)}
+        rows = stock_locks.lock_stock_rows_by_key(keys)
         problems = []
         for index, change in enumerate(changes):
             problem = change_error(rows.get(change.key), change)

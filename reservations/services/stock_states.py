@@ -75,14 +75,6 @@ class _Figures:
         return None
 
 
-def _locked_rows(keys) -> dict[stock_locks.StockKey, Inventory]:
-    return {(r.product_id, r.warehouse_id): r for r in stock_locks.lock_stock_rows(keys)}
-
-
-def _not_stocked(key: stock_locks.StockKey, **extra) -> StockNotFound:
-    return StockNotFound(f"Product {key[0]} is not stocked in warehouse {key[1]}.", **extra)
-
-
 def adjust_states(adjustments: Sequence[Adjustment], *, actor: str) -> list[Inventory]:
     """Make every adjustment, in order, in one transaction, or none of them.
 
@@ -93,11 +85,11 @@ def adjust_states(adjustments: Sequence[Adjustment], *, actor: str) -> list[Inve
     in the order they were first adjusted.
     """
     with transaction.atomic():
-        rows = _locked_rows(a.key for a in adjustments)
+        rows = stock_locks.lock_stock_rows_by_key(a.key for a in adjustments)
         figures = {key: _Figures.of(row) for key, row in rows.items()}
         for index, adjustment in enumerate(adjustments):
             if adjustment.key not in rows:
-                raise _not_stocked(adjustment.key, index=index)
+                raise StockNotFound.of_row(*adjustment.key, index=index)
             tried = figures[adjustment.key]
             setattr(tried, adjustment.state, getattr(tried, adjustment.state) + adjustment.delta)
             problem = tried.problem()
@@ -116,7 +108,8 @@ def adjust_states(adjustments: Sequence[Adjustment], *, actor: str) -> list[Inve
             ]
         )
         if preorders.serve_arrivals(_arrivals(adjustments), changed, actor=actor):
-            changed = {**changed, **_locked_rows(changed)}  # their states once served
+            # Their states once served.
+            changed = {**changed, **stock_locks.lock_stock_rows_by_key(changed)}
         _offer_if_grown(rows, changed)
     return list(changed.values())
 
@@ -146,9 +139,9 @@ def set_states(
     carry the row's current `level`. Unchanged figures write nothing.
     """
     with transaction.atomic():
-        rows = _locked_rows([key])
+        rows = stock_locks.lock_stock_rows_by_key([key])
         if key not in rows:
-            raise _not_stocked(key)
+            raise StockNotFound.of_row(*key)
         row = rows[key]
         if row.version != expected_version:
             raise StaleVersion(

@@ -84,7 +84,7 @@ def join_waitlist(
     check_quantity(quantity)
     available = available_units(product_id=product_id, warehouse_id=warehouse_id)
     if available is None:
-        raise StockNotFound(f"Product {product_id} is not stocked in warehouse {warehouse_id}.")
+        raise StockNotFound.of_row(product_id, warehouse_id)
     if available >= quantity:
         raise StockAvailable(available=available)
     waiting = _waiting_entry(product_id=product_id, warehouse_id=warehouse_id, email=email)
