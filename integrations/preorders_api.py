@@ -8,19 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.fields import StrictIntegerField, StrictSerializer
-from core.ids import parse_int_id
 from core.openapi import documented
 from idempotency.decorators import REQUIRED_OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
-from integrations.stock_api import StockApi
+from integrations.stock_api import AUTH_ERRORS, ROW_NOT_FOUND, StockApi, row_key
 from reservations.services import preorders
 from reservations.services.stock_states import MAX_UNITS
-
-_AUTH_ERRORS = {
-    401: "NOT_AUTHENTICATED: no key or session, or a revoked or unknown key.",
-    403: "FORBIDDEN: the key lacks the scope, the user is not staff, or a cross-site write.",
-}
-_NOT_FOUND = {404: "NOT_FOUND: the product is not stocked in that warehouse."}
 
 
 class PreorderTermsSerializer(serializers.Serializer):
@@ -51,13 +44,6 @@ def _body(key: tuple[int, int], offer: preorders.Offer) -> dict:
     }
 
 
-def _key(product_id: str, warehouse_id: str) -> tuple[int, int]:
-    return (
-        parse_int_id(product_id, name="productId"),
-        parse_int_id(warehouse_id, name="warehouseId"),
-    )
-
-
 class PreorderTermsApi(StockApi):
     @extend_schema_serializer(component_name="PreorderTermsInput")
     class InputSerializer(StrictSerializer):
@@ -69,11 +55,11 @@ class PreorderTermsApi(StockApi):
     @documented(
         "stock_preorders_retrieve",
         ok=PreorderTermsSerializer,
-        errors={**_AUTH_ERRORS, **_NOT_FOUND},
+        errors={**AUTH_ERRORS, **ROW_NOT_FOUND},
     )
     def get(self, request: Request, product_id: str, warehouse_id: str) -> Response:
         """A stock row's preorder terms, with the places taken and left."""
-        key = _key(product_id, warehouse_id)
+        key = row_key(product_id, warehouse_id)
         return Response(_body(key, preorders.offer_of(key)))
 
     @documented(
@@ -83,8 +69,8 @@ class PreorderTermsApi(StockApi):
         parameters=[IDEMPOTENCY_KEY],
         errors={
             400: "VALIDATION_ERROR",
-            **_AUTH_ERRORS,
-            **_NOT_FOUND,
+            **AUTH_ERRORS,
+            **ROW_NOT_FOUND,
             428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header.",
         },
     )
@@ -92,7 +78,7 @@ class PreorderTermsApi(StockApi):
     def put(self, request: Request, product_id: str, warehouse_id: str) -> Response:
         """Turn a row's preorders on, with a limit in units and an expected date, or off
         (limit null). Open preorders keep their places either way and follow a new eta."""
-        key = _key(product_id, warehouse_id)
+        key = row_key(product_id, warehouse_id)
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data

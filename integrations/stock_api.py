@@ -98,10 +98,20 @@ class StockApi(APIView):
     write_scope = ApiKey.Scope.STOCK_WRITE
 
 
-_AUTH_ERRORS = {
+AUTH_ERRORS = {
     401: "NOT_AUTHENTICATED: no key or session, or a revoked or unknown key.",
-    403: "FORBIDDEN: the key lacks the scope, the user is not staff, or a cross-site write.",
+    403: "FORBIDDEN: the key lacks the scope (stock:read to read, stock:write to write), the "
+    "user is not staff, or a cross-site write.",
 }
+ROW_NOT_FOUND = {404: "NOT_FOUND: the product is not stocked in that warehouse."}
+
+
+def row_key(product_id: str, warehouse_id: str) -> tuple[int, int]:
+    """The stock row a path names (`/{productId}/{warehouseId}`); a malformed id is a 400."""
+    return (
+        parse_int_id(product_id, name="productId"),
+        parse_int_id(warehouse_id, name="warehouseId"),
+    )
 
 
 class StockLevelsApi(StockApi):
@@ -115,7 +125,7 @@ class StockLevelsApi(StockApi):
         item=StockLevelSerializer,
         filters=FilterSerializer,
         order="By product, then warehouse",
-        errors=_AUTH_ERRORS,
+        errors=AUTH_ERRORS,
     )
     def get(self, request: Request) -> Response:
         """Every quantity state of the stock rows (of a product, a warehouse, or one row),
@@ -150,8 +160,8 @@ class StockLevelApi(StockApi):
         ok=StockLevelSerializer,
         parameters=[IDEMPOTENCY_KEY],
         errors={
-            **_AUTH_ERRORS,
-            404: "NOT_FOUND: the product is not stocked in that warehouse.",
+            **AUTH_ERRORS,
+            **ROW_NOT_FOUND,
             409: "STALE_VERSION (with `level`): the row is past expectedVersion; " + _REFUSED,
             428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header.",
         },
@@ -160,10 +170,7 @@ class StockLevelApi(StockApi):
     def put(self, request: Request, product_id: str, warehouse_id: str) -> Response:
         """Set some of a row's states if it is still at expectedVersion (compare-and-set):
         one COUNTED ledger entry; a stale version changes nothing."""
-        key = (
-            parse_int_id(product_id, name="productId"),
-            parse_int_id(warehouse_id, name="warehouseId"),
-        )
+        key = row_key(product_id, warehouse_id)
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -202,7 +209,7 @@ class StockAdjustmentsApi(StockApi):
         ok=StockAdjustedSerializer,
         parameters=[IDEMPOTENCY_KEY],
         errors={
-            **_AUTH_ERRORS,
+            **AUTH_ERRORS,
             404: "NOT_FOUND (with `index`): an item's product is not stocked in its warehouse.",
             409: _REFUSED + ", naming the item's `index`; nothing is changed.",
             428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header.",
@@ -269,7 +276,7 @@ class StockLedgerApi(StockApi):
         "stock_ledger_list",
         ok=StockLedgerPageSerializer,
         parameters=[LedgerFilterSerializer],
-        errors={**_AUTH_ERRORS, 404: "NOT_FOUND: the product is not stocked in that warehouse."},
+        errors={**AUTH_ERRORS, **ROW_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
         """One row's ledger in sequence order, after the `after` cursor."""

@@ -16,17 +16,12 @@ from core.paging import PageSerializer, page_response
 from idempotency.decorators import REQUIRED_OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from idempotency.decorators import idempotent
 from integrations.authentication import actor_of
-from integrations.stock_api import StockApi
+from integrations.stock_api import AUTH_ERRORS, StockApi
 from reservations.services.stock_states import MAX_UNITS
 from transfers import services
 from transfers.models import Transfer
 
 _ID = uuid_path_parameter("transfer_id")
-_AUTH_ERRORS = {
-    401: "NOT_AUTHENTICATED: no key or session, or a revoked or unknown key.",
-    403: "FORBIDDEN: the key lacks the scope (stock:read, stock:write), the user is not "
-    "staff, or a cross-site write.",
-}
 _KEY_ERRORS = {428: "IDEMPOTENCY_KEY_REQUIRED: no Idempotency-Key header."}
 
 
@@ -136,7 +131,7 @@ class TransfersApi(StockApi):
         parameters=[IDEMPOTENCY_KEY],
         errors={
             400: "VALIDATION_ERROR: bad input, one warehouse on both ends, a product twice",
-            **_AUTH_ERRORS,
+            **AUTH_ERRORS,
             404: "NOT_FOUND (with `index` for a line): no such warehouse or product, or the "
             "source does not stock it",
             **_KEY_ERRORS,
@@ -162,7 +157,7 @@ class TransfersApi(StockApi):
         item=TransferSerializer,
         filters=FilterSerializer,
         order="Newest first",
-        errors=_AUTH_ERRORS,
+        errors=AUTH_ERRORS,
     )
     def get(self, request: Request) -> Response:
         """List transfers, newest first: of a state, from or to a warehouse, or all."""
@@ -183,7 +178,7 @@ class TransferApi(StockApi):
         "transfers_retrieve",
         ok=TransferSerializer,
         parameters=[_ID],
-        errors={**_AUTH_ERRORS, 404: "NOT_FOUND: no such transfer"},
+        errors={**AUTH_ERRORS, 404: "NOT_FOUND: no such transfer"},
     )
     def get(self, request: Request, transfer_id: str) -> Response:
         """One transfer: its state, its lines (shipped, received, damaged) and its history."""
@@ -191,7 +186,7 @@ class TransferApi(StockApi):
 
 
 _ACTION_ERRORS = {
-    **_AUTH_ERRORS,
+    **AUTH_ERRORS,
     404: "NOT_FOUND: no such transfer",
     **_KEY_ERRORS,
 }
