@@ -24,17 +24,12 @@ from storefront.preorders import PreorderBox, boxes_of_product
 REFRESH_SECONDS = 5.0
 
 
-def read_boxes(product_id: int) -> dict[int, PreorderBox]:
-    """Read the preorder boxes of a product's rows with terms on, by warehouse id."""
-    return boxes_of_product(product_id)
-
-
 class PreorderPlaces(ProductReads[dict[int, PreorderBox]]):
     """A process's preorder boxes per product, shared by every stream of the product."""
 
     def __init__(self, run: Callable[..., Awaitable]) -> None:
         super().__init__(
-            run, read_boxes, refresh_seconds=lambda: REFRESH_SECONDS, what="preorder places"
+            run, boxes_of_product, refresh_seconds=lambda: REFRESH_SECONDS, what="preorder places"
         )
 
 

@@ -39,6 +39,7 @@ from storefront.live import feed, hub, preorders, sales
 from storefront.live.feed import StockChange
 from storefront.live.preorders import PreorderWatch
 from storefront.live.sales import SaleWatch
+from storefront.preorders import boxes_of_product
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000  # how long a browser waits before reconnecting
@@ -162,7 +163,7 @@ def _stream_on_this_thread(*, start: Cursor, product_id: int | None) -> Iterator
                 if news := watch.news(window, timezone.now()):
                     yield news
                 if time.monotonic() - boxes_read_at >= preorders.REFRESH_SECONDS:
-                    boxes, boxes_read_at = preorders.read_boxes(product_id), time.monotonic()
+                    boxes, boxes_read_at = boxes_of_product(product_id), time.monotonic()
                     if news := places.news(boxes):
                         yield news
             read = feed.read_changes(cursor)

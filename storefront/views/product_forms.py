@@ -4,9 +4,9 @@ with its errors (storefront.views.product renders it)."""
 
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,7 +14,6 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_POST
 
 from core.errors import NotFound, StockdError
-from core.links import NEXT
 from inventory.models import Product
 from inventory.selectors import product_detail
 from reservations import guests
@@ -87,7 +86,7 @@ def reserve(request: HttpRequest, product: Product, form: PurchaseForm) -> HttpR
     except AccountRequired as refused:
         back = page.back_to_product(product, warehouse_id=row.warehouse_id, pincode=pincode)
         messages.info(request, friendly(refused))
-        return redirect(f"{reverse('login')}?{urlencode({NEXT: back})}")
+        return redirect_to_login(back, reverse("login"))
     except StockdError as refused:
         messages.error(request, friendly(refused, where=row.warehouse.city))
         return redirect(
@@ -142,7 +141,7 @@ def preorder(request: HttpRequest, product: Product, form: PreorderForm) -> Http
             "Sign in or create an account to preorder: a preorder waits for its delivery, "
             "so it belongs to an account. You come back here after.",
         )
-        return redirect(f"{reverse('login')}?{urlencode({NEXT: back})}")
+        return redirect_to_login(back, reverse("login"))
     except StockAvailable:
         messages.info(
             request,
