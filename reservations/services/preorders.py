@@ -237,28 +237,33 @@ def serve(key: stock_locks.StockKey, units: int, *, actor: str) -> list[Served]:
     terms = terms.first()
     now = timezone.now()
     served: list[Served] = []
+    changed: list[Reservation] = []
     left = units
     # Only a receipt changes `served`, under the row's and the terms' locks: no lock needed.
-    for preorder in _open_preorders(key):
+    # Each preorder served takes a unit at least: no more than `units` of them are read.
+    for preorder in _open_preorders(key)[:units]:
         if left == 0:
             break
         given = min(left, preorder.quantity - preorder.served)
         left -= given
         preorder.served += given
-        preorder.served_at = now
-        preorder.updated_at = now
-        preorder.save(update_fields=["served", "served_at", "updated_at"])
+        preorder.served_at = preorder.updated_at = now
+        changed.append(preorder)
         served.append(Served(str(preorder.pk), given))
-        events.record(
-            [events.about(preorder, EventType.PREORDER_SERVED, actor=actor, at=now, units=given)]
-        )
-        transaction.on_commit(partial(email_shopper.delay, "preorder_served", str(preorder.pk)))
+    if not changed:
+        return []
+    Reservation.objects.bulk_update(changed, ["served", "served_at", "updated_at"])
+    events.record(
+        events.about(preorder, EventType.PREORDER_SERVED, actor=actor, at=now, units=s.units)
+        for preorder, s in zip(changed, served, strict=True)
+    )
+    for s in served:
+        transaction.on_commit(partial(email_shopper.delay, "preorder_served", s.reservation_id))
     used = units - left
-    if used:
-        stock_locks.apply(
-            [stock_locks.Change(key, LedgerEntry.Reason.PREORDERED, actor, on_hand=-used)], at=now
-        )
-        if terms is not None:
-            terms.placed -= used
-            terms.save(update_fields=["placed", "updated_at"])
+    stock_locks.apply(
+        [stock_locks.Change(key, LedgerEntry.Reason.PREORDERED, actor, on_hand=-used)], at=now
+    )
+    if terms is not None:
+        terms.placed -= used
+        terms.save(update_fields=["placed", "updated_at"])
     return served
